@@ -1,0 +1,15 @@
+"""gradflow's engine: scalar reverse-mode autodiff.
+
+>>> from engine import Value
+>>> x = Value(2.0, "x")
+>>> y = x * x + 3 * x
+>>> y.backward()
+>>> y.data, x.grad
+(10.0, 7.0)
+"""
+
+from .ops import OPS, Op, DomainError
+from .value import NOT_COMPUTED, Step, Value
+from .check import gradcheck, numerical_grad
+
+__all__ = ["Value", "Step", "OPS", "Op", "DomainError", "NOT_COMPUTED", "gradcheck", "numerical_grad"]
