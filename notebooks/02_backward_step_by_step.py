@@ -1,0 +1,241 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. Backward step by step
+#
+# **What this notebook teaches.** `backward()` is not magic: it visits the nodes of the graph one
+# at a time, from the output back to the inputs, and at each node does one multiplication per
+# input. Here you will
+#
+# 1. follow the lectures' δ sequence for a chain ŷ = g4(g3(g2(g1(x)))), one node per step;
+# 2. step through the backward pass of a sigmoid perceptron with its loss, with a slider;
+# 3. see why the *order* of the steps matters, with the classic trap `b = a + a; c = b + b` and a
+#    graph where a natural-looking order gives a wrong answer.
+
+# %%
+from engine import OPS, NOT_COMPUTED, Value
+
+try:  # the slider is a nicety; without ipywidgets every frame is printed instead
+    import ipywidgets as widgets
+except ImportError:
+    widgets = None
+
+
+def name(v):
+    return v.label or v.op or f"{v.data:g}"
+
+
+def record(root, grad=1.0):
+    """Run root's backward pass one step at a time; return the steps and a snapshot after each.
+
+    Leaf gradients add up across passes, so the graph is zeroed first: the frames then show
+    this one pass only.
+    """
+    root.zero_grad()
+    nodes = root.topo()
+    frames, steps = [], []
+    for step in root.steps(grad):
+        steps.append(step)
+        frames.append({v: v.grad for v in nodes})
+    return steps, frames
+
+
+def show_frame(root, steps, frames, k):
+    """Print the gradients known after step k (1-based); k = 0 is before the first step."""
+    reached = {root}.union(*(s.node.inputs for s in steps[:k]))  # nodes some gradient has arrived at
+    if k:
+        s = steps[k - 1]
+        parts = ", ".join(f"{name(i)} ← {s.grad:.4g}·{d:.4g} = {c:.4g}" for i, d, c in zip(s.node.inputs, s.local, s.contrib))
+        print(f"step {k}: at {name(s.node)} ({s.node.op}): {parts}")
+    else:
+        print("step 0: only the output's own gradient, 1, is known")
+    for v in root.topo():
+        g = frames[k - 1][v] if k else 1.0
+        shown = f"{g:.4g}" if v in reached else "·"
+        print(f"   {name(v):>8} = {v.data:>9.4g}   gradient {shown}")
+
+
+def step_through(root, grad=1.0):
+    """A slider over the backward steps of root (or every frame printed, without ipywidgets)."""
+    steps, frames = record(root, grad)
+    for k, s in enumerate(steps, start=1):
+        print(f"step {k}: {name(s.node):>5} ({s.node.op}) passes on {s.grad:.4g} × local {', '.join(f'{d:.4g}' for d in s.local)}")
+    if widgets is None:
+        print("(ipywidgets is not installed: printing every step)")
+        for k in range(len(steps) + 1):
+            show_frame(root, steps, frames, k)
+        return
+    widgets.interact(lambda step: show_frame(root, steps, frames, step),
+                     step=widgets.IntSlider(value=len(steps), min=0, max=len(steps), description="step"))
+
+
+# %% [markdown]
+# ## The δ sequence of a chain
+#
+# Write a chain of four functions as separate steps: x2 = g1(x1), x3 = g2(x2), x4 = g3(x3) and
+# ŷ = x5 = g4(x4). Call δ_k = ∂ŷ/∂x_k, how much the output moves per unit move of x_k. Then
+#
+# * δ5 = 1 (the output moves exactly as much as itself),
+# * δ4 = δ5 · g4'(x4), δ3 = δ4 · g3'(x3), δ2 = δ3 · g2'(x2), δ1 = δ2 · g1'(x1).
+#
+# Each step needs three things: the derivative *function* g', its value at the x stored during the
+# forward pass, and the δ handed back by the step before. Pick the four functions and the input.
+
+# %%
+x1_value = 0.5
+chain = ("tanh", "exp", "sigmoid", "log")   # any of: exp log sigmoid tanh relu softplus elu leaky_relu
+
+xs = [Value(x1_value, "x1")]
+for k, fn in enumerate(chain, start=2):
+    xs.append(getattr(xs[-1], fn)())
+    xs[-1].label = f"x{k}"
+y_hat = xs[-1]
+
+print("δ5 = 1")
+for step in y_hat.steps():
+    k = xs.index(step.node)  # the node x_{k+1} = g_k(x_k)
+    print(f"δ{k} = δ{k + 1} · g{k}'(x{k}) = {step.grad:.5f} · {step.local[0]:.5f} = {step.contrib[0]:.5f}"
+          f"     g{k} = {step.node.op}, g{k}' = {OPS[step.node.op].formula[0]}")
+print(f"\n∂ŷ/∂x1 = {xs[0].grad:.5f}")
+
+# %% [markdown]
+# Each line multiplies by one more local derivative; the last line is the product of all four,
+# ∂ŷ/∂x1 = g4'(x4)·g3'(x3)·g2'(x2)·g1'(x1). Put `"sigmoid"` in all four slots and see the product
+# shrink: σ' is never more than 0.25 (notebook 6 returns to this).
+
+# %% [markdown]
+# ## A sigmoid perceptron, with a slider
+#
+# The lectures draw the perceptron ŷ = σ(w1·x1 + w2·x2 + b) as a graph of products, sums and a
+# sigmoid, and ask for ∂L/∂w1, ∂L/∂w2 and ∂L/∂b with the loss L = ½(ŷ − y)². Drag the slider: at
+# each step one node passes its gradient to its inputs (arrow ←), multiplied by its local
+# derivative. A dot means "not reached yet".
+
+# %%
+x1_value, x2_value = 1.0, -2.0      # the sample
+w1_value, w2_value, b_value = 0.5, 0.25, 0.1
+target = 1.0
+
+x1, x2 = Value(x1_value, "x1"), Value(x2_value, "x2")
+w1, w2, b = (Value(v, n, kind="param") for v, n in ((w1_value, "w1"), (w2_value, "w2"), (b_value, "b")))
+p1, p2 = w1 * x1, w2 * x2
+p1.label, p2.label = "w1x1", "w2x2"
+z = p1 + p2 + b
+z.label = "z"
+out = z.sigmoid()
+out.label = "ŷ"
+err = out - target
+err.label = "ŷ−y"
+sq = err ** 2
+sq.label = "(ŷ−y)²"
+loss = 0.5 * sq
+loss.label = "L"
+step_through(loss)
+
+# %% [markdown]
+# Check the last frame against the hand formula from the lectures:
+# ∂L/∂w1 = (ŷ − y) · ŷ(1 − ŷ) · x1 — the loss's derivative, the sigmoid's, and the product's switch.
+
+# %%
+by_hand = (out.data - target) * out.data * (1 - out.data) * x1.data
+print(f"∂L/∂w1 by hand {by_hand:.6f}, engine {w1.grad:.6f}")
+
+# %% [markdown]
+# ## Why the order matters
+#
+# ### The trap: `b = a + a; c = b + b`
+#
+# c = 4a, so dc/da = 4. A backward pass that *sets* a gradient instead of *adding* to it gets this
+# wrong: each node is used twice, and the second use overwrites the first.
+
+# %%
+a_value = 3.0
+
+a = Value(a_value, "a")
+b = a + a
+b.label = "b"
+c = b + b
+c.label = "c"
+c.backward()
+print(f"engine: dc/da = {a.grad}")
+
+
+def local(v):
+    """The local derivatives of node v, one per input, from the op table."""
+    return OPS[v.op].d(*[i.data for i in v.inputs], v.data, v.arg)
+
+
+def backward_overwriting(root):
+    """A buggy backward pass: `=` where the chain rule needs `+=`."""
+    grads = {root: 1.0}
+    for v in reversed(root.topo()):
+        if not v.inputs:
+            continue
+        for i, d in zip(v.inputs, local(v)):
+            grads[i] = grads[v] * d    # the bug: the second edge from b to a replaces the first
+    return grads
+
+
+print(f"overwriting: dc/da = {backward_overwriting(c)[a]}")
+
+# %% [markdown]
+# ### A natural order that is wrong
+#
+# Adding is necessary but not sufficient: a node may pass its gradient on only after *every* node
+# that uses it has passed theirs to it. Below, t = 3a is used twice: directly in y = t·u, and
+# through u = t + 1. A depth-first walk from y that handles each node the first time it meets it
+# reaches t through y's first input before u has added its share, so t's gradient is incomplete
+# when it is passed on to a.
+#
+# gradflow first orders the nodes so that every node comes after the nodes it is made from
+# (`topo()`), then processes them in reverse of that order. Then every node's gradient is complete
+# before it is used.
+
+# %%
+a_value = 2.0
+
+a = Value(a_value, "a")
+t = a * 3
+t.label = "t"
+u = t + 1
+u.label = "u"
+y = t * u          # y = 3a·(3a + 1), so dy/da = 18a + 3
+y.label = "y"
+y.backward()
+print(f"engine (reverse topological order): dy/da = {a.grad}, by hand 18a + 3 = {18 * a_value + 3}")
+print("order used:", " → ".join(name(v) for v in reversed(y.topo())))
+
+
+def backward_first_visit(root):
+    """A buggy backward pass: depth first, each node processed when first reached."""
+    grads, done, todo = {root: 1.0}, set(), [root]
+    while todo:
+        v = todo.pop()
+        if v in done or not v.inputs:
+            continue
+        done.add(v)
+        for i, d in zip(v.inputs, local(v)):
+            grads[i] = grads.get(i, 0.0) + grads[v] * d
+        todo.extend(reversed(v.inputs))   # visit the first input next
+    return grads
+
+
+print(f"depth first, first visit: dy/da = {backward_first_visit(y)[a]}")
+
+# %% [markdown]
+# Step through the correct pass with the slider: t is processed only after both y and u have sent
+# it their gradients.
+
+# %%
+step_through(y)
