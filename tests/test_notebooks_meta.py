@@ -1,0 +1,88 @@
+"""The notebooks' bookkeeping: listed in their README, paired with an in-sync
+jupytext twin, opening with what they teach, stored without outputs, and
+runnable without ipywidgets. (nbmake executes the notebooks themselves.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+IPYNBS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+NAMES = [p.stem for p in IPYNBS]
+
+
+def test_there_are_notebooks():
+    assert IPYNBS, f"no numbered notebooks found in {NOTEBOOKS}"
+
+
+def test_numbers_are_unique():
+    numbers = [int(name[:2]) for name in NAMES]
+    assert len(set(numbers)) == len(numbers) and 0 not in numbers, f"notebooks need distinct numbers 01, 02, ...; got {NAMES}"
+
+
+def test_readme_lists_every_notebook_once_and_nothing_else():
+    readme = (NOTEBOOKS / "README.md").read_text(encoding="utf-8")
+    linked = re.findall(r"\]\(([^)]+\.ipynb)\)", readme)
+    assert sorted(linked) == sorted(p.name for p in IPYNBS), "notebooks/README.md must link each notebook exactly once"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_twin_is_in_sync(name):
+    notebook = jupytext.read(NOTEBOOKS / f"{name}.ipynb")
+    twin_path = NOTEBOOKS / f"{name}.py"
+    assert twin_path.exists(), f"{name}.ipynb has no jupytext twin {name}.py"
+    twin = jupytext.read(twin_path)
+    mismatch = [
+        i
+        for i, (a, b) in enumerate(zip(notebook.cells, twin.cells))
+        if (a.cell_type, a.source) != (b.cell_type, b.source)
+    ]
+    assert len(notebook.cells) == len(twin.cells) and not mismatch, (
+        f"{name}.ipynb and {name}.py differ (cells {mismatch[:5]}); "
+        f"regenerate with: jupytext --to notebook notebooks/{name}.py"
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_opens_with_its_title_and_what_it_teaches(name):
+    first = jupytext.read(NOTEBOOKS / f"{name}.ipynb").cells[0]
+    assert first.cell_type == "markdown"
+    assert first.source.startswith(f"# {int(name[:2])}. "), f"{name} should open with '# {int(name[:2])}. <title>'"
+    assert "what this notebook teaches" in first.source.lower()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stored_without_outputs(name):
+    notebook = jupytext.read(NOTEBOOKS / f"{name}.ipynb")
+    with_outputs = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and c.get("outputs")]
+    assert not with_outputs, f"{name}.ipynb stores outputs in cells {with_outputs}; store notebooks stripped"
+
+
+# A notebook that offers a slider must still run, and print something useful, without ipywidgets.
+WIDGETS = [name for name in NAMES if "ipywidgets" in (NOTEBOOKS / f"{name}.py").read_text(encoding="utf-8")]
+
+_WITHOUT_WIDGETS = """
+import sys
+sys.modules["ipywidgets"] = None  # makes `import ipywidgets` raise ImportError
+path = sys.argv[1]
+exec(compile(open(path, encoding="utf-8").read(), path, "exec"), {"__name__": "__main__"})
+"""
+
+
+@pytest.mark.parametrize("name", WIDGETS)
+def test_runs_without_ipywidgets(name):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_WIDGETS, f"{name}.py"],
+        cwd=NOTEBOOKS, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ipywidgets is not installed" in done.stdout
