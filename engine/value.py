@@ -300,11 +300,12 @@ class Value:
         return nodes
 
     def _start(self, grad):
+        grad = _number(grad, "backward grad")  # before any gradient is touched
         order = self.topo()
         for v in order:
             if v._op is not None:
                 v.grad = 0.0  # only this pass's gradient flows through interior nodes
-        self.grad += _number(grad, "backward grad")
+        self.grad += grad
         order.reverse()
         return order
 
