@@ -1,0 +1,254 @@
+"""Losses: the mean over samples of a per-sample term, built from engine ops.
+
+Each loss is called as ``loss(outputs, targets)``: ``outputs`` holds one
+model output per sample (a Value, or the list a Layer/MLP returns) and
+``targets`` one label or value per sample. The result is a Value, so
+``backward()`` sends gradients through the loss into the model. Targets are
+checked first: labels the loss cannot use are an error that says what it expects.
+
+>>> from engine import Value
+>>> loss = mse([Value(0.5), Value(2.0)], [1.0, 1.0])
+>>> loss.data
+0.625
+>>> get_loss("hinge")([Value(0.3)], [0])
+Traceback (most recent call last):
+...
+ValueError: hinge loss expects labels -1 or +1, got 0 at sample 1 (for 0/1 labels use 2*y - 1)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from engine import Value
+
+__all__ = [
+    "Loss", "mse", "half_squared_error", "bce", "bce_with_logits", "hinge", "softmax_cross_entropy",
+    "l1_penalty", "l2_penalty", "LOSSES", "get_loss",
+]
+
+
+def _row(out, i) -> list:
+    # One sample's output as a list of Values (a bare Value is one output).
+    if isinstance(out, Value):
+        return [out]
+    if isinstance(out, (list, tuple)) and out and all(isinstance(v, Value) for v in out):
+        return list(out)
+    raise TypeError(f"loss: output {i + 1} must be a Value or a non-empty list of Values, got {out!r:.60}")
+
+
+def _mean(terms: list) -> Value:
+    return sum(terms[1:], terms[0]) * (1.0 / len(terms))
+
+
+class Loss:
+    """A named loss: checks the targets, builds one term per sample, averages.
+
+    Subclasses give ``term(outs, target)`` (a Value for one sample, ``outs``
+    a list of Values), ``check(target)`` and ``predict(scores)`` (class labels
+    from an array of raw outputs, or None when the loss is a regression loss).
+    """
+
+    name = ""
+    expects = ""
+
+    def __call__(self, outputs, targets) -> Value:
+        outputs, targets = list(outputs), list(targets)
+        if not outputs:
+            raise ValueError(f"{self.name} loss needs at least one sample, got none")
+        if len(outputs) != len(targets):
+            raise ValueError(f"{self.name} loss got {len(outputs)} outputs but {len(targets)} targets; one target per output")
+        rows = [_row(o, i) for i, o in enumerate(outputs)]
+        ts = [self.check(t, i) for i, t in enumerate(targets)]
+        return _mean([self.term(r, t) for r, t in zip(rows, ts)])
+
+    def check(self, t, i):
+        """The target of sample i as the term wants it, or a ValueError."""
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t):
+            raise ValueError(f"{self.name} loss expects {self.expects}, got {t!r} at sample {i + 1}")
+        return float(t)
+
+    def predict(self, scores: np.ndarray):
+        """Class labels from raw outputs of shape (n, k), or None for regression."""
+        return None
+
+    def __repr__(self):
+        return f"<loss {self.name}>"
+
+
+class _MSE(Loss):
+    """Mean squared error: the mean of (t − o)² over samples and outputs."""
+
+    name, expects = "mse", "finite real targets"
+
+    def term(self, outs, t):
+        return _mean([(o - t) ** 2 for o in outs])
+
+
+class _HalfSquared(Loss):
+    """½·Σ_k (t − o_k)² per sample, averaged over samples (the delta rule's error)."""
+
+    name, expects = "half_squared_error", "finite real targets"
+
+    def term(self, outs, t):
+        squares = [(o - t) ** 2 for o in outs]
+        return sum(squares[1:], squares[0]) * 0.5
+
+
+def _binary(loss, t, i):
+    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0.0 <= t <= 1.0:
+        raise ValueError(f"{loss.name} loss expects {loss.expects}, got {t!r} at sample {i + 1}")
+    return float(t)
+
+
+def _single(loss, outs):
+    if len(outs) != 1:
+        raise ValueError(f"{loss.name} loss expects one output per sample, got {len(outs)} (for several classes use softmax_cross_entropy)")
+    return outs[0]
+
+
+class _BCE(Loss):
+    """Binary cross-entropy of probabilities p in (0, 1): −[t·log p + (1 − t)·log(1 − p)].
+
+    Probabilities are kept at least 1e-12 away from 0 and 1 (by ``max``) so
+    that a saturated sigmoid gives a large finite loss instead of log 0.
+    Prefer ``bce_with_logits`` on raw scores: it needs no clamping.
+    """
+
+    name, expects = "bce", "targets in [0, 1] (labels 0 or 1)"
+    eps = 1e-12
+
+    check = _binary
+
+    def term(self, outs, t):
+        p = _single(self, outs)
+        # A term whose weight is 0 is left out rather than multiplied by 0.
+        logs = []
+        if t != 0.0:
+            logs.append(t * p.max(self.eps).log())
+        if t != 1.0:
+            logs.append((1.0 - t) * (1.0 - p).max(self.eps).log())
+        return -sum(logs[1:], logs[0])
+
+    def predict(self, scores):
+        return (scores[:, 0] > 0.5).astype(int)
+
+
+class _BCELogits(Loss):
+    """Binary cross-entropy from a raw score z: softplus(z) − t·z.
+
+    The same as ``bce(sigmoid(z), t)`` since −log σ(z) = softplus(−z) and
+    −log(1 − σ(z)) = softplus(z); softplus is stable for any z.
+    """
+
+    name, expects = "bce_with_logits", "targets in [0, 1] (labels 0 or 1)"
+    check = _binary
+
+    def term(self, outs, t):
+        z = _single(self, outs)
+        return z.softplus() - t * z if t else z.softplus()
+
+    def predict(self, scores):
+        return (scores[:, 0] > 0).astype(int)
+
+
+class _Hinge(Loss):
+    """Max-margin loss as in micrograd's demo: relu(1 − y·score), labels ±1."""
+
+    name, expects = "hinge", "labels -1 or +1"
+
+    def check(self, t, i):
+        if isinstance(t, bool) or t not in (-1, 1):
+            hint = " (for 0/1 labels use 2*y - 1)" if t in (0, 1) and not isinstance(t, bool) else ""
+            raise ValueError(f"hinge loss expects labels -1 or +1, got {t!r} at sample {i + 1}{hint}")
+        return float(t)
+
+    def term(self, outs, t):
+        return (1 + -t * _single(self, outs)).relu()
+
+    def predict(self, scores):
+        return np.where(scores[:, 0] > 0, 1, -1)
+
+
+class _SoftmaxCE(Loss):
+    """Cross-entropy of a softmax over k raw scores; the target is a class index.
+
+    −log softmax(z)_c = log Σ_j e^(z_j − m) + m − z_c with m = max_j z_j: the
+    shift keeps every exponent ≤ 0 and leaves the value and gradient unchanged.
+    """
+
+    name, expects = "softmax_cross_entropy", "class indices 0, 1, ..., k-1"
+
+    def check(self, t, i):
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or t != int(t) or t < 0:
+            raise ValueError(f"softmax_cross_entropy expects {self.expects}, got {t!r} at sample {i + 1}")
+        return int(t)
+
+    def term(self, outs, c):
+        if c >= len(outs):
+            raise ValueError(f"softmax_cross_entropy: class {c} is out of range for {len(outs)} outputs (valid: 0..{len(outs) - 1})")
+        m = max(o.data for o in outs)
+        total = sum([(o - m).exp() for o in outs[1:]], (outs[0] - m).exp())
+        return total.log() + m - outs[c]
+
+    def predict(self, scores):
+        return np.argmax(scores, axis=1)
+
+
+mse = _MSE()
+half_squared_error = _HalfSquared()
+bce = _BCE()
+bce_with_logits = _BCELogits()
+hinge = _Hinge()
+softmax_cross_entropy = _SoftmaxCE()
+
+LOSSES: dict[str, Loss] = {f.name: f for f in (mse, half_squared_error, bce, bce_with_logits, hinge, softmax_cross_entropy)}
+
+
+def get_loss(spec) -> Loss:
+    """A loss by name (or a Loss, returned as is).
+
+    >>> get_loss("mse").name
+    'mse'
+    >>> get_loss("cross_entropy")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown loss 'cross_entropy'; valid names: mse, half_squared_error, bce, bce_with_logits, hinge, softmax_cross_entropy
+    """
+    if isinstance(spec, Loss):
+        return spec
+    if isinstance(spec, str):
+        if spec not in LOSSES:
+            raise ValueError(f"unknown loss {spec!r}; valid names: {', '.join(LOSSES)}")
+        return LOSSES[spec]
+    raise TypeError(f"loss must be a name (one of {', '.join(LOSSES)}) or a Loss, got {type(spec).__name__}")
+
+
+def _params(params) -> list:
+    ps = params.parameters() if hasattr(params, "parameters") else list(params)
+    if not ps:
+        raise ValueError("penalty: no parameters given")
+    return ps
+
+
+def l2_penalty(params) -> Value:
+    """Σ p² over the parameters (a Module or Values); multiply by λ yourself.
+
+    >>> l2_penalty([Value(3.0), Value(-4.0)]).data
+    25.0
+    """
+    ps = _params(params)
+    return sum((p * p for p in ps[1:]), ps[0] * ps[0])
+
+
+def l1_penalty(params) -> Value:
+    """Σ |p| over the parameters, with |p| = max(p, −p) (gradient 0 at p = 0).
+
+    >>> l1_penalty([Value(3.0), Value(-4.0)]).data
+    7.0
+    """
+    ps = _params(params)
+    return sum((p.max(-p) for p in ps[1:]), ps[0].max(-ps[0]))

@@ -1,0 +1,372 @@
+"""Modules: neurons, layers and multilayer perceptrons built from Values.
+
+A Module owns parameters (leaf Values of kind "param") with stable dotted
+names such as ``layer1.neuron3.w2``; the names double as the parameters'
+labels, so a drawn graph says which weight is which.
+
+>>> model = MLP(2, [3, 1], seed=0)
+>>> [name for name, _ in model.named_parameters()][:3]
+['layer1.neuron1.w1', 'layer1.neuron1.w2', 'layer1.neuron1.b']
+>>> len(model.parameters())
+13
+>>> out = model([1.0, -2.0])
+>>> type(out).__name__, len(out)
+('list', 1)
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Callable
+
+import numpy as np
+
+from engine import OPS, Value
+
+__all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "ACTIVATIONS", "get_activation"]
+
+# The ops of the engine's table that make sense between layers. Each is also a
+# Value method of the same name, which is what a neuron calls.
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "softplus")
+for _name in ACTIVATIONS:
+    assert _name in OPS and OPS[_name].arity == 1 and hasattr(Value, _name), _name
+
+INITS = ("uniform", "he")
+
+
+def _linear(v):
+    return v
+
+
+def get_activation(spec) -> tuple[str, Callable]:
+    """Resolve an activation given by name or as a callable: ``(name, fn)``.
+
+    Names are the engine's unary activation ops plus "linear" (no activation).
+
+    >>> name, fn = get_activation("tanh")
+    >>> name, round(fn(Value(0.5)).data, 4)
+    ('tanh', 0.4621)
+    >>> get_activation("swish")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown activation 'swish'; valid names: relu, tanh, sigmoid, leaky_relu, elu, softplus, linear (or pass a callable Value -> Value)
+    """
+    if spec is None or spec == "linear":
+        return "linear", _linear
+    if isinstance(spec, str):
+        if spec not in ACTIVATIONS:
+            valid = ", ".join(ACTIVATIONS + ("linear",))
+            raise ValueError(f"unknown activation {spec!r}; valid names: {valid} (or pass a callable Value -> Value)")
+        return spec, getattr(Value, spec)
+    if callable(spec):
+        return getattr(spec, "__name__", type(spec).__name__), spec
+    raise TypeError(f"activation must be a name (str) or a callable Value -> Value, got {type(spec).__name__}")
+
+
+def _inputs(x, nin, who):
+    # One sample as a list: numbers become input leaves x1, x2, ... so a
+    # drawn graph names them; Values pass through untouched.
+    if isinstance(x, (Value, numbers.Real)):
+        raise TypeError(f"{who} expects a sequence of {nin} inputs (one sample), got a single {type(x).__name__}")
+    try:
+        xs = list(x)
+    except TypeError:
+        raise TypeError(f"{who} expects a sequence of {nin} inputs (one sample), got {type(x).__name__}") from None
+    if len(xs) != nin:
+        raise ValueError(f"{who} expects {nin} inputs per sample, got {len(xs)}")
+    for i, xi in enumerate(xs):
+        if xi.__class__ is not Value:
+            if not isinstance(xi, numbers.Real):
+                raise TypeError(f"{who}: input {i + 1} must be a number or a Value, got {type(xi).__name__}")
+            xs[i] = Value(float(xi), f"x{i + 1}")
+    return xs
+
+
+class Module:
+    """Base class: parameters with names, gradients to clear, train/eval mode.
+
+    Subclasses hold their parameters as Value attributes, lists of Values or
+    sub-modules; ``named_parameters`` finds them in attribute order (override
+    it for nicer names, as Neuron, Layer and MLP do).
+
+    >>> class Scale(Module):
+    ...     def __init__(self):
+    ...         self.k = Value(2.0, kind="param")
+    ...     def __call__(self, x):
+    ...         return self.k * x
+    >>> m = Scale()
+    >>> m.named_parameters()
+    [('k', Value(data=2.0, grad=0.0))]
+    """
+
+    training = True
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """Every parameter with its dotted name, in a stable order."""
+        found = []
+        for attr, obj in vars(self).items():
+            if attr.startswith("_"):
+                continue
+            if isinstance(obj, (list, tuple)):
+                for i, item in enumerate(obj, 1):
+                    found += _named(item, f"{attr}{i}")
+            else:
+                found += _named(obj, attr)
+        return found
+
+    def parameters(self) -> list[Value]:
+        """The parameters as a list of Values (what an optimizer updates)."""
+        return [p for _, p in self.named_parameters()]
+
+    def children(self) -> list["Module"]:
+        """The sub-modules directly held by this one."""
+        kids = []
+        for attr, obj in vars(self).items():
+            items = obj if isinstance(obj, (list, tuple)) else [obj]
+            kids += [m for m in items if isinstance(m, Module)]
+        return kids
+
+    def zero_grad(self):
+        """Set every parameter's gradient to 0.0 before the next backward pass."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def train(self, mode: bool = True):
+        """Switch to training mode (dropout active); returns the module."""
+        self.training = bool(mode)
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self):
+        """Switch to evaluation mode (dropout off); returns the module."""
+        return self.train(False)
+
+    def state_dict(self) -> dict[str, float]:
+        """Parameter values by name.
+
+        >>> Neuron(2, seed=1).state_dict().keys()
+        dict_keys(['w1', 'w2', 'b'])
+        """
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict):
+        """Set parameter values by name; the names must match exactly."""
+        mine = dict(self.named_parameters())
+        missing = [n for n in mine if n not in state]
+        extra = [n for n in state if n not in mine]
+        if missing or extra:
+            raise ValueError(
+                f"parameters do not match {self!r}: it has {len(mine)}, the state has {len(state)}"
+                + (f"; missing from the state: {_few(missing)}" if missing else "")
+                + (f"; not in the model: {_few(extra)}" if extra else "")
+            )
+        for name in mine:  # check all before setting any: no half-loaded model
+            v = state[name]
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+                raise ValueError(f"parameter {name!r} must be a finite number, got {v!r}")
+        for name, p in mine.items():
+            p.data = float(state[name])
+
+    def _label_parameters(self):
+        # Names become labels so a drawn graph shows which weight is which.
+        for name, p in self.named_parameters():
+            p.label = name
+
+
+def _named(obj, name):
+    if isinstance(obj, Value):
+        return [(name, obj)] if obj.kind == "param" else []
+    if isinstance(obj, Module):
+        return [(f"{name}.{n}", p) for n, p in obj.named_parameters()]
+    return []
+
+
+def _few(names, k=4):
+    shown = ", ".join(names[:k])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > k else "")
+
+
+def _init_weights(rng, nin, init):
+    if init == "uniform":  # micrograd's choice
+        return rng.uniform(-1.0, 1.0, nin)
+    if init == "he":  # keeps the spread of ReLU activations steady with depth
+        return rng.normal(0.0, np.sqrt(2.0 / nin), nin)
+    raise ValueError(f"unknown init {init!r}; valid: {', '.join(INITS)}")
+
+
+def _check_size(n, what):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"{what} must be a positive int, got {n!r}")
+    return int(n)
+
+
+class Neuron(Module):
+    """act(w · x + b): one weight per input and a bias, all parameters.
+
+    Weights start uniform in [-1, 1] (as in micrograd) or He-normal
+    (``init="he"``); the bias starts at 0. ``seed`` makes them reproducible.
+
+    >>> n = Neuron(2, activation="linear", seed=0)
+    >>> n.w[0].data, n.w[1].data = 2.0, -1.0
+    >>> n([3.0, 4.0]).data
+    2.0
+    >>> n.w[0].label, n.b.label
+    ('w1', 'b')
+    """
+
+    def __init__(self, nin, activation="relu", *, init="uniform", seed=None, rng=None):
+        nin = _check_size(nin, "Neuron nin (number of inputs)")
+        self.activation, self._act = get_activation(activation)
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        self.w = [Value(float(x), kind="param") for x in _init_weights(rng, nin, init)]
+        self.b = Value(0.0, kind="param")
+        self._label_parameters()
+
+    @property
+    def nin(self):
+        return len(self.w)
+
+    def __call__(self, x) -> Value:
+        return self._forward(_inputs(x, len(self.w), "Neuron"))
+
+    def _forward(self, xs):
+        # Bias first, then w_i·x_i in order: the same chain micrograd builds.
+        return self._act(sum((wi * xi for wi, xi in zip(self.w, xs)), self.b))
+
+    def named_parameters(self):
+        return [(f"w{i}", w) for i, w in enumerate(self.w, 1)] + [("b", self.b)]
+
+    def __repr__(self):
+        return f"Neuron({self.nin}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same inputs; calling it returns a list.
+
+    >>> layer = Layer(3, 2, activation="tanh", seed=0)
+    >>> len(layer.neurons), len(layer([0.1, 0.2, 0.3]))
+    (2, 2)
+    >>> layer.neurons[1].w[2].label
+    'neuron2.w3'
+    """
+
+    def __init__(self, nin, nout, activation="relu", *, init="uniform", seed=None, rng=None):
+        nin = _check_size(nin, "Layer nin (number of inputs)")
+        nout = _check_size(nout, "Layer nout (number of neurons)")
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        self.neurons = [Neuron(nin, activation, init=init, rng=rng) for _ in range(nout)]
+        self.activation = self.neurons[0].activation
+        self._label_parameters()
+
+    @property
+    def nin(self):
+        return self.neurons[0].nin
+
+    @property
+    def nout(self):
+        return len(self.neurons)
+
+    def __call__(self, x) -> list[Value]:
+        xs = _inputs(x, self.nin, "Layer")
+        return [n._forward(xs) for n in self.neurons]
+
+    def named_parameters(self):
+        return [(f"neuron{i}.{name}", p) for i, n in enumerate(self.neurons, 1) for name, p in n.named_parameters()]
+
+    def __repr__(self):
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+
+
+class Dropout(Module):
+    """Zero each value with probability ``p`` while training, scaling the rest by 1/(1 − p).
+
+    In evaluation mode (``model.eval()``) it passes values through, so the
+    expected activation is the same in both modes.
+
+    >>> d = Dropout(0.5, seed=0)
+    >>> [v.data for v in d([Value(1.0), Value(1.0), Value(1.0), Value(1.0)])]
+    [2.0, 0.0, 0.0, 0.0]
+    >>> [v.data for v in d.eval()([Value(1.0), Value(1.0)])]
+    [1.0, 1.0]
+    """
+
+    def __init__(self, p=0.5, *, seed=None, rng=None):
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout p is the probability of dropping a value and must be in [0, 1), got {p!r}")
+        self.p = float(p)
+        self._rng = rng if rng is not None else np.random.default_rng(seed)
+
+    def __call__(self, xs) -> list[Value]:
+        if not self.training or self.p == 0.0:
+            return list(xs)
+        keep = self._rng.random(len(xs)) >= self.p
+        scale = 1.0 / (1.0 - self.p)
+        # A dropped value is multiplied by 0 rather than removed, so the drawn
+        # graph shows where the gradient was cut.
+        return [x * (scale if k else 0.0) for x, k in zip(xs, keep)]
+
+    def __repr__(self):
+        return f"Dropout({self.p})"
+
+
+class MLP(Module):
+    """A multilayer perceptron: layers of neurons, the last one linear by default.
+
+    ``MLP(2, [16, 16, 1])`` is micrograd's demo network: 2 inputs, two
+    hidden ReLU layers of 16, one linear output. Calling it on one sample
+    returns a list with one Value per output.
+
+    >>> model = MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=3)
+    >>> [layer.activation for layer in model.layers]
+    ['tanh', 'sigmoid']
+    >>> 0 < model([0.5, -0.5])[0].data < 1
+    True
+    >>> model([1.0, 2.0, 3.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: MLP(2, [4, 1], activation='tanh', output_activation='sigmoid') expects 2 inputs per sample, got 3
+    """
+
+    def __init__(self, nin, nouts, activation="relu", output_activation=None, *, dropout=0.0, init="uniform", seed=None):
+        nin = _check_size(nin, "MLP nin (number of inputs)")
+        if isinstance(nouts, numbers.Integral):
+            raise TypeError(f"MLP nouts is a list of layer sizes, e.g. [16, 16, 1]; got the int {nouts!r}")
+        nouts = [_check_size(n, "each MLP layer size") for n in nouts]
+        if not nouts:
+            raise ValueError("MLP needs at least one layer size in nouts, e.g. [16, 16, 1]")
+        self.activation = get_activation(activation)[0]
+        rng = np.random.default_rng(seed)
+        sizes = [nin] + nouts
+        acts = [activation] * (len(nouts) - 1) + [output_activation]
+        self.layers = [Layer(sizes[i], sizes[i + 1], acts[i], init=init, rng=rng) for i in range(len(nouts))]
+        self.dropout = Dropout(dropout, rng=rng) if dropout else None
+        self._label_parameters()
+
+    @property
+    def nin(self):
+        return self.layers[0].nin
+
+    @property
+    def nouts(self):
+        return [layer.nout for layer in self.layers]
+
+    def __call__(self, x) -> list[Value]:
+        xs = _inputs(x, self.nin, repr(self))
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            xs = [n._forward(xs) for n in layer.neurons]  # sizes match by construction
+            if self.dropout is not None and i < last:
+                xs = self.dropout(xs)
+        return xs
+
+    def named_parameters(self):
+        return [(f"layer{i}.{name}", p) for i, layer in enumerate(self.layers, 1) for name, p in layer.named_parameters()]
+
+    def __repr__(self):
+        text = f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}"
+        if self.layers[-1].activation != "linear":
+            text += f", output_activation={self.layers[-1].activation!r}"
+        if self.dropout is not None:
+            text += f", dropout={self.dropout.p}"
+        return text + ")"

@@ -1,0 +1,278 @@
+"""The training loop: epochs of (mini-)batches, a history, early stopping.
+
+One batch's work — build the graph of the loss, run ``backward()``, report
+the loss and the raw outputs — lives in ``batch_loss``; the loop around it
+only shuffles, steps the optimizer and keeps records. A faster evaluator can
+take over by replacing that one function (``fit(..., batch_fn=...)``).
+
+>>> from nn import MLP
+>>> from nn.data import xor
+>>> X, y = xor()
+>>> model = MLP(2, [8, 1], activation="tanh", seed=0)
+>>> history = fit(model, X, y, loss="bce_with_logits", optimizer=Adam(model.parameters(), lr=0.1),
+...               epochs=60, progress=False)
+>>> history.acc[-1], len(history.loss)
+(1.0, 60)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from .data import batches, check_dataset, train_val_split
+from .losses import Loss, get_loss, l1_penalty, l2_penalty
+from .module import Module
+from .optim import SGD, Adam, Optimizer, Schedule  # noqa: F401  (Adam: for the doctest above)
+
+__all__ = ["fit", "History", "BatchResult", "batch_loss", "evaluate", "predict", "penalty"]
+
+
+class BatchResult(NamedTuple):
+    """What one batch gives back to the loop: plain numbers, no graph."""
+
+    loss: float  # the data loss (mean over the batch), without the penalty
+    scores: np.ndarray  # raw model outputs, shape (batch, outputs)
+
+
+def penalty(l1=0.0, l2=0.0) -> Callable | None:
+    """``model -> l1·Σ|p| + l2·Σp²`` as a Value, or None when both are 0.
+
+    >>> from nn import Neuron
+    >>> n = Neuron(1, seed=0); n.w[0].data, n.b.data = 3.0, 1.0
+    >>> penalty(l2=0.5)(n).data
+    5.0
+    """
+    for name, lam in (("l1", l1), ("l2", l2)):
+        if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not lam >= 0:
+            raise ValueError(f"{name} (the penalty weight) must be a number >= 0, got {lam!r}")
+    if not l1 and not l2:
+        return None
+
+    def reg(model):
+        terms = []
+        if l1:
+            terms.append(l1 * l1_penalty(model))
+        if l2:
+            terms.append(l2 * l2_penalty(model))
+        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+    return reg
+
+
+def _forward(model, X):
+    return [model(row) for row in X.tolist()]
+
+
+def _scores(outputs) -> np.ndarray:
+    return np.array([[o.data] if not isinstance(o, (list, tuple)) else [v.data for v in o] for o in outputs])
+
+
+def batch_loss(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray, reg: Callable | None) -> BatchResult:
+    """Loss and parameter gradients for one batch, with the eager engine.
+
+    Builds one graph: the model on every sample, the loss (a mean over the
+    batch) plus ``reg(model)``; runs ``backward()`` on it, which adds
+    d(total)/d(p) into each parameter's ``grad`` (the optimizer clears them).
+
+    >>> from nn import Neuron
+    >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data = 2.0
+    >>> r = batch_loss(n, get_loss("mse"), np.array([[1.0], [2.0]]), np.array([1.0, 5.0]), None)
+    >>> r.loss, r.scores.tolist(), n.w[0].grad   # d/dw mean((2x − t)²) = mean(2(2x − t)x)
+    (1.0, [[2.0], [4.0]], -1.0)
+    """
+    outputs = _forward(model, X)
+    data_loss = loss(outputs, y.tolist())
+    total = data_loss + reg(model) if reg is not None else data_loss
+    total.backward()
+    return BatchResult(data_loss.data, _scores(outputs))
+
+
+def evaluate(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray) -> BatchResult:
+    """Loss and raw outputs on data, without a backward pass (for validation)."""
+    outputs = _forward(model, X)
+    return BatchResult(loss(outputs, y.tolist()).data, _scores(outputs))
+
+
+def predict(model: Module, X) -> np.ndarray:
+    """Raw model outputs for every row of X, shape (n, outputs).
+
+    >>> from nn import Neuron
+    >>> n = Neuron(2, activation="linear", seed=0)
+    >>> predict(n, [[0.0, 0.0], [1.0, 1.0]]).shape
+    (2, 1)
+    """
+    X = check_dataset(X, what="predict input")
+    return _scores(_forward(model, X))
+
+
+def _accuracy(loss: Loss, scores, y) -> float:
+    labels = loss.predict(scores)
+    return math.nan if labels is None else float(np.mean(labels == y))
+
+
+@dataclass
+class History:
+    """Per-epoch records of a ``fit``: lists indexed by epoch (``history["loss"]`` works too).
+
+    Accuracy is NaN for a regression loss (mse, half_squared_error); the
+    validation lists stay empty without validation data.
+    """
+
+    loss: list = field(default_factory=list)
+    acc: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_acc: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    best_epoch: int | None = None  # 1-based; the epoch whose parameters the model holds after early stopping
+    stopped_early: bool = False
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def as_dict(self) -> dict:
+        return {k: list(getattr(self, k)) for k in ("loss", "acc", "val_loss", "val_acc", "lr")}
+
+
+class _Progress:
+    # tqdm.auto gives a widget in notebooks and a text bar in terminals; when
+    # tqdm is missing, a plain line every tenth of the run stands in.
+    def __init__(self, epochs, enabled):
+        self.epochs, self.bar, self.enabled = epochs, None, enabled
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self.bar = tqdm(total=epochs, unit="epoch", leave=True)
+
+    def update(self, epoch, record):
+        if not self.enabled:
+            return
+        text = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if not math.isnan(v))
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.update(1)
+        elif epoch == self.epochs or epoch % max(1, self.epochs // 10) == 0:
+            print(f"epoch {epoch}/{self.epochs}  {text}", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _check_targets(loss, y):
+    # Every target is checked before any work is done, so a bad label fails
+    # at the call instead of in the middle of an epoch.
+    for i, t in enumerate(y.tolist()):
+        loss.check(t, i)
+
+
+def _val_data(val, X, y, seed):
+    # val: None, (X_val, y_val), or a fraction of (X, y) to hold out.
+    if val is None:
+        return X, y, None
+    if isinstance(val, numbers.Real) and not isinstance(val, bool):
+        Xt, yt, Xv, yv = train_val_split(X, y, val_fraction=val, seed=seed)
+        return Xt, yt, (Xv, yv)
+    try:
+        Xv, yv = val
+    except (TypeError, ValueError):
+        raise TypeError("val must be None, a fraction such as 0.2, or a pair (X_val, y_val)") from None
+    Xv, yv = check_dataset(Xv, yv, "validation data")
+    if Xv.shape[1] != X.shape[1]:
+        raise ValueError(f"validation data has {Xv.shape[1]} features per sample, the training data {X.shape[1]}")
+    return X, y, (Xv, yv)
+
+
+def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epochs: int = 100,
+        batch_size: int | None = None, val=None, patience: int | None = None, min_delta: float = 0.0,
+        l1: float = 0.0, l2: float = 0.0, schedule: Schedule | None = None, progress: bool = True,
+        seed=0, batch_fn: Callable = batch_loss) -> History:
+    """Train ``model`` on (X, y) and return a ``History``.
+
+    - ``loss``: a name from ``nn.LOSSES`` or a Loss; ``l1``/``l2`` add λ·Σ|p| / λ·Σp².
+    - ``optimizer``: defaults to ``SGD(model.parameters(), lr=0.1)``.
+    - ``batch_size``: None trains on the full batch, an int on shuffled mini-batches.
+    - ``val``: (X_val, y_val), or a fraction of the data to hold out.
+    - ``patience``: stop after that many epochs without the monitored loss
+      (validation loss, else training loss) improving by more than ``min_delta``,
+      and put back the parameters from the end of the best epoch.
+    - ``schedule``: stepped once per epoch. ``seed`` fixes the shuffling.
+    - ``batch_fn(model, loss, X, y, reg) -> BatchResult`` does one batch's work.
+
+    The training loss and accuracy of an epoch are averaged over its batches
+    as they were computed, with the parameters of the moment (as PyTorch users
+    usually log them); the validation figures use the parameters after the epoch.
+    The model is left in evaluation mode (dropout off).
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"fit needs a Module (e.g. an MLP), got {type(model).__name__}")
+    loss = get_loss(loss)
+    X, y = check_dataset(X, y, "training data")
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1):
+        raise ValueError(f"patience must be None or a positive int (epochs without improvement), got {patience!r}")
+    _check_targets(loss, y)
+    X, y, val = _val_data(val, X, y, seed)
+    if val is not None:
+        _check_targets(loss, val[1])
+    if optimizer is None:
+        optimizer = SGD(model.parameters(), lr=0.1)
+    elif not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer such as SGD(model.parameters(), lr=0.1), got {type(optimizer).__name__}")
+    reg = penalty(l1, l2)
+    rng = np.random.default_rng(seed)
+    history = History()
+    best, best_state, waited = math.inf, None, 0
+    bar = _Progress(int(epochs), progress)
+    try:
+        for epoch in range(1, int(epochs) + 1):
+            model.train()
+            losses, correct, seen = [], [], 0
+            history.lr.append(optimizer.lr)
+            for xb, yb in batches(X, y, batch_size, shuffle=batch_size is not None, seed=rng):
+                optimizer.zero_grad()
+                result = batch_fn(model, loss, xb, yb, reg)
+                optimizer.step()
+                losses.append(result.loss * len(yb))
+                correct.append(_accuracy(loss, result.scores, yb) * len(yb))
+                seen += len(yb)
+            history.loss.append(sum(losses) / seen)
+            history.acc.append(sum(correct) / seen)
+            record = {"loss": history.loss[-1], "acc": history.acc[-1]}
+            if val is not None:
+                model.eval()
+                r = evaluate(model, loss, *val)
+                history.val_loss.append(r.loss)
+                history.val_acc.append(_accuracy(loss, r.scores, val[1]))
+                record.update(val_loss=history.val_loss[-1], val_acc=history.val_acc[-1])
+            bar.update(epoch, record)
+            if schedule is not None:
+                schedule.step()
+            if patience is not None:
+                monitored = history.val_loss[-1] if val is not None else history.loss[-1]
+                if monitored < best - min_delta:
+                    best, waited = monitored, 0
+                    best_state, history.best_epoch = model.state_dict(), epoch
+                else:
+                    waited += 1
+                    if waited >= patience:
+                        history.stopped_early = True
+                        model.load_state_dict(best_state)
+                        break
+    finally:
+        bar.close()
+        model.eval()
+    return history
