@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from engine import Value
+from viz import exercise
 
 
 def demo(args) -> int:
@@ -30,6 +31,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gradflow", description="Scalar autodiff for learning backpropagation.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the demo").set_defaults(run=demo)
+    exercise.register(sub)
     args = parser.parse_args(argv)
     return args.run(args)
 
