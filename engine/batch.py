@@ -150,7 +150,7 @@ def _argument_names(fn, count):
 class _Recording:
     """fn's graph for one sample: nodes in topological order, and their shape as data."""
 
-    def __init__(self, fn, arrays, names, i):
+    def __init__(self, fn, arrays, names, i, has_aux):
         args = []
         self.placeholders = {}  # placeholder Value -> (array index, column or None)
         for k, (a, name) in enumerate(zip(arrays, names)):
@@ -165,14 +165,8 @@ class _Recording:
         self.mark = Value(0.0)._id  # Values older than this existed before fn ran
         with _Guard(self.placeholders, self.mark):
             out = fn(*args)
-        self.single = isinstance(out, Value)
-        outputs = [out] if self.single else list(out) if isinstance(out, (list, tuple)) else None
-        if not outputs or not all(isinstance(o, Value) for o in outputs):
-            raise TypeError(
-                f"trace: fn must return a Value (the loss of one sample) or a list of Values, got {type(out).__name__}"
-            )
-        self.outputs = outputs
-        self.nodes = _topo(outputs)
+        self.outputs, self.loss, self.aux = _outputs(out, has_aux)
+        self.nodes = _topo(self.outputs)
 
     def shape(self):
         """The graph as comparable data: equal for two samples iff one replay fits both."""
@@ -192,6 +186,32 @@ class _Recording:
     def describe(self, k):
         v = self.nodes[k] if k < len(self.nodes) else None
         return "nothing (the graph ended)" if v is None else repr(v)
+
+
+def _values(out):
+    # A Value as [Value]; a list or tuple of Values as a list; else None.
+    if isinstance(out, Value):
+        return [out]
+    if isinstance(out, (list, tuple)) and out and all(isinstance(o, Value) for o in out):
+        return list(out)
+    return None
+
+
+def _outputs(out, has_aux):
+    """(outputs, whether outputs[0] is a loss, how the aux is shaped: None, 'one' or 'many')."""
+    if has_aux:
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], Value) and _values(out[1])):
+            raise TypeError(
+                "trace: with has_aux=True fn must return (loss, aux): the loss a Value, aux a Value or a list "
+                f"of Values; got {type(out).__name__} {out!r:.80}"
+            )
+        return [out[0]] + _values(out[1]), True, "one" if isinstance(out[1], Value) else "many"
+    outputs = _values(out)
+    if outputs is None:
+        raise TypeError(
+            f"trace: fn must return a Value (one sample's loss) or a list of Values, got {type(out).__name__} {out!r:.80}"
+        )
+    return outputs, isinstance(out, Value), None
 
 
 def _compare(first, other, i0, i):
@@ -219,7 +239,7 @@ class _Group:
     ``terms``, a (k, L) index array of its terms.
     """
 
-    __slots__ = ("op", "arg", "depth", "needs", "r0", "r1", "ins", "terms", "slots", "edges")
+    __slots__ = ("op", "arg", "depth", "needs", "i", "r0", "r1", "ins", "terms", "slots", "edges")
 
     def __init__(self, op, arg, depth, needs):
         self.op, self.arg, self.depth, self.needs = op, arg, depth, needs
@@ -238,14 +258,27 @@ def _index(rows):
 
 
 class _Program:
-    def __init__(self, rec: _Recording, fuse: bool, group: bool):
-        nodes = rec.nodes
+    """Part of a recorded graph compiled into groups, for one width of columns.
+
+    ``nodes`` are in topological order. Leaves here are the ``holders``
+    (placeholders, filled from the arrays), the ``live`` nodes (values given
+    at each run, gradients handed back summed over the columns) and constants.
+    ``seeds`` are the rows whose gradient arrives from outside (edge rows
+    0, 1, ...), e.g. the loss.
+    """
+
+    def __init__(self, nodes, holders, live, seeds, fuse, group):
+        live_set = set(live)
+
+        def ins(v):
+            return () if v in live_set else _inputs(v)
+
         pos = {v: i for i, v in enumerate(nodes)}
         uses = [0] * len(nodes)
         for v in nodes:
-            for x in _inputs(v):
+            for x in ins(v):
                 uses[pos[x]] += 1
-        for o in rec.outputs:
+        for o in seeds:
             uses[pos[o]] += 1
 
         # Additions whose partial sum feeds only another addition dissolve into
@@ -253,33 +286,28 @@ class _Program:
         absorbed = set()
         if fuse:
             for v in nodes:
-                if v._op is _ADD:
-                    for x in _inputs(v):
-                        if x._op is _ADD and uses[pos[x]] == 1:
+                if v._op is _ADD and v not in live_set:
+                    for x in ins(v):
+                        if x._op is _ADD and x not in live_set and uses[pos[x]] == 1:
                             absorbed.add(x)
 
-        # Leaves: placeholders, then live leaves (read at every run, given
-        # gradients), then constants made inside fn (fixed).
-        holders = [v for v in nodes if v in rec.placeholders]
-        live = [v for v in nodes if v._op is None and v not in rec.placeholders and v._id < rec.mark]
-        fixed = [v for v in nodes if v._op is None and v not in rec.placeholders and v._id >= rec.mark]
+        fixed = [v for v in nodes if v._op is None and v not in holders and v not in live_set]
+        held = [v for v in nodes if v in holders]
         row = {}
-        for v in holders + live + fixed:
+        for v in held + live + fixed:
             row[v] = len(row)
-        self.n_leaves = len(row)
-        self.holders = [(rec.placeholders[v], row[v]) for v in holders]
+        self.holders = [(holders[v], row[v]) for v in held]
         self.live = live
-        self.live_rows = slice(len(holders), len(holders) + len(live))
+        self.live_rows = slice(len(held), len(held) + len(live))
         self.fixed = np.array([v.data for v in fixed], dtype=float)
-        self.fixed_rows = slice(self.live_rows.stop, self.n_leaves)
+        self.fixed_rows = slice(self.live_rows.stop, len(row))
 
-        live_set = set(live)
         depth = {v: 0 for v in row}
         needs = {v: v in live_set for v in row}
         groups = {}
-        items = []  # (node, inputs or terms, is_sum)
+        items = []
         for v in nodes:
-            if v._op is None or v in absorbed:
+            if v in row or v in absorbed:
                 continue
             if v._op is _ADD and fuse:
                 terms, stack = [], [v]
@@ -299,53 +327,53 @@ class _Program:
                 key += (pos[v],)
             if key not in groups:
                 groups[key] = _Group(None if is_sum else v._op, v._arg, depth[v], needs[v])
-            items.append((v, terms, is_sum, groups[key]))
+            items.append((v, terms, groups[key]))
         # Run order: by depth; within a depth the groups needing gradients come
-        # first so that their rows are one contiguous block for backward.
+        # first, so that their rows form one block for backward.
         order = sorted(groups.values(), key=lambda g: (g.depth, not g.needs))
         members = {id(g): [] for g in order}
-        for v, terms, is_sum, g in items:
+        for v, terms, g in items:
             members[id(g)].append((v, terms))
-        for g in order:
+        for i, g in enumerate(order):
+            g.i = i
             g.r0 = len(row)
             for v, _ in members[id(g)]:
                 row[v] = len(row)
             g.r1 = len(row)
         self.n_rows = len(row)
         self.groups = order
-        self.outputs = [row[o] for o in rec.outputs]
+        self.row = row
 
         # Edges: one row per (node, input) whose gradient contribution backward
-        # computes; row 0 is the seed arriving at the (single) output.
+        # computes; rows 0 .. len(seeds) - 1 carry the gradients from outside.
         edges_to = {r: [] for r in range(self.n_rows)}
-        n_edges = 1
-        if rec.single:
-            edges_to[self.outputs[0]].append(0)
+        for e, o in enumerate(seeds):
+            edges_to[row[o]].append(e)
+        n_edges = len(seeds)
         for g in order:
             mem = members[id(g)]
             if g.op is None:
-                L = len(mem[0][1])
                 g.terms = np.array([[row[x] for x in terms] for _, terms in mem], dtype=np.intp)
                 if g.needs:
                     g.slots, g.edges = [0], [n_edges]
-                    for i, t in enumerate(g.terms.ravel()):
-                        edges_to[int(t)].append(n_edges + i)
-                    n_edges += len(mem) * L
+                    for i, t in enumerate(g.terms.ravel().tolist()):
+                        edges_to[t].append(n_edges + i)
+                    n_edges += g.terms.size
             else:
                 for j in range(g.op.arity):
-                    ins = [row[terms[j]] for _, terms in mem]
-                    g.ins.append(_index(ins))
+                    rows = [row[terms[j]] for _, terms in mem]
+                    g.ins.append(_index(rows))
                     if any(needs[terms[j]] for _, terms in mem):
                         g.slots.append(j)
                         g.edges.append(n_edges)
-                        for i, r in enumerate(ins):
+                        for i, r in enumerate(rows):
                             edges_to[r].append(n_edges + i)
                         n_edges += len(mem)
         self.n_edges = n_edges
 
         # Pull plan: before the groups of one depth run backwards, the
-        # gradients of all their rows are summed from the edges that point
-        # at them (all from deeper nodes, hence already computed).
+        # gradients of all their rows are summed from the edges that point at
+        # them, which all come from deeper nodes and so are already computed.
         self.levels = []
         by_depth = {}
         for g in order:
@@ -353,9 +381,8 @@ class _Program:
                 by_depth.setdefault(g.depth, []).append(g)
         for d in sorted(by_depth, reverse=True):
             gs = by_depth[d]
-            r0, r1 = gs[0].r0, gs[-1].r1
-            self.levels.append((r0, r1, *self._gather(edges_to, range(r0, r1)), gs))
-        self.leaf_pull = self._gather(edges_to, range(self.live_rows.start, self.live_rows.stop))
+            self.levels.append((gs[0].r0, gs[-1].r1, *self._gather(edges_to, range(gs[0].r0, gs[-1].r1)), gs))
+        self.live_pull = self._gather(edges_to, range(self.live_rows.start, self.live_rows.stop))
 
     @staticmethod
     def _gather(edges_to, rows):
@@ -366,30 +393,159 @@ class _Program:
         single = len(src) == len(starts)
         return _index(src), (None if single else np.array(starts, dtype=np.intp))
 
+    def work(self, n):
+        """Working arrays for n columns, allocated once and reused by every run.
 
-class _Batch:
-    """Working arrays for one batch size: values, gradients and edge contributions."""
+        Besides values, gradients and edge contributions, each gather gets a
+        buffer of its own: fresh temporaries of this size at every step make
+        the C allocator hand pages back to the system and fault them in again,
+        which costs more than the arithmetic.
+        """
+        return _Work(self, n)
 
-    def __init__(self, program: _Program, n: int):
+    def forward(self, work):
+        """Run every group in order."""
+        values, take = work.values, work.take
+        with np.errstate(divide="raise", invalid="raise", over="raise"):
+            for g in self.groups:
+                try:
+                    _step(g, values, take[g.i])
+                except FloatingPointError:
+                    _explain(g, values, take[g.i])
+
+    def backward(self, work):
+        """Gradients of the live rows, summed over the columns; edges[:seeds] must be set."""
+        values, grads, edges, take = work.values, work.grads, work.edges, work.take
+        with np.errstate(all="ignore"):  # the eager backward makes inf/nan silently too
+            for (r0, r1, src, starts, gs), buf in zip(self.levels, work.pull):
+                if starts is None:
+                    _gather(edges, src, grads[r0:r1])
+                else:
+                    np.add.reduceat(_gather(edges, src, buf), starts, axis=0, out=grads[r0:r1])
+                for g in gs:
+                    grad = grads[g.r0 : g.r1]
+                    if g.op is None:
+                        k, L = g.terms.shape
+                        e = g.edges[0]
+                        edges[e : e + k * L].reshape(k, L, -1)[...] = grad[:, None, :]
+                        continue
+                    xs = [buf if buf is not None else values[ix] for ix, buf in zip(g.ins, take[g.i])]
+                    local = g.op.vd(*xs, values[g.r0 : g.r1], g.arg)
+                    k = g.r1 - g.r0
+                    for j, e in zip(g.slots, g.edges):
+                        np.multiply(grad, local[j], out=edges[e : e + k])
+            src, starts = self.live_pull
+            per_edge = _gather(edges, src, work.live).sum(axis=1)
+            return per_edge if starts is None else np.add.reduceat(per_edge, starts)
+
+
+def _gather(source, index, out):
+    # Rows of source into out (mode="clip" lets numpy write out directly).
+    if isinstance(index, slice):
+        if out is None:
+            return source[index]
+        out[...] = source[index]
+        return out
+    return np.take(source, index, axis=0, out=out, mode="clip")
+
+
+def _rows(index):
+    return index.stop - index.start if isinstance(index, slice) else len(index)
+
+
+class _Work:
+    """A program's arrays for one number of columns."""
+
+    def __init__(self, program, n):
         self.values = np.empty((program.n_rows, n))
         self.values[program.fixed_rows] = program.fixed[:, None]
         self.grads = np.empty((program.n_rows, n))
         self.edges = np.empty((program.n_edges, n))
+        self.take = []  # per group: one buffer per input slot (None: a slice, read in place)
+        for g in program.groups:
+            if g.op is None:
+                self.take.append([np.empty((g.terms.size, n))])
+            else:
+                self.take.append([None if isinstance(ix, slice) else np.empty((len(ix), n)) for ix in g.ins])
+        self.pull = [None if starts is None else np.empty((_rows(src), n)) for _, _, src, starts, _ in program.levels]
+        self.live = np.empty((_rows(program.live_pull[0]), n))
+
+
+def _step(g, values, bufs):
+    if g.op is None:
+        k, L = g.terms.shape
+        terms = np.take(values, g.terms.ravel(), axis=0, out=bufs[0], mode="clip")
+        np.add.reduce(terms.reshape(k, L, -1), axis=1, out=values[g.r0 : g.r1])
+        return
+    xs = [values[ix] if buf is None else np.take(values, ix, axis=0, out=buf, mode="clip") for ix, buf in zip(g.ins, bufs)]
+    values[g.r0 : g.r1] = g.op.vf(*xs, g.arg)
+
+
+def _explain(g, values, bufs):
+    # numpy flagged a domain problem; the scalar rule says whether the eager
+    # engine would have raised, and in which words.
+    if g.op is not None:
+        xs = [values[ix] for ix in g.ins]
+        for node in range(g.r1 - g.r0):
+            for s in range(values.shape[1]):
+                try:
+                    g.op.f(*[float(x[node, s]) for x in xs], g.arg)
+                except (ArithmeticError, ValueError) as e:
+                    raise type(e)(f"sample {s}: {e}") from None
+    with np.errstate(all="ignore"):  # what eager would do: inf or nan, silently
+        _step(g, values, bufs)
+
+
+class _Split:
+    """A recording compiled in two parts.
+
+    The *uniform* part depends on no placeholder (parameters, a penalty on
+    them, constants): it is the same for every sample, so it runs on one
+    column. The *varying* part runs on one column per sample and reads the
+    uniform nodes it needs (the frontier) as leaves.
+    """
+
+    def __init__(self, rec: _Recording, fuse, group):
+        varying = set()
+        for v in rec.nodes:
+            if v in rec.placeholders or any(x in varying for x in _inputs(v)):
+                varying.add(v)
+        frontier = {o for o in rec.outputs if o not in varying}
+        for v in varying:
+            frontier.update(x for x in _inputs(v) if x not in varying)
+        frontier = sorted(frontier, key=_by_id)
+        leaves = [v for v in rec.nodes if v._op is None and v not in rec.placeholders and v._id < rec.mark]
+        self.params = leaves
+        self.uniform = _Program([v for v in rec.nodes if v not in varying], {}, leaves, frontier, fuse, group)
+        self.varying = _Program(
+            [v for v in rec.nodes if v in varying or v in set(frontier)],
+            rec.placeholders, frontier, rec.outputs[:1] if rec.loss else [], fuse, group,
+        )
+        self.frontier = [self.uniform.row[v] for v in frontier]
+        self.outputs = [self.varying.row[o] for o in rec.outputs]
+        self.loss, self.aux = rec.loss, rec.aux
+        self.uniform_work = self.uniform.work(1)
+        self.widths = {}
+
+    def __len__(self):
+        return self.uniform.n_rows + self.varying.n_rows
 
 
 # --- the public face ----------------------------------------------------------------
 
 
-def trace(fn, *, reduce="mean", fuse=True, group=True) -> "Tape":
+def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True) -> "Tape":
     """Record ``fn`` (one sample's loss) for replay over whole batches.
 
     ``fn`` receives one argument per array given to ``run``: a 1-D array's
     argument is a single Value, a 2-D array's (samples × columns) a list of
     Values, like the list an MLP takes. It must return a Value, or a list of
     Values for ``forward`` alone. ``reduce`` is how the batch loss combines the
-    samples: "mean" or "sum". ``fuse`` and ``group`` exist to measure what
-    each speed-up buys: ``group=False`` runs one numpy call per node,
-    ``fuse=False`` keeps every addition a node of its own.
+    samples: "mean" or "sum". With ``has_aux=True`` fn returns ``(loss, aux)``
+    as with JAX's ``grad``: aux (a Value or a list) rides along undifferentiated
+    and ``Tape.aux`` holds its values after each run. ``fuse`` and ``group``
+    exist to measure what each speed-up buys: ``group=False`` runs one numpy
+    call per node, ``fuse=False`` keeps every addition a node of its own.
 
     Recording happens at the first ``run`` (it needs the number of columns).
 
@@ -401,7 +557,7 @@ def trace(fn, *, reduce="mean", fuse=True, group=True) -> "Tape":
         raise TypeError(f"trace: fn must be callable (one sample's loss), got {type(fn).__name__}")
     if reduce not in _REDUCES:
         raise ValueError(f"trace: reduce must be one of {_REDUCES}, got {reduce!r}")
-    return Tape(fn, reduce, bool(fuse), bool(group))
+    return Tape(fn, reduce, bool(has_aux), bool(fuse), bool(group))
 
 
 class Tape:
@@ -411,18 +567,20 @@ class Tape:
     an ordinary eager graph that can be drawn and stepped through.
     """
 
-    def __init__(self, fn, reduce, fuse, group):
-        self.fn, self.reduce, self.fuse, self.group = fn, reduce, fuse, group
+    def __init__(self, fn, reduce, has_aux, fuse, group):
+        self.fn, self.reduce, self.has_aux, self.fuse, self.group = fn, reduce, has_aux, fuse, group
         self.graph = None
-        self._programs = {}  # per layout of the arrays (columns of each)
-        self._batches = {}
+        self.aux = None
+        self._splits = {}  # per layout of the arrays (columns of each)
         self._last = None
 
     def __repr__(self):
+        name = getattr(self.fn, "__name__", "fn")
         if self._last is None:
-            return f"Tape({getattr(self.fn, '__name__', 'fn')}, reduce={self.reduce!r}, not recorded yet)"
-        p = self._last[0]
-        return f"Tape({getattr(self.fn, '__name__', 'fn')}, reduce={self.reduce!r}, {p.n_rows} nodes in {len(p.groups)} groups)"
+            return f"Tape({name}, reduce={self.reduce!r}, not recorded yet)"
+        split = self._last[0]
+        groups = len(split.uniform.groups) + len(split.varying.groups)
+        return f"Tape({name}, reduce={self.reduce!r}, {len(split)} nodes in {groups} groups)"
 
     # --- recording ----------------------------------------------------------------
 
@@ -450,20 +608,17 @@ class Tape:
             )
         return out, n
 
-    def _program(self, arrays, n):
+    def _split(self, arrays, n):
         layout = tuple(a.shape[1:] for a in arrays)
-        program = self._programs.get(layout)
-        if program is None:
+        split = self._splits.get(layout)
+        if split is None:
             names = _argument_names(self.fn, len(arrays))
-            first = _Recording(self.fn, arrays, names, 0)
+            first = _Recording(self.fn, arrays, names, 0, self.has_aux)
             for i in self._probes(arrays, n):
-                _compare(first, _Recording(self.fn, arrays, names, i), 0, i)
-            program = _Program(first, self.fuse, self.group)
-            self._programs[layout] = program
-            self.graph = first.outputs[0] if first.single else first.outputs
-            self._single = first.single
-            self._names = names
-        return program
+                _compare(first, _Recording(self.fn, arrays, names, i, self.has_aux), 0, i)
+            split = self._splits[layout] = _Split(first, self.fuse, self.group)
+            self.graph = first.outputs[0] if first.loss else first.outputs
+        return split
 
     @staticmethod
     def _probes(arrays, n):
@@ -488,76 +643,46 @@ class Tape:
         engine.batch.ReplayError: fn builds a different graph for sample 2 than for sample 0: ...
         """
         arrays, n = self._arrays(arrays, "check")
-        self._program(arrays, n)
+        self._split(arrays, n)
         names = _argument_names(self.fn, len(arrays))
-        first = _Recording(self.fn, arrays, names, 0)
+        first = _Recording(self.fn, arrays, names, 0, self.has_aux)
         for i in range(1, n):
-            _compare(first, _Recording(self.fn, arrays, names, i), 0, i)
+            _compare(first, _Recording(self.fn, arrays, names, i, self.has_aux), 0, i)
 
     # --- forward ------------------------------------------------------------------
 
     def forward(self, *arrays):
-        """fn for every sample: an array of shape (samples,), or (samples, outputs).
+        """fn for every sample: shape (samples,) for a loss, (samples, outputs) for a list.
+
+        With ``has_aux`` it returns the loss per sample and sets ``aux``.
 
         >>> trace(lambda x, y: x * y).forward([1.0, 2.0], [3.0, 4.0])
         array([3., 8.])
         """
         arrays, n = self._arrays(arrays, "forward")
-        program = self._program(arrays, n)
-        batch = self._batches.get((id(program), n))
-        if batch is None:
-            batch = self._batches[(id(program), n)] = _Batch(program, n)
-        values = batch.values
-        for (k, j), r in program.holders:
+        split = self._split(arrays, n)
+        uniform, varying = split.uniform, split.varying
+        u_values = split.uniform_work.values
+        u_values[uniform.live_rows, 0] = [v.data for v in split.params]
+        uniform.forward(split.uniform_work)
+        work = split.widths.get(n)
+        if work is None:
+            work = split.widths[n] = varying.work(n)
+        values = work.values
+        for (k, j), r in varying.holders:
             values[r] = arrays[k] if j is None else arrays[k][:, j]
-        values[program.live_rows] = np.array([v.data for v in program.live], dtype=float)[:, None]
-        self._last = (program, batch, n, self._run(program, batch))
-        out = values[program.outputs]
-        return out[0].copy() if self._single else out.T.copy()
-
-    def _run(self, program, batch):
-        values = batch.values
-        saved = []  # each group's gathered inputs, which backward reuses
-        groups = program.groups
-        i = 0
-        with np.errstate(divide="raise", invalid="raise", over="raise"):
-            while i < len(groups):
-                g = groups[i]
-                try:
-                    saved.append(self._step(g, values))
-                except FloatingPointError:
-                    saved.append(self._explain(program, g, values))
-                i += 1
-        return saved
-
-    @staticmethod
-    def _step(g, values):
-        if g.op is None:
-            k, L = g.terms.shape
-            np.add.reduce(values[g.terms.ravel()].reshape(k, L, -1), axis=1, out=values[g.r0 : g.r1])
-            return None
-        xs = [values[ix] for ix in g.ins]
-        values[g.r0 : g.r1] = g.op.vf(*xs, g.arg)
-        return xs
-
-    def _explain(self, program, g, values):
-        # numpy flagged a domain problem; the scalar rule says whether the
-        # eager engine would have raised, and in which words.
-        xs = [values[ix] for ix in g.ins] if g.op is not None else None
-        if g.op is not None:
-            for node in range(g.r1 - g.r0):
-                for s in range(values.shape[1]):
-                    try:
-                        g.op.f(*[float(x[node, s]) for x in xs], g.arg)
-                    except (ArithmeticError, ValueError) as e:
-                        raise type(e)(f"sample {s}: {e}") from None
-        with np.errstate(all="ignore"):  # what eager would do: inf or nan, silently
-            return self._step(g, values)
+        values[varying.live_rows] = u_values[split.frontier]
+        varying.forward(work)
+        self._last = (split, work, n)
+        out = values[split.outputs]
+        if split.aux is not None:
+            self.aux = out[1] if split.aux == "one" else out[1:].T.copy()
+        return out[0] if split.loss else out.T.copy()
 
     def run(self, *arrays) -> float:
         """The batch loss: the mean (or sum) of fn over the samples; backward() follows."""
         out = self.forward(*arrays)
-        if not self._single:
+        if not self._last[0].loss:
             raise TypeError("Tape.run: fn returned a list of Values; run needs one Value per sample (the loss)")
         return float(out.mean() if self.reduce == "mean" else out.sum())
 
@@ -567,33 +692,11 @@ class Tape:
         """Add d(batch loss)/d leaf to the ``.grad`` of every leaf fn used that existed before it ran."""
         if self._last is None:
             raise RuntimeError("Tape.backward: call run(...) first; there is no batch to differentiate")
-        program, batch, n, saved = self._last
-        if not self._single:
+        split, work, n = self._last
+        if not split.loss:
             raise TypeError("Tape.backward: fn returned a list of Values; backward needs a single loss Value")
-        values, grads, edges = batch.values, batch.grads, batch.edges
-        edges[0] = 1.0 / n if self.reduce == "mean" else 1.0
-        index = {id(g): i for i, g in enumerate(program.groups)}
-        with np.errstate(all="ignore"):  # eager backward makes inf/nan silently too
-            for r0, r1, src, starts, gs in program.levels:
-                if starts is None:
-                    grads[r0:r1] = edges[src]
-                else:
-                    np.add.reduceat(edges[src], starts, axis=0, out=grads[r0:r1])
-                for g in gs:
-                    grad = grads[g.r0 : g.r1]
-                    if g.op is None:
-                        k, L = g.terms.shape
-                        e = g.edges[0]
-                        edges[e : e + k * L].reshape(k, L, -1)[...] = grad[:, None, :]
-                        continue
-                    local = g.op.vd(*saved[index[id(g)]], values[g.r0 : g.r1], g.arg)
-                    k = g.r1 - g.r0
-                    for j, e in zip(g.slots, g.edges):
-                        np.multiply(grad, local[j], out=edges[e : e + k])
-        src, starts = program.leaf_pull
-        if not program.live:
-            return
-        per_edge = edges[src].sum(axis=1)
-        total = per_edge if starts is None else np.add.reduceat(per_edge, starts)
-        for v, gv in zip(program.live, total.tolist()):
-            v.grad += gv
+        work.edges[0] = 1.0 / n if self.reduce == "mean" else 1.0
+        frontier_grads = split.varying.backward(work)
+        split.uniform_work.edges[: len(split.frontier), 0] = frontier_grads
+        for v, g in zip(split.params, split.uniform.backward(split.uniform_work).tolist()):
+            v.grad += g
