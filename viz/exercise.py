@@ -432,6 +432,11 @@ def _build(data: dict, source: str, locator: _Locator) -> Sheet:
                     column = next(c[2] + 1 for c in steps[step].code if c[0] == "name" and c[1] == name)
                     fail(("graph", step), f"column {column}: unknown name {name!r}: it is neither a step "
                                           f"nor an input{where}")
+        # Unused inputs are checked after unknown names: a misspelt name shows as both.
+        for where, names in ((path + ("inputs",), own), (("inputs",), top_inputs)):
+            for name in names:
+                if name not in leaves:
+                    fail(where + (name,), f"the input {name!r} is not used by any step of [graph]")
         cases.append((label, case_description, inputs, raw.get("answers", {}), path))
 
     sheet = Sheet(title=title, description=description, tolerance=float(tolerance), params=frozenset(params),
@@ -451,8 +456,6 @@ def _check_input_name(fail, path, name, steps, leaves):
         fail(path, why)
     if name in steps:
         fail(path, f"{name!r} is both an input and a step; rename one of them")
-    if name not in leaves:
-        fail(path, f"the input {name!r} is not used by any step of [graph]")
 
 
 def _order(steps: dict, fail) -> list:
