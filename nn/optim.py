@@ -143,7 +143,7 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
         super().__init__(params, lr)
         self.alpha = _in_range(alpha, 0, 1, "RMSprop alpha")
-        self.eps = _positive(eps, "RMSprop eps")
+        self.eps = _in_range(eps, 0, np.inf, "RMSprop eps")
         self.weight_decay = _in_range(weight_decay, 0, np.inf, "RMSprop weight_decay")
         self.momentum = _in_range(momentum, 0, 1, "RMSprop momentum")
         self.centered = bool(centered)
@@ -168,7 +168,7 @@ class Adam(Optimizer):
     """Adam: running means of g and g², bias-corrected, as in PyTorch.
 
     m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²; m̂ = m/(1 − β1^t);
-    v̂ = v/(1 − β2^t) (with ``amsgrad`` the running maximum of v̂);
+    v̂ = v/(1 − β2^t) (with ``amsgrad``, v is first replaced by its running maximum);
     p = p − lr·m̂/(√v̂ + ε). ``weight_decay`` adds wd·p to g (L2, not AdamW).
 
     >>> w = Value(1.0, kind="param")
@@ -184,7 +184,7 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         b1, b2 = betas
         self.betas = (_in_range(b1, 0, 1, f"{type(self).__name__} beta1"), _in_range(b2, 0, 1, f"{type(self).__name__} beta2"))
-        self.eps = _positive(eps, f"{type(self).__name__} eps")
+        self.eps = _in_range(eps, 0, np.inf, f"{type(self).__name__} eps")
         self.weight_decay = _in_range(weight_decay, 0, np.inf, f"{type(self).__name__} weight_decay")
         self.amsgrad = bool(amsgrad)
         n = len(self.params)
@@ -200,11 +200,11 @@ class Adam(Optimizer):
                 g = grad + self.weight_decay * data
         self.m = b1 * self.m + (1 - b1) * g
         self.v = b2 * self.v + (1 - b2) * g * g
-        m_hat = self.m / (1 - b1**self.t)
-        v_hat = self.v / (1 - b2**self.t)
         if self.amsgrad:
-            self.v_max = np.maximum(self.v_max, v_hat)
-            v_hat = self.v_max
+            # PyTorch keeps the maximum of the raw v and bias-corrects that.
+            self.v_max = np.maximum(self.v_max, self.v)
+        m_hat = self.m / (1 - b1**self.t)
+        v_hat = (self.v_max if self.amsgrad else self.v) / (1 - b2**self.t)
         return data - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 

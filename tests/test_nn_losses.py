@@ -1,0 +1,165 @@
+"""Losses against hand-computed values and gradients; labels a loss cannot use are errors."""
+
+import math
+
+import pytest
+
+from engine import Value
+from nn import (
+    LOSSES, bce, bce_with_logits, get_loss, half_squared_error, hinge, l1_penalty, l2_penalty, mse,
+    softmax_cross_entropy,
+)
+
+
+def vals(*xs):
+    return [Value(x) for x in xs]
+
+
+def test_mse_value_and_gradient():
+    o = vals(0.5, 2.0, -1.0)
+    loss = mse(o, [1.0, 1.0, 0.0])
+    assert loss.data == pytest.approx((0.25 + 1.0 + 1.0) / 3)
+    loss.backward()
+    # d/do_i (1/n)Σ(o − t)² = 2(o_i − t_i)/n
+    assert [v.grad for v in o] == pytest.approx([2 * -0.5 / 3, 2 * 1.0 / 3, 2 * -1.0 / 3])
+
+
+def test_mse_averages_over_outputs_too():
+    loss = mse([vals(1.0, 3.0)], [2.0])
+    assert loss.data == pytest.approx((1 + 1) / 2)
+
+
+def test_half_squared_error_is_the_lectures_E_and_its_gradient_is_minus_the_error():
+    o = vals(0.8, 0.3)
+    loss = half_squared_error(o, [1.0, 0.0])
+    assert loss.data == pytest.approx((0.5 * 0.04 + 0.5 * 0.09) / 2)
+    loss.backward()
+    # dE/do = −(t − o), then divided by n = 2 for the mean over samples
+    assert [v.grad for v in o] == pytest.approx([-(1.0 - 0.8) / 2, -(0.0 - 0.3) / 2])
+    both = half_squared_error([vals(1.0, 2.0)], [0.0])
+    assert both.data == pytest.approx(0.5 * (1 + 4))
+
+
+def test_bce_of_probabilities():
+    p = vals(0.9, 0.2, 0.6)
+    t = [1, 0, 0.5]
+    loss = bce(p, t)
+    hand = -(math.log(0.9) + math.log(0.8) + 0.5 * math.log(0.6) + 0.5 * math.log(0.4)) / 3
+    assert loss.data == pytest.approx(hand)
+    loss.backward()
+    # d/dp −[t log p + (1 − t) log(1 − p)] = (p − t)/(p(1 − p))
+    assert [v.grad for v in p] == pytest.approx([(pi.data - ti) / (pi.data * (1 - pi.data)) / 3 for pi, ti in zip(p, t)])
+
+
+def test_bce_stays_finite_when_the_probability_saturates():
+    loss = bce([Value(1.0), Value(0.0)], [0, 1])
+    assert math.isfinite(loss.data) and loss.data == pytest.approx(-math.log(1e-12))
+
+
+def test_bce_with_logits_equals_bce_of_sigmoid_with_the_same_gradient():
+    for z, t in [(0.3, 1), (-2.0, 0), (1.5, 0.25)]:
+        a, b = Value(z), Value(z)
+        la, lb = bce_with_logits([a], [t]), bce([b.sigmoid()], [t])
+        assert la.data == pytest.approx(lb.data)
+        la.backward()
+        lb.backward()
+        assert a.grad == pytest.approx(b.grad)
+        assert a.grad == pytest.approx(1 / (1 + math.exp(-z)) - t)  # σ(z) − t
+
+
+def test_bce_with_logits_is_stable_for_huge_scores():
+    z = Value(800.0)
+    loss = bce_with_logits([z, Value(-800.0)], [0, 1])
+    assert loss.data == pytest.approx(800.0)
+    loss.backward()
+    assert z.grad == pytest.approx(0.5)
+
+
+def test_hinge_as_in_micrograd():
+    s = vals(0.3, -2.0, 1.5)
+    loss = hinge(s, [1, -1, -1])
+    # relu(1 − y·s): 0.7, 0 (−1·−2 = 2 > 1), 2.5
+    assert loss.data == pytest.approx((0.7 + 0 + 2.5) / 3)
+    loss.backward()
+    assert [v.grad for v in s] == pytest.approx([-1 / 3, 0.0, 1 / 3])
+    assert [n.op for n in loss.topo() if n.op == "relu"] == ["relu"] * 3
+
+
+def test_softmax_cross_entropy_value_and_gradient():
+    z = vals(1.0, 2.0, 0.5)
+    loss = softmax_cross_entropy([z], [1])
+    exps = [math.exp(v) for v in (1.0, 2.0, 0.5)]
+    probs = [e / sum(exps) for e in exps]
+    assert loss.data == pytest.approx(-math.log(probs[1]))
+    loss.backward()
+    # d/dz_j = softmax_j − [j = c]
+    assert [v.grad for v in z] == pytest.approx([probs[0], probs[1] - 1, probs[2]])
+
+
+def test_softmax_cross_entropy_is_stable_for_large_scores():
+    z = vals(1000.0, 1001.0)
+    loss = softmax_cross_entropy([z], [0])
+    assert loss.data == pytest.approx(math.log(1 + math.e))
+    loss.backward()
+    assert z[0].grad == pytest.approx(1 / (1 + math.e) - 1)
+
+
+def test_penalties():
+    ps = [Value(3.0, kind="param"), Value(-4.0, kind="param"), Value(0.0, kind="param")]
+    l2 = l2_penalty(ps)
+    assert l2.data == 25.0
+    l2.backward()
+    assert [p.grad for p in ps] == [6.0, -8.0, 0.0]
+    for p in ps:
+        p.grad = 0.0
+    l1 = l1_penalty(ps)
+    assert l1.data == 7.0
+    l1.backward()
+    assert [p.grad for p in ps] == [1.0, -1.0, 0.0]  # sign(p), 0 at 0
+
+
+def test_get_loss_by_name_and_unknown_names_list_the_valid_ones():
+    for name, loss in LOSSES.items():
+        assert get_loss(name) is loss and loss.name == name
+    with pytest.raises(ValueError) as e:
+        get_loss("crossentropy")
+    assert all(name in str(e.value) for name in LOSSES)
+    with pytest.raises(TypeError):
+        get_loss(None)
+
+
+# --- labels outside what a loss expects ------------------------------------------
+
+
+@pytest.mark.parametrize("loss, target, message", [
+    (hinge, 0, r"hinge loss expects labels -1 or \+1, got 0 at sample 2 \(for 0/1 labels use 2\*y - 1\)"),
+    (hinge, 2, r"expects labels -1 or \+1, got 2"),
+    (bce, 2, r"bce loss expects targets in \[0, 1\] \(labels 0 or 1\), got 2"),
+    (bce_with_logits, -1, r"bce_with_logits loss expects targets in \[0, 1\]"),
+    (softmax_cross_entropy, 1.5, r"expects class indices 0, 1, \.\.\., k-1, got 1.5"),
+    (softmax_cross_entropy, -1, r"got -1"),
+    (mse, math.nan, r"mse loss expects finite real targets, got nan"),
+    (half_squared_error, "a", r"expects finite real targets"),
+])
+def test_labels_the_loss_cannot_use(loss, target, message):
+    with pytest.raises(ValueError, match=message):
+        loss([[Value(0.1), Value(0.2)] if loss is softmax_cross_entropy else Value(0.1)] * 2, [1, target])
+
+
+def test_class_index_beyond_the_outputs():
+    with pytest.raises(ValueError, match=r"class 3 is out of range for 3 outputs \(valid: 0..2\)"):
+        softmax_cross_entropy([vals(0.0, 1.0, 2.0)], [3])
+
+
+def test_binary_losses_need_one_output():
+    with pytest.raises(ValueError, match="expects one output per sample, got 2"):
+        bce_with_logits([vals(0.0, 1.0)], [1])
+
+
+def test_lengths_and_empty():
+    with pytest.raises(ValueError, match="2 outputs but 1 targets"):
+        mse(vals(1.0, 2.0), [1.0])
+    with pytest.raises(ValueError, match="at least one sample"):
+        mse([], [])
+    with pytest.raises(TypeError, match="output 1 must be a Value"):
+        mse([1.0], [1.0])
