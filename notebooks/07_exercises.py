@@ -1,0 +1,202 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 7. Exercises
+#
+# **What this notebook teaches.** The lectures end with exercises: compute a forward value, then a
+# partial derivative, by hand. gradflow's exercise checker grades such answers. It builds the
+# exercise's graph, runs the engine's backward pass, and for every wrong answer says what the
+# right number is, the chain of local derivatives that produces it, which gate rule was
+# involved (sum distributes, product switches, max routes, split adds), and which wrong answer to
+# fix first. Here you will
+#
+# 1. read an exercise sheet, the TOML file an exercise is written in;
+# 2. grade wrong and right answers to the lectures' exercises, as numbers and as formulas;
+# 3. write answers of your own and a sheet of your own.
+#
+# The same checker runs from a terminal: `gradflow check notebooks/sheets/relu_perceptron.toml`
+# (add `--solve` for the full solution, `--json` for graders).
+
+# %%
+from pathlib import Path
+
+from IPython.display import display
+
+from viz.exercise import load, loads
+
+sheets = Path("sheets")   # notebooks/sheets, next to this notebook
+for path in sorted(sheets.glob("*.toml")):
+    print(f"{path.name:<40} {load(path).title}")
+
+# %% [markdown]
+# ## A sheet
+#
+# The lectures' ReLU perceptron problem: y = ReLU(w·x + b) on the input x = 2, with every
+# trainable parameter set to 1 (part b), then to −1 (part c). A sheet lists the inputs, the graph
+# as named steps written in a small formula language, and the answers. An answer named `y` is a
+# forward value; `"dy/dw"` is the gradient of the output with respect to w. An answer may be a
+# number or a formula over the sheet's names, such as `"x * 1"`.
+
+# %%
+print((sheets / "relu_perceptron.toml").read_text(encoding="utf-8"))
+
+# %% [markdown]
+# The shipped answers are right, so the report is all ticks (in Jupyter a report shows as a
+# table):
+
+# %%
+relu = load(sheets / "relu_perceptron.toml")
+report = relu.check()
+print("all right:", report.ok)
+display(report)
+
+# %% [markdown]
+# ## Answered wrongly
+#
+# Now the mistakes students make. In part b, forgetting that the product switches (writing
+# dy/dw = 1 instead of 1 · x); in part c, not noticing that the ReLU is closed (z = −3 < 0) and
+# carrying the gradient through anyway. A sheet with several cases takes one dict of answers per
+# case. Change the answers and re-run.
+
+# %%
+answers = {
+    "b": {"z": 3, "y": 3, "dy/dz": 1, "dy/dw": 1, "dy/db": 1},
+    "c": {"z": -3, "y": 0, "dy/dz": 1, "dy/dw": "x", "dy/db": 1},
+}
+report = relu.check(answers)
+print(report)
+
+# %% [markdown]
+# The report gives the right chain with numbers (dy/dw = dy/dz · dz/dw = 1 · 2 = 2), the gate rule in
+# words, and a hint when the mistake has a familiar shape ("that is dy/dz alone; multiply it by
+# the local derivative"). In part c it names dy/dz as the *first wrong gradient in backward order*:
+# the other two wrong answers follow from it, so that is the one to fix.
+#
+# ## The four gates
+#
+# f = (x·y + max(z, w)) · x uses every gate, and x twice. Three classic slips: taking only one of
+# x's two paths, splitting the gradient between the inputs of a max as if it were a sum, and
+# giving y the gradient times y instead of times x.
+
+# %%
+gates = load(sheets / "gates.toml")
+report = gates.check({"df/dq": 3, "df/dx": -12, "df/dz": 1.5, "df/dw": 1.5, "df/dy": "3 * y"})
+print(report)
+
+# %% [markdown]
+# ## The sigmoid perceptron's δ chain
+#
+# The lecture writes the sigmoid as a chain of primitive gates (negate, exp, add 1, reciprocal)
+# and walks the δ sequence back through it. A dropped minus sign at the negation gate flips every
+# gradient below it; the checker points at the first one.
+
+# %%
+sigmoid_sheet = load(sheets / "sigmoid_perceptron.toml")
+report = sigmoid_sheet.check({
+    "dy/dg3": "-1 / g3**2",
+    "dy/dg2": "-1 / g3**2",
+    "dy/dg1": "-1 / g3**2 * exp(g1)",
+    "dy/dz": "-1 / g3**2 * exp(g1)",          # the slip: the negation gate's −1 is missing
+    "dy/dw1": "-1 / g3**2 * exp(g1) * x1",    # ... and it propagates
+})
+print(report)
+
+# %% [markdown]
+# ## The three-layer network's formulas
+#
+# Notebook 4 derived dJ/dW(3), dJ/dW(2), dJ/dW(1) for the lecture's three-layer sigmoid network.
+# Written as formulas, they can be checked symbolically-by-numbers: the checker evaluates each
+# formula on the sheet's inputs and compares it with the engine's gradient. A common slip is to
+# forget the σ'(z(3)) factor in dJ/dW(2):
+
+# %%
+network = load(sheets / "three_layer_network.toml")
+report = network.check({
+    "dJ/dW3": "(a4 - y) * a3",
+    "dJ/dW2": "(a4 - y) * W3 * a2",                                          # σ'(z3) is missing
+    "dJ/dW1": "(a4 - y) * W3 * a3 * (1 - a3) * W2 * a2 * (1 - a2) * x",
+})
+print(report)
+
+# %% [markdown]
+# ## The generalized delta rule
+#
+# A hidden unit j feeds two output units. Its Δ must collect the Δs of *both* outputs, each
+# weighted by its connection (split adds, product switches). Forgetting the second output is
+# the slip here.
+
+# %%
+delta = load(sheets / "generalized_delta_rule.toml")
+report = delta.check({
+    "dE/din_1": "-(t1 - o1) * o1 * (1 - o1)",
+    "dE/da_j": "-Wj1 * (t1 - o1) * o1 * (1 - o1)",    # only the path through output 1
+})
+print(report)
+
+# %% [markdown]
+# ## Your turn
+#
+# The sigmoid neuron with half squared error, from the last lecture: net = w0·x0 + w1·x1,
+# out = σ(net), E = ½(out − label)². Fill in your answers (numbers or formulas) and run the cell.
+# The starting answers below have one mistake left in them.
+
+# %%
+neuron = load(sheets / "sigmoid_neuron_half_squared_error.toml")
+my_answers = {                         # change these
+    "net": -0.08,
+    "dE/dout": "out - label",
+    "dE/dnet": "(out - label) * out * (1 - out)",
+    "dE/dw1": "(out - label) * out * (1 - out)",
+}
+report = neuron.check(my_answers)
+print(report)
+
+# %% [markdown]
+# Stuck? `solve()` prints every value and gradient with the chain that produces it — the
+# teacher's copy.
+
+# %%
+print(neuron.solve())
+
+# %% [markdown]
+# ## A sheet of your own
+#
+# Any small formula can become an exercise. Here is a tanh neuron with two inputs; the `params`
+# line marks which inputs are trainable parameters (they are drawn differently). Add steps,
+# change the inputs, and write your answers. The last answer has the slip of the gates section
+# (the gradient times the input itself instead of times the *other* input); fix it.
+
+# %%
+my_sheet = loads('''
+title = "A tanh neuron"
+params = ["w1", "w2", "b"]
+
+[inputs]
+x1 = 0.5
+x2 = -1.0
+w1 = 2.0
+w2 = 0.5
+b = 0.25
+
+[graph]
+z = "w1*x1 + w2*x2 + b"
+h = "tanh(z)"
+
+[answers]
+z = 0.75
+"dh/dz" = "1 - h**2"
+"dh/dw1" = "(1 - h**2) * x1"
+"dh/dx2" = "(1 - h**2) * x2"
+''')
+print(my_sheet.check())
