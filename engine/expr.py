@@ -83,9 +83,10 @@ def check_name(name: str) -> str | None:
 # --- tokens ------------------------------------------------------------------------
 
 _NAME = re.compile(r"[^\W\d]\w*")
-_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_SPACE = re.compile(r"\s+")
-_OPERATORS = ("**", "+", "-", "*", "/", "(", ")", ",")
+# One token after optional white space; no group matches at the end or at a character outside the language.
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[^\W\d]\w*)|(?P<op>\*\*|[-+*/(),]))?"
+)
 
 # Characters people reach for, and what to write instead.
 _HINTS = {
@@ -121,47 +122,39 @@ _NUM, _NAMED, _OP, _END = "number", "name", "op", "end"
 
 def _tokens(text):
     # (kind, value, start, end); offsets are 0-based, columns 1-based.
-    pos, n = 0, len(text)
     out = []
+    push = out.append
+    pos, n = 0, len(text)
+    match = _TOKEN.match
     while True:
-        m = _SPACE.match(text, pos)
-        if m:
-            pos = m.end()
-        if pos >= n:
-            out.append((_END, "", n, n))
-            return out
-        ch = text[pos]
-        if ch.isdigit() or (ch == "." and pos + 1 < n and text[pos + 1].isdigit()):
-            m = _NUMBER.match(text, pos)
-            after = m.end()
+        m = match(text, pos)
+        kind = m.lastgroup
+        pos = m.start(kind) if kind else m.end()
+        if kind is None:
+            if pos >= n:
+                push((_END, "", n, n))
+                return out
+            ch = text[pos]
+            raise ExprError(f"{_HINTS.get(ch, f'{ch!r} is not allowed')}; {ALLOWED}", pos + 1)
+        word, after = m.group(kind), m.end()
+        if kind == _NUM:
             if after < n and (text[after].isalnum() or text[after] in "_."):
                 raise ExprError(
-                    f"a number must be followed by an operator, got {text[m.start():after + 1]!r}; "
-                    "write 2*x, not 2x", after + 1)
-            value = float(m.group())
+                    f"a number must be followed by an operator, got {text[pos:after + 1]!r}; write 2*x, not 2x",
+                    after + 1)
+            value = float(word)
             if not math.isfinite(value):
-                raise ExprError(f"the number {m.group()!r} is too large for a float", pos + 1)
-            out.append((_NUM, value, pos, after))
-            pos = after
-            continue
-        m = _NAME.match(text, pos)
-        if m:
-            word = m.group()
+                raise ExprError(f"the number {word!r} is too large for a float", pos + 1)
+            push((_NUM, value, pos, after))
+        elif kind == _NAMED:
             if keyword.iskeyword(word):
                 raise ExprError(
                     f"{word!r} is a Python keyword; keywords (import, lambda, for, if, ...) are not allowed; "
                     + ALLOWED, pos + 1)
-            out.append((_NAMED, word, pos, m.end()))
-            pos = m.end()
-            continue
-        for op in _OPERATORS:
-            if text.startswith(op, pos):
-                out.append((_OP, op, pos, pos + len(op)))
-                pos += len(op)
-                break
+            push((_NAMED, word, pos, after))
         else:
-            hint = _HINTS.get(ch, f"{ch!r} is not allowed")
-            raise ExprError(f"{hint}; {ALLOWED}", pos + 1)
+            push((_OP, word, pos, after))
+        pos = after
 
 
 def _check_nesting(text):

@@ -226,6 +226,13 @@ def test_json_output_is_machine_readable(tmp_path, capsys):
     assert status == 1 and [a["key"] for a in data["cases"][0]["answers"] if not a["ok"]] == ["dy/db"]
 
 
+def test_json_reports_an_invalid_sheet_too(tmp_path, capsys):
+    status, out, err = run_cli(capsys, write(tmp_path, RELU.replace('"relu(z)"', '"relu(q)"')), "--json")
+    assert status == 2 and "unknown name 'q'" in err
+    data = json.loads(out)
+    assert (data["ok"], data["key"], data["line"]) == (False, "graph.y", 11) and "unknown name 'q'" in data["error"]
+
+
 def test_solve_prints_every_value_and_gradient(tmp_path, capsys):
     status, out, _ = run_cli(capsys, SHEETS[0].with_name("relu_perceptron.toml"), "--solve")
     assert status == 0
@@ -240,7 +247,7 @@ def test_svg_highlights_the_wrong_answers(tmp_path, capsys):
     pytest.importorskip("viz.draw")
     sheet = write(tmp_path, RELU.replace('"dy/dw" = 2', '"dy/dw" = 3'))
     source = loads(sheet.read_text()).check().draw().source
-    assert "dy/dw: you 3, correct 2" in source
+    assert "dy/dw: you wrote 3, correct 2" in source
     if shutil.which("dot") is None:
         pytest.fail("Graphviz's dot is needed to draw (./run test installs it)")
     status, out, err = run_cli(capsys, sheet, "--svg", tmp_path / "out.svg")
@@ -315,6 +322,15 @@ def test_a_10_mb_file_is_refused_before_it_is_read(tmp_path, capsys):
     assert status == 2 and "the file is 10.0 MB; a sheet may be at most 1 MB" in err
     with pytest.raises(SheetError, match="million characters"):
         loads("#" * 10_000_000)
+
+
+def test_sheets_with_too_many_steps_or_cases_are_refused():
+    many_steps = "[inputs]\nx = 1\n[graph]\n" + "".join(f's{i} = "x + {i}"\n' for i in range(exercise.MAX_STEPS + 1))
+    with pytest.raises(SheetError, match=f"line 3: graph: has 1,001 steps; a sheet may have at most 1,000"):
+        loads(many_steps)
+    many_cases = '[graph]\ny = "x * 2"\n' + "[[cases]]\ninputs = { x = 1 }\n" * (exercise.MAX_CASES + 1)
+    with pytest.raises(SheetError, match="line 3: cases: has 101 cases"):
+        loads(many_cases)
 
 
 def test_files_that_are_missing_binary_or_directories(tmp_path, capsys):

@@ -43,9 +43,11 @@ from engine import OPS, Value
 from engine.expr import Expr, ExprError, check_name
 
 __all__ = ["load", "loads", "check", "Sheet", "Case", "Answer", "Solution", "Report", "CaseReport", "Row",
-           "SheetError", "register", "DEFAULT_TOLERANCE", "MAX_SHEET_BYTES"]
+           "SheetError", "register", "DEFAULT_TOLERANCE", "MAX_SHEET_BYTES", "MAX_STEPS", "MAX_CASES"]
 
 MAX_SHEET_BYTES = 1_000_000  # far above any exercise; keeps a stray 10 MB file fast to refuse
+MAX_STEPS = 1000  # an exercise has a handful; the cap keeps a hostile sheet to well under a second
+MAX_CASES = 100
 DEFAULT_TOLERANCE = 1e-3  # absolute below 1, relative above: |given − correct| ≤ tol·max(1, |correct|)
 
 TOP_KEYS = {
@@ -136,6 +138,8 @@ class _Locator:
                         path.append(arrays[key])
                 table = tuple(path)
                 self.lines.setdefault(table, number)
+                if isinstance(table[-1], int):  # the first [[cases]] also stands for the whole array
+                    self.lines.setdefault(table[:-1], number)
                 continue
             key = _KEYLINE.match(line)
             if key:
@@ -299,7 +303,7 @@ def loads(text: str, source: str = "<sheet>") -> Sheet:
     except tomllib.TOMLDecodeError as e:
         raise SheetError(f"{source}: not valid TOML: {e}") from None
     except RecursionError:
-        raise SheetError(f"{source}: not valid for a sheet: arrays or tables nest too deeply") from None
+        raise SheetError(f"{source}: arrays or inline tables nest too deeply for a sheet") from None
     return _build(data, source, _Locator(text))
 
 
@@ -353,6 +357,8 @@ def _build(data: dict, source: str, locator: _Locator) -> Sheet:
     graph = _table(fail, ("graph",), data["graph"], "named steps (name = \"expression\")")
     if not graph:
         fail(("graph",), "missing output: [graph] has no steps; add named steps such as z = \"w*x + b\" (the last is the output)")
+    if len(graph) > MAX_STEPS:
+        fail(("graph",), f"has {len(graph):,} steps; a sheet may have at most {MAX_STEPS:,}")
     steps = {}
     for name, text in graph.items():
         why = check_name(name)
@@ -384,6 +390,8 @@ def _build(data: dict, source: str, locator: _Locator) -> Sheet:
     else:
         if not isinstance(raw_cases, list) or not all(isinstance(c, dict) for c in raw_cases):
             fail(("cases",), "must be an array of tables: write each case as [[cases]] with its own inputs and answers")
+        if len(raw_cases) > MAX_CASES:
+            fail(("cases",), f"has {len(raw_cases):,} cases; a sheet may have at most {MAX_CASES:,}")
         if not raw_cases:
             fail(("cases",), "is empty; give at least one [[cases]] table, or drop it and use [inputs] and [answers]")
         if "answers" in data:
@@ -399,7 +407,7 @@ def _build(data: dict, source: str, locator: _Locator) -> Sheet:
             fail(("params",), f"{p!r} is not an input used by the graph; the inputs are {', '.join(leaves) or 'none'}")
 
     for name in top_inputs:
-        _check_input_name(fail, ("inputs", name), name, steps, leaves)
+        _check_input_name(fail, ("inputs", name), name, steps)
 
     cases = []
     names_used = set()
@@ -418,7 +426,7 @@ def _build(data: dict, source: str, locator: _Locator) -> Sheet:
             fail(path + ("description",), f"must be a string, got {_kind_of(case_description)}")
         own = _table(fail, path + ("inputs",), raw.get("inputs", {}), "inputs (name = number)") if path else {}
         for name in own:
-            _check_input_name(fail, path + ("inputs", name), name, steps, leaves)
+            _check_input_name(fail, path + ("inputs", name), name, steps)
         inputs = {}
         for name in leaves:
             if name in own:
@@ -450,7 +458,7 @@ def _build(data: dict, source: str, locator: _Locator) -> Sheet:
     return sheet
 
 
-def _check_input_name(fail, path, name, steps, leaves):
+def _check_input_name(fail, path, name, steps):
     why = check_name(name)
     if why:
         fail(path, why)
@@ -859,7 +867,7 @@ class CaseReport:
         for r in self.wrong:
             node = s.nodes[r.name]
             if node in reached:
-                note = f"{r.key}: you {r.yours}, correct {_fmt(r.correct)}"
+                note = f"{r.key}: you wrote {_fmt(r.given)}, correct {_fmt(r.correct)}"
                 notes[node] = f"{notes[node]}; {note}" if node in notes else note
         return notes
 
@@ -1022,6 +1030,8 @@ def run(args) -> int:
         sheet = load(args.sheet)
     except SheetError as e:
         _say(str(e))
+        if args.json:  # a grader reading stdout gets the reason too
+            print(json.dumps({"ok": False, "error": str(e), "key": e.key or None, "line": e.line}, ensure_ascii=False))
         return 2
     if args.solve:
         solution = sheet.solve()
