@@ -164,7 +164,13 @@ class _Recording:
                 args.append(row)
         self.mark = Value(0.0)._id  # Values older than this existed before fn ran
         with _Guard(self.placeholders, self.mark):
-            out = fn(*args)
+            try:
+                out = fn(*args)
+            except ReplayError:
+                raise
+            except (ArithmeticError, ValueError) as e:
+                # Said as the replay says it: the sample, then the eager message.
+                raise type(e)(f"sample {i}: {e}") from None
         self.outputs, self.loss, self.aux = _outputs(out, has_aux)
         self.nodes = _topo(self.outputs)
 
@@ -281,15 +287,16 @@ class _Program:
         for o in seeds:
             uses[pos[o]] += 1
 
-        # Additions whose partial sum feeds only another addition dissolve into
-        # the sum at the top of their tree.
+        # An addition whose partial sum only feeds the left side of another
+        # addition dissolves into one sum with it: ((t0 + t1) + t2) + t3, as
+        # Python's sum() and a + b + c build it. Adding the terms left to
+        # right then rounds exactly as the eager engine does.
         absorbed = set()
         if fuse:
             for v in nodes:
-                if v._op is _ADD and v not in live_set:
-                    for x in ins(v):
-                        if x._op is _ADD and x not in live_set and uses[pos[x]] == 1:
-                            absorbed.add(x)
+                x = v._a
+                if v._op is _ADD and v not in live_set and x._op is _ADD and x not in live_set and uses[pos[x]] == 1:
+                    absorbed.add(x)
 
         fixed = [v for v in nodes if v._op is None and v not in holders and v not in live_set]
         held = [v for v in nodes if v in holders]
@@ -310,13 +317,11 @@ class _Program:
             if v in row or v in absorbed:
                 continue
             if v._op is _ADD and fuse:
-                terms, stack = [], [v]
-                while stack:
-                    x = stack.pop()
-                    if x is v or x in absorbed:
-                        stack.extend(reversed(_inputs(x)))
-                    else:
-                        terms.append(x)
+                right, x = [], v
+                while x is v or x in absorbed:
+                    right.append(x._b)
+                    x = x._a
+                terms = [x] + right[::-1]
             else:
                 terms = list(_inputs(v))
             is_sum = v._op is _ADD and len(terms) > 2
@@ -474,8 +479,14 @@ class _Work:
 def _step(g, values, bufs):
     if g.op is None:
         k, L = g.terms.shape
-        terms = np.take(values, g.terms.ravel(), axis=0, out=bufs[0], mode="clip")
-        np.add.reduce(terms.reshape(k, L, -1), axis=1, out=values[g.r0 : g.r1])
+        terms = np.take(values, g.terms.ravel(), axis=0, out=bufs[0], mode="clip").reshape(k, L, -1)
+        if values.shape[1] > 1:
+            # Along a strided axis numpy adds term after term, left to right.
+            np.add.reduce(terms, axis=1, out=values[g.r0 : g.r1])
+        else:
+            # On one column the axis is contiguous and reduce would add
+            # pairwise; accumulate is left to right by definition.
+            values[g.r0 : g.r1] = np.add.accumulate(terms, axis=1)[:, -1]
         return
     xs = [values[ix] if buf is None else np.take(values, ix, axis=0, out=buf, mode="clip") for ix, buf in zip(g.ins, bufs)]
     values[g.r0 : g.r1] = g.op.vf(*xs, g.arg)

@@ -1,0 +1,344 @@
+"""engine.batch: replaying one recorded graph over a batch equals the eager engine.
+
+The reference is always the eager engine run sample by sample: the batched
+loss is the sum (or mean) of the per-sample losses, and every parameter's
+gradient the sum (or mean) of the per-sample gradients, to 1e-12 relative.
+"Relative" is measured against the sum of the per-sample magnitudes, the
+scale at which adding the samples in another order can round.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from engine import OPS, DomainError, Value
+from engine.batch import ReplayError, trace
+
+RTOL = 1e-12
+
+# How to build each op of the table from two operands (the second may go
+# unused) and a small int choosing a constant, staying inside the op's domain
+# for any finite operands. A row added to OPS without one here fails below.
+POW_EXPONENTS = (2, 3, 1, 0, -1, 0.5, 1.5)
+
+
+def _pow(a, b, k):
+    k = POW_EXPONENTS[k % len(POW_EXPONENTS)]
+    base = a if float(k).is_integer() and k >= 0 else a * a + 0.25
+    return base**k
+
+
+def _split(a, b, k):
+    p, q = a.split(2)
+    return p * 2 + q
+
+
+BUILD = {
+    "add": lambda a, b, k: a + b,
+    "sub": lambda a, b, k: a - b,
+    "mul": lambda a, b, k: a * b,
+    "div": lambda a, b, k: a / (b * b + 0.5),
+    "neg": lambda a, b, k: -a,
+    "pow": _pow,
+    "powv": lambda a, b, k: (a * a + 0.5) ** b,
+    "exp": lambda a, b, k: a.exp(),
+    "log": lambda a, b, k: (a * a + 0.1).log(),
+    "sigmoid": lambda a, b, k: a.sigmoid(),
+    "tanh": lambda a, b, k: a.tanh(),
+    "relu": lambda a, b, k: a.relu(),
+    "leaky_relu": lambda a, b, k: a.leaky_relu((0.01, 0.3)[k % 2]),
+    "elu": lambda a, b, k: a.elu((1.0, 0.5)[k % 2]),
+    "softplus": lambda a, b, k: a.softplus(),
+    "max": lambda a, b, k: a.max(b),
+    "split": _split,
+}
+
+
+def test_every_op_of_the_table_has_a_builder():
+    assert set(BUILD) == set(OPS)
+
+
+# --- references --------------------------------------------------------------------
+
+
+def _sample(arrays, i):
+    return [Value(float(a[i])) if a.ndim == 1 else [Value(float(v)) for v in a[i]] for a in arrays]
+
+
+def eager(fn, arrays, params):
+    """Per-sample outputs, and the sum and the summed magnitude of per-sample gradients."""
+    outs, total, scale = [], np.zeros(len(params)), np.zeros(len(params))
+    for i in range(len(arrays[0])):
+        for p in params:
+            p.grad = 0.0
+        out = fn(*_sample(arrays, i))
+        out.backward()
+        grads = np.array([p.grad for p in params])
+        outs.append(out.data)
+        total += grads
+        scale += np.abs(grads)
+    return np.array(outs), total, scale
+
+
+def batched(fn, arrays, params, reduce="sum", **options):
+    """Per-sample outputs and the parameters' gradients from one replay."""
+    for p in params:
+        p.grad = 0.0
+    tape = trace(fn, reduce=reduce, **options)
+    outs = tape.forward(*arrays)
+    tape.backward()
+    return outs, np.array([p.grad for p in params])
+
+
+def assert_matches(got, want, scale):
+    bad = ~(np.abs(got - want) <= RTOL * scale)
+    assert not bad.any(), f"batched {got[bad]} vs eager {want[bad]} (scale {scale[bad]})"
+
+
+def check_against_eager(fn, arrays, params, **options):
+    arrays = [np.asarray(a, dtype=float) for a in arrays]
+    outs, total, scale = eager(fn, arrays, params)
+    got_outs, got = batched(fn, arrays, params, **options)
+    assert_matches(got_outs, outs, np.maximum(np.abs(outs), 1.0))
+    assert_matches(got, total, scale)
+
+
+OPTIONS = [dict(), dict(fuse=False), dict(group=False)]
+
+
+# --- every op, in every position ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@pytest.mark.parametrize("options", OPTIONS, ids=["fused", "unfused", "node-by-node"])
+def test_each_op_matches_the_eager_engine(name, options):
+    build = BUILD[name]
+    p = [Value(v, f"p{i}", kind="param") for i, v in enumerate((0.7, -0.4, 1.3, 0.2))]
+
+    def fn(x, t):
+        a = x[0] * p[0] + p[1]
+        b = x[1] * p[2] - t
+        # the op on per-sample operands, on parameters alone (the uniform
+        # part, one column), and on a placeholder as it comes
+        return build(a, b, 0) + build(p[2], p[3], 1) * x[0] + build(t, a, 2)
+
+    X = np.array([[0.5, -1.0], [0.0, 0.0], [-1.5, 2.0], [1.0, 1.0], [0.25, -0.75]])
+    t = np.array([1.0, 0.0, -1.0, 0.5, 0.0])
+    check_against_eager(fn, [X, t], p, **options)
+
+
+def test_mean_is_the_sum_over_the_batch_size():
+    w = Value(1.5, kind="param")
+    fn = lambda x, y: (w * x - y) ** 2  # noqa: E731
+    x, y = np.array([1.0, 2.0, -1.0, 0.5]), np.array([0.0, 1.0, 1.0, 2.0])
+    _, total, _ = eager(fn, [x, y], [w])
+    w.grad = 0.0
+    tape = trace(fn)
+    assert tape.run(x, y) == pytest.approx(np.mean((1.5 * x - y) ** 2), rel=RTOL)
+    tape.backward()
+    assert w.grad == pytest.approx(total[0] / 4, rel=RTOL)
+
+
+# --- random graphs over the whole table ------------------------------------------------
+
+VALUES = st.sampled_from([-2.0, -1.5, -0.5, 0.0, 0.25, 0.5, 1.0, 2.0]) | st.floats(-2, 2, allow_nan=False)
+STEPS = st.lists(st.tuples(st.sampled_from(sorted(OPS)), st.integers(0, 99), st.integers(0, 99), st.integers(0, 6)),
+                 min_size=1, max_size=12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(steps=STEPS, data=st.data(), options=st.sampled_from(OPTIONS))
+def test_random_graphs_match_the_eager_engine(steps, data, options):
+    n = data.draw(st.integers(1, 5), label="samples")
+    X = np.array(data.draw(st.lists(st.lists(VALUES, min_size=2, max_size=2), min_size=n, max_size=n), label="X"))
+    t = np.array(data.draw(st.lists(VALUES, min_size=n, max_size=n), label="t"))
+    params = [Value(v, kind="param") for v in data.draw(st.lists(VALUES, min_size=3, max_size=3), label="params")]
+
+    def fn(x, target):
+        pool = [x[0], x[1], target, *params]
+        made = []
+        for name, i, j, k in steps:
+            node = BUILD[name](pool[i % len(pool)], pool[j % len(pool)], k)
+            pool.append(node)
+            made.append(node)
+        # Every node made feeds the output; the last ones through a sum chain.
+        return sum(made[1:], made[0])
+
+    arrays = [X, t]
+    try:
+        outs, total, scale = eager(fn, arrays, params)
+    except (ArithmeticError, ValueError):
+        assume(False)  # outside some op's domain (an overflowing exp, say): eager raises too
+    assume(np.all(np.isfinite(outs)) and np.all(np.abs(outs) < 1e12) and np.all(np.isfinite(scale)))
+    got_outs, got = batched(fn, arrays, params, **options)
+    assert_matches(got_outs, outs, np.maximum(np.abs(outs), 1.0))
+    assert_matches(got, total, scale)
+
+
+# --- the MLP of micrograd's demo ---------------------------------------------------------
+
+
+def test_mlp_hinge_and_l2_match_the_eager_engine():
+    from nn import MLP
+    from nn.data import moons
+
+    model = MLP(2, [16, 16, 1], seed=1)
+    params = model.parameters()
+    X, y = moons(100, noise=0.1, seed=0)
+    y = 2.0 * y - 1
+
+    def fn(x, t):
+        score = model(x)[0]
+        return (1 + -t * score).relu() + 1e-4 * sum(p * p for p in params)
+
+    check_against_eager(fn, [X, y], params)
+    check_against_eager(fn, [X[:7], y[:7]], params, reduce="sum")  # a smaller batch, same recording
+
+
+def test_aux_carries_the_scores_and_leaves_the_gradient_alone():
+    from nn import MLP
+
+    model = MLP(2, [4, 1], seed=0)
+    X, y = np.array([[0.5, -1.0], [1.0, 2.0], [-0.3, 0.1]]), np.array([1.0, -1.0, 1.0])
+    tape = trace(lambda x, t: ((1 - t * (s := model(x)[0])).relu(), [s]), has_aux=True)
+    tape.run(X, y)
+    scores = [model(list(row))[0].data for row in X]
+    assert tape.aux.shape == (3, 1)
+    np.testing.assert_allclose(tape.aux[:, 0], scores, rtol=RTOL)
+
+
+# --- the recording and the Values around it ---------------------------------------------
+
+
+def test_parameters_are_read_at_every_run_and_leaf_gradients_accumulate():
+    w = Value(2.0, kind="param")
+    tape = trace(lambda x: w * x, reduce="sum")
+    assert tape.run([1.0, 2.0]) == 6.0
+    w.data = -1.0
+    assert tape.run([1.0, 2.0]) == -3.0
+    tape.backward()
+    tape.backward()
+    assert w.grad == 6.0  # two passes of 1 + 2, as two eager backward() calls would give
+
+
+def test_one_recording_serves_every_batch_size():
+    w = Value(0.5, kind="param")
+    tape = trace(lambda x: (w * x).tanh())
+    tape.run([1.0, 2.0, 3.0])
+    graph = tape.graph
+    tape.run([4.0])
+    tape.run(np.arange(10.0))
+    assert tape.graph is graph
+    assert graph.op == "tanh" and graph.inputs[0].inputs[1].label == "x"
+
+
+def test_a_list_of_outputs_can_be_evaluated_but_not_differentiated():
+    w = Value(3.0, kind="param")
+    tape = trace(lambda x: [w * x, w + x])
+    np.testing.assert_array_equal(tape.forward([1.0, 2.0]), [[3.0, 4.0], [6.0, 5.0]])
+    with pytest.raises(TypeError, match="backward needs a single loss"):
+        tape.backward()
+    with pytest.raises(TypeError, match="run needs one Value per sample"):
+        tape.run([1.0])
+
+
+def test_a_loss_without_parameters_or_inputs_still_replays():
+    c = trace(lambda x: Value(2.0) * 3.0, reduce="sum")
+    assert c.run([1.0, 2.0]) == 12.0
+    c.backward()  # nothing to differentiate: no error, no gradients
+
+
+# --- graphs that cannot be replayed --------------------------------------------------------
+
+
+def test_a_python_branch_on_a_sample_value_is_refused_while_recording():
+    tape = trace(lambda x: x * 2 if x > 0 else x * 3)
+    with pytest.raises(ReplayError, match="Python control flow"):
+        tape.run([1.0, -1.0])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: max(x, x * x),  # the builtin compares
+    lambda x: x * float(x),  # a number taken from the sample
+    lambda x, w=Value(1.0, kind="param"): x * 2 if w >= 0 else x,  # parameters change between steps
+], ids=["builtin-max", "float", "parameter"])
+def test_comparisons_and_float_on_varying_values_are_refused(fn):
+    with pytest.raises(ReplayError):
+        trace(fn).run([1.0, 2.0])
+
+
+def test_comparisons_on_constants_made_inside_fn_are_fine():
+    def fn(x):
+        c = Value(2.0)
+        return x * c if c > 1 else x
+    assert trace(fn, reduce="sum").run([1.0, 2.0]) == 6.0
+
+
+def test_a_branch_on_data_is_caught_by_recording_a_second_sample():
+    with pytest.raises(ReplayError, match="different graph for sample 1"):
+        trace(lambda x: x * 2 if x.data > 0 else x.exp()).run([1.0, -1.0, 2.0])
+    with pytest.raises(ReplayError, match="different graph"):
+        trace(lambda x: x * x.data).run([1.0, 3.0])  # same shape, another constant
+
+
+def test_randomness_inside_fn_is_caught():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ReplayError):
+        trace(lambda x: x * float(rng.random())).run([1.0, 1.0])
+
+
+def test_a_branch_the_probes_miss_is_found_by_check():
+    # Samples 0, 1 and the last are positive: the recording-time probes agree,
+    # which is the documented limit; check() records every sample.
+    fn = lambda x: x * 2 if x.data > 0 else x * 3  # noqa: E731
+    data = [1.0, 2.0, -1.0, 3.0]
+    tape = trace(fn)
+    tape.run(data)
+    with pytest.raises(ReplayError, match="sample 2"):
+        tape.check(data)
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+def test_bad_batches_are_clear_errors():
+    tape = trace(lambda x, y: x * y)
+    with pytest.raises(ValueError, match="one entry per sample"):
+        tape.run([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="empty"):
+        tape.run([], [])
+    with pytest.raises(ValueError, match="1-D .* or 2-D"):
+        tape.run(np.zeros((2, 2, 2)), [1.0, 2.0])
+    with pytest.raises(TypeError, match=r"fn takes \(x, y\) but run\(\) was given 1"):
+        tape.run([1.0])
+    with pytest.raises(TypeError, match="array of numbers"):
+        tape.run(["a"], [1.0])
+    with pytest.raises(RuntimeError, match="call run"):
+        trace(lambda x: x).backward()
+
+
+def test_bad_trace_arguments_are_clear_errors():
+    with pytest.raises(ValueError, match="reduce must be one of"):
+        trace(lambda x: x, reduce="max")
+    with pytest.raises(TypeError, match="callable"):
+        trace(3)
+    with pytest.raises(TypeError, match="must return a Value"):
+        trace(lambda x: 3.0).run([1.0])
+    with pytest.raises(TypeError, match="has_aux=True fn must return"):
+        trace(lambda x: x, has_aux=True).run([1.0])
+
+
+def test_a_domain_error_names_the_sample_like_the_eager_engine():
+    with pytest.raises(DomainError, match="sample 1: log: the input must be > 0"):
+        trace(lambda x: (x - 1.0).log()).run([2.0, 0.5, 3.0])
+    with pytest.raises(OverflowError, match="sample 0: exp"):
+        trace(lambda x: x.exp()).run([1000.0, 1.0])
+
+
+def test_overflow_the_eager_engine_allows_gives_inf_too():
+    # Python's float product overflows to inf without an error; so does the replay.
+    out = trace(lambda x: x * 1e300).forward([1e10, 1.0])
+    assert out[0] == Value(1e10).data * 1e300 == float("inf") and out[1] == 1e300
