@@ -174,6 +174,12 @@ def test_tolerance_is_absolute_below_one_and_relative_above():
     assert loads(RELU.replace("tolerance = 1e-4\n", "")).tolerance == exercise.DEFAULT_TOLERANCE
 
 
+def test_partial_notation_and_input_values_are_accepted():
+    case = loads(RELU).check({"∂y/∂w": 2, "x": 3}).cases[0]
+    assert [r.key for r in case.rows if r.ok] == ["∂y/∂w"]
+    assert case.wrong[0].explanation == ("x is an input; its value is given: 2",)
+
+
 def test_non_finite_answers_are_wrong_not_errors():
     report = loads(RELU).check({"y": math.nan, "dy/dw": math.inf})
     assert len(report.cases[0].wrong) == 2

@@ -6,6 +6,16 @@ step sequence, and says which answers are right, which are wrong and why:
 the chain of local derivatives with numbers, the gate rule from the op table,
 and the first wrong gradient in backward order.
 
+The sheet: ``[inputs]`` (name = number), ``[graph]`` (name = "expression" in
+``engine.expr``'s language; the last step is the output unless ``output``
+says otherwise), ``[answers]`` ("NAME" for a forward value, "dOUT/dNAME" for a
+gradient of the output; a number, or a formula evaluated with the correct
+values of the inputs and steps). Optional: ``title``, ``description``,
+``tolerance`` (|given − correct| ≤ tol·max(1, |correct|), so absolute below 1
+and relative above; default 1e-3), ``params`` (inputs drawn as parameters),
+and ``[[cases]]``, each with its own ``name``, ``inputs`` and ``answers``
+under one shared ``[graph]`` and ``[inputs]``.
+
 >>> sheet = loads('''
 ... [inputs]
 ... x = 2
@@ -42,7 +52,7 @@ from typing import Mapping, NamedTuple
 from engine import OPS, Value
 from engine.expr import Expr, ExprError, check_name
 
-__all__ = ["load", "loads", "check", "Sheet", "Case", "Answer", "Solution", "Report", "CaseReport", "Row",
+__all__ = ["load", "loads", "check", "Sheet", "Case", "Answer", "Solution", "SolutionSet", "Report", "CaseReport", "Row",
            "SheetError", "register", "DEFAULT_TOLERANCE", "MAX_SHEET_BYTES", "MAX_STEPS", "MAX_CASES"]
 
 MAX_SHEET_BYTES = 1_000_000  # far above any exercise; keeps a stray 10 MB file fast to refuse
