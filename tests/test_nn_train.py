@@ -1,0 +1,207 @@
+"""The training loop: history, mini-batches, validation, early stopping, determinism, bad input."""
+
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from engine import numerical_grad
+from nn import (
+    MLP, SGD, Adam, BatchResult, LinearDecay, Neuron, batch_loss, blobs, evaluate, fit, get_loss, moons, predict,
+    spirals, xor,
+)
+
+
+def small():
+    X, y = moons(40, noise=0.1, seed=0)
+    return X, y
+
+
+def test_history_has_one_entry_per_epoch():
+    X, y = small()
+    model = MLP(2, [6, 1], seed=0)
+    h = fit(model, X, y, loss="bce_with_logits", optimizer=Adam(model.parameters(), lr=0.05), epochs=12,
+            val=0.25, progress=False)
+    assert h.epochs == 12
+    for key in ("loss", "acc", "val_loss", "val_acc", "lr"):
+        assert len(h[key]) == 12
+    assert all(0 <= a <= 1 for a in h.acc + h.val_acc)
+    assert h.loss[-1] < h.loss[0] and h.val_loss[-1] < h.val_loss[0]
+    assert not h.stopped_early and h.best_epoch is None
+    assert set(h.as_dict()) == {"loss", "acc", "val_loss", "val_acc", "lr"}
+
+
+def test_full_batch_loss_and_accuracy_are_the_pre_step_values():
+    X, y = small()
+    model = MLP(2, [4, 1], seed=1)
+    before = evaluate(model, get_loss("bce_with_logits"), X, y)
+    h = fit(model, X, y, loss="bce_with_logits", epochs=1, progress=False)
+    assert h.loss[0] == pytest.approx(before.loss)
+    assert h.acc[0] == pytest.approx(np.mean((before.scores[:, 0] > 0) == y))
+
+
+def test_batch_loss_gives_the_gradient_of_the_mean_loss_plus_penalty():
+    X = np.array([[1.0, -2.0], [0.5, 0.3], [-1.0, 1.5]])
+    y = np.array([1.0, -0.5, 2.0])
+    n = Neuron(2, activation="tanh", seed=3)
+
+    def total(w1, w2, b):
+        outs = [(w1 * a + w2 * c + b).tanh() for a, c in X.tolist()]
+        return sum(((o - t) ** 2 for o, t in zip(outs, y.tolist())), 0.0) * (1 / 3) + 0.1 * (w1 * w1 + w2 * w2 + b * b)
+
+    n.zero_grad()
+    r = batch_loss(n, get_loss("mse"), X, y, lambda m: 0.1 * sum(p * p for p in m.parameters()))
+    assert isinstance(r, BatchResult) and r.scores.shape == (3, 1)
+    expected = numerical_grad(total, *[p.data for p in n.parameters()])
+    assert [p.grad for p in n.parameters()] == pytest.approx(expected, rel=1e-6)
+
+
+def test_minibatches_call_the_batch_function_once_per_batch():
+    X, y = small()
+    calls = []
+
+    def counting(model, loss, xb, yb, reg):
+        calls.append(len(yb))
+        return batch_loss(model, loss, xb, yb, reg)
+
+    model = MLP(2, [4, 1], seed=0)
+    fit(model, X, y, loss="bce_with_logits", epochs=3, batch_size=16, batch_fn=counting, progress=False)
+    assert calls == [16, 16, 8] * 3
+
+
+def test_deterministic_under_a_seed():
+    X, y = small()
+    runs = []
+    for _ in range(2):
+        model = MLP(2, [8, 1], dropout=0.2, seed=5)
+        h = fit(model, X, y, loss="bce_with_logits", epochs=4, batch_size=10, seed=11, progress=False)
+        runs.append((h.loss, model.state_dict()))
+    assert runs[0] == runs[1]
+    model = MLP(2, [8, 1], dropout=0.2, seed=5)
+    other = fit(model, X, y, loss="bce_with_logits", epochs=4, batch_size=10, seed=12, progress=False)
+    assert other.loss != runs[0][0]
+
+
+def test_early_stopping_restores_the_best_epoch():
+    X, y = blobs(30, seed=1)
+    Xv, yv = blobs(10, seed=2)
+    yv = 1 - yv  # flipped: whatever training gains, validation loses, so patience runs out
+    model = MLP(2, [4, 1], seed=0)
+    h = fit(model, X, y, loss="bce_with_logits", optimizer=SGD(model.parameters(), lr=0.5), epochs=100,
+            val=(Xv, yv), patience=3, progress=False)
+    assert h.stopped_early and h.epochs < 100
+    assert h.epochs == h.best_epoch + 3
+    assert h.val_loss[h.best_epoch - 1] == min(h.val_loss)
+    assert evaluate(model, get_loss("bce_with_logits"), Xv, yv).loss == pytest.approx(min(h.val_loss))
+
+
+def test_schedule_is_stepped_once_per_epoch_and_l2_is_applied():
+    X, y = small()
+    model = MLP(2, [4, 1], seed=0)
+    opt = SGD(model.parameters(), lr=1.0)
+    h = fit(model, X, 2 * y - 1, loss="hinge", optimizer=opt, l2=1e-3, epochs=5,
+            schedule=LinearDecay(opt, end=0.5, steps=5), progress=False)
+    assert h.lr == pytest.approx([1.0, 0.9, 0.8, 0.7, 0.6])
+
+
+def test_softmax_classifier_on_spirals_learns():
+    X, y = spirals(30, k=3, seed=0)
+    model = MLP(2, [8, 3], activation="tanh", seed=0)
+    h = fit(model, X, y, loss="softmax_cross_entropy", optimizer=Adam(model.parameters(), lr=0.1), epochs=25,
+            progress=False)
+    assert h.loss[-1] < 0.75 * h.loss[0]
+    assert h.acc[-1] > h.acc[0] and h.acc[-1] > 0.5
+
+
+def test_regression_has_nan_accuracy():
+    X = np.linspace(-1, 1, 10).reshape(-1, 1)
+    y = 3 * X[:, 0] + 1
+    model = MLP(1, [1], seed=0)
+    h = fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), lr=0.3), epochs=60, progress=False)
+    assert math.isnan(h.acc[-1]) and h.loss[-1] < 1e-3
+    assert predict(model, [[0.5]])[0, 0] == pytest.approx(2.5, abs=0.05)
+
+
+def test_progress_bar_with_tqdm(capsys):
+    X, y = xor()
+    fit(MLP(2, [2, 1], seed=0), X, y, loss="bce_with_logits", epochs=3, progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "epoch" in err
+
+
+def test_progress_without_tqdm_prints_text_lines(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # makes `from tqdm.auto import tqdm` fail
+    X, y = xor()
+    fit(MLP(2, [2, 1], seed=0), X, y, loss="bce_with_logits", epochs=20, progress=True)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("epoch 20/20  loss ")
+
+
+def test_progress_off_prints_nothing(capsys):
+    X, y = xor()
+    fit(MLP(2, [2, 1], seed=0), X, y, loss="bce_with_logits", epochs=3, progress=False)
+    assert capsys.readouterr() == ("", "")
+
+
+# --- bad input: each fails at the call, before any training ------------------------
+
+
+def test_unknown_loss_name():
+    X, y = xor()
+    with pytest.raises(ValueError, match="unknown loss 'l2'; valid names: mse, half_squared_error"):
+        fit(MLP(2, [2, 1], seed=0), X, y, loss="l2", progress=False)
+
+
+def test_labels_outside_what_the_loss_expects_fail_before_training():
+    X, y = blobs(20, seed=0)
+    model = MLP(2, [3, 1], seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"hinge loss expects labels -1 or \+1, got 0 .*2\*y - 1"):
+        fit(model, X, y, loss="hinge", progress=False)
+    with pytest.raises(ValueError, match=r"bce_with_logits loss expects targets in \[0, 1\]"):
+        fit(model, X, 2 * y - 1, loss="bce_with_logits", progress=False)
+    with pytest.raises(ValueError, match="class 3 is out of range for 3 outputs"):
+        fit(MLP(2, [3, 3], seed=0), X, y + 2, loss="softmax_cross_entropy", progress=False)
+    assert model.state_dict() == before
+
+
+def test_empty_and_nan_data():
+    model = MLP(2, [2, 1], seed=0)
+    with pytest.raises(ValueError, match="training data is empty"):
+        fit(model, np.zeros((0, 2)), [], progress=False)
+    X = np.ones((4, 2))
+    X[1, 0] = np.nan
+    with pytest.raises(ValueError, match="training data: X has a NaN or infinite value at row 2, column 1"):
+        fit(model, X, [0, 1, 0, 1], progress=False)
+    with pytest.raises(ValueError, match="validation data: X has a NaN"):
+        fit(model, np.ones((4, 2)), [0, 1, 0, 1], val=(X, [0, 1, 0, 1]), progress=False)
+
+
+def test_wrong_number_of_features():
+    with pytest.raises(ValueError, match=r"expects 2 inputs per sample, got 3"):
+        fit(MLP(2, [2, 1], seed=0), np.ones((4, 3)), [0, 1, 0, 1], progress=False)
+
+
+def test_learning_rate_must_be_positive_in_fit_too():
+    model = MLP(2, [2, 1], seed=0)
+    with pytest.raises(ValueError, match="SGD learning rate lr must be a number > 0, got -1"):
+        fit(model, *xor(), optimizer=SGD(model.parameters(), lr=-1), progress=False)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(epochs=0), "epochs must be a positive int"),
+    (dict(patience=0), "patience must be None or a positive int"),
+    (dict(l2=-1.0), r"l2 \(the penalty weight\) must be a number >= 0"),
+    (dict(val="some"), "val must be None, a fraction"),
+])
+def test_bad_options(options, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        fit(MLP(2, [2, 1], seed=0), *xor(), loss="bce_with_logits", progress=False, **options)
+
+
+def test_bad_model_or_optimizer():
+    with pytest.raises(TypeError, match="fit needs a Module"):
+        fit(lambda x: x, *xor(), progress=False)
+    with pytest.raises(TypeError, match="optimizer must be an Optimizer"):
+        fit(MLP(2, [2, 1], seed=0), *xor(), optimizer="adam", progress=False)
