@@ -13,7 +13,7 @@ True
 """
 
 from .draw import Drawing, GraphvizMissing, RenderError, draw
-
+from .steps import Frames, steps
 
 __all__ = ["draw", "Drawing", "steps", "Frames", "GraphvizMissing", "RenderError", "plots"]
 

@@ -26,6 +26,7 @@ import math
 import os
 import shutil
 import subprocess
+import textwrap
 from collections import deque
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -201,7 +202,8 @@ def text(s, wrap: int = WRAP) -> str:
     lines = []
     for line in s.split("\n"):
         line = "".join(_visible(ch) for ch in line)
-        lines += [line[i : i + wrap] for i in range(0, len(line), wrap)] or [""]
+        # Break at spaces where possible; keeping the spaces means no character is lost.
+        lines += textwrap.wrap(line, wrap, drop_whitespace=False, replace_whitespace=False) or [""]
     return "<BR/>".join(html.escape(line, quote=True).replace("\\", "\\\\") for line in lines)
 
 

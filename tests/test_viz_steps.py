@@ -1,0 +1,134 @@
+"""viz.steps: one frame per engine step, the graph left as it was, saving and the slider."""
+
+import os
+import shutil
+
+import pytest
+
+from engine import NOT_COMPUTED, Value
+from viz import steps
+from viz.draw import INSTALL_HINT, GraphvizMissing
+
+
+@pytest.fixture
+def dot():
+    path = shutil.which("dot")
+    if path is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("Graphviz's dot is missing in CI; " + INSTALL_HINT)
+        pytest.skip("Graphviz's dot is not installed")
+    return path
+
+
+def graph():
+    # z is read twice (by ReLU and by the final ×), so its gradient arrives in two parts.
+    x = Value(2.0, "x")
+    w = Value(1.0, "w", kind="param")
+    b = Value(1.0, "b", kind="param")
+    z = w * x + b
+    z.label = "z"
+    y = z.relu() * z
+    y.label = "y"
+    return x, w, b, z, y
+
+
+def test_frames_follow_the_engine_step_sequence():
+    *_, y = graph()
+    frames = steps(y)
+    expected = [(s.node, s.grad, s.local, s.contrib) for s in graph()[-1].steps()]
+    got = [(s.node.op, s.grad, s.local, s.contrib) for s in frames.steps]
+    assert got == [(n.op, g, l, c) for n, g, l, c in expected]
+    assert len(frames) == len(frames.steps) + 1
+    for k, step in enumerate(frames.steps, start=1):
+        assert frames.state(k).focus is step.node
+        assert f"step {k} of {len(frames.steps)}" in frames[k].source
+        assert "processing" in frames[k].source
+    assert frames.state(0).focus is None and "processing" not in frames[0].source
+
+
+def test_gradients_fill_in_step_by_step():
+    x, w, b, z, y = graph()
+    frames = steps(y)
+    # Before any step only the seed is known.
+    s0 = frames.state(0)
+    assert s0.grad(y) == 1.0 and s0.grad(z) is None and s0.grad(w) is None
+    # After step 1 (y = relu(z) × z) one of z's two branches has arrived.
+    s1 = frames.state(1)
+    assert s1.grad(z) == 3.0 and s1.partial(z) == (1, 2)
+    assert "grad so far 3 (1 of 2 branches)" in frames[1].source
+    # After the last step every gradient equals backward()'s.
+    last = frames.state(len(frames) - 1)
+    y.backward()
+    for v in y.topo():
+        assert last.grad(v) == v.grad and last.partial(v) is None
+    assert frames.state(-1).grad(w) == w.grad
+
+
+def test_the_users_graph_is_left_as_it_was():
+    x, w, b, z, y = graph()
+    steps(y)
+    assert all(v.grad is NOT_COMPUTED for v in y.topo())
+    y.backward()
+    before = [v.grad for v in y.topo()]
+    steps(y)
+    assert [v.grad for v in y.topo()] == before  # leaf grads did not accumulate a second pass
+
+
+def test_bad_input():
+    *_, y = graph()
+    frames = steps(y)
+    with pytest.raises(IndexError, match="there are 5 frames"):
+        frames[5]
+    with pytest.raises(TypeError, match="root must be a Value"):
+        steps(2.0)
+    with pytest.raises(ValueError, match="view must be one of"):
+        steps(y, view="upside-down")
+    with pytest.raises(ValueError, match="extension must be"):
+        frames.save("frames.mp4")
+
+
+def test_save_gif_html_and_one_file_per_frame(dot, tmp_path):
+    from PIL import Image
+
+    *_, y = graph()
+    frames = steps(y, legend=False)
+    gif = frames.save(tmp_path / "backward.gif")[0]
+    with Image.open(gif) as im:
+        assert im.n_frames == len(frames)
+    page = frames.save(tmp_path / "backward.html")[0].read_text()
+    assert page.count('class="gf-frame"') == len(frames) and 'type="range"' in page
+    files = frames.save(tmp_path / "step.svg")
+    assert [p.name for p in files] == [f"step-{k}.svg" for k in range(len(frames))]
+    assert all(p.read_text().lstrip().startswith("<?xml") for p in files)
+
+
+def test_slider_widget(dot):
+    pytest.importorskip("ipywidgets")
+    *_, y = graph()
+    box = steps(y).widget()
+    slider, view = box.children
+    assert slider.max == 4 and "<svg" in view.value
+    first = view.value
+    slider.value = 3
+    assert view.value != first and "step 3 of 4" in view.value
+
+
+def test_slider_without_dot_shows_the_install_command(monkeypatch, tmp_path):
+    pytest.importorskip("ipywidgets")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    *_, y = graph()
+    frames = steps(y)
+    assert "apt-get install graphviz" in frames.widget().children[1].value
+    with pytest.raises(GraphvizMissing):
+        frames.save(tmp_path / "x.gif")
+
+
+def test_without_ipywidgets_a_plain_html_player_is_shown(dot, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setitem(__import__("sys").modules, "ipywidgets", None)  # import ipywidgets now fails
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    *_, y = graph()
+    steps(y)._ipython_display_()
+    assert len(shown) == 1 and 'type="range"' in shown[0].data and "<svg" in shown[0].data

@@ -1,0 +1,228 @@
+"""Backward, one node at a time: one drawing per step of the engine's ``root.steps()``.
+
+``steps(root)`` runs the engine's step sequence once, records every step, and
+puts each gradient of the graph back as it was, so drawing the steps leaves
+the user's graph untouched. Frame 0 shows the seed gradient at the output;
+frame k shows step k: the node being processed outlined in blue, the
+gradients known so far filled in (a value read in several places shows what
+has arrived so far), the rest "not computed" — the δ_k of the lectures.
+
+>>> from engine import Value
+>>> x = Value(2.0, "x")
+>>> y = (x * 3).relu()
+>>> frames = steps(y)
+>>> len(frames), [s.node.op for s in frames.steps]
+(3, ['relu', 'mul'])
+>>> x.grad is NOT_COMPUTED        # the graph itself is left as it was
+True
+>>> "not computed" in frames[0].source, "not computed" in frames[2].source
+(True, False)
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+
+from engine import NOT_COMPUTED, Value
+
+from .draw import GradState, GraphvizMissing, RenderError, draw, number, render
+
+__all__ = ["steps", "Frames"]
+
+PLAYER_FRAMES = 150  # frames an inline player renders up front when ipywidgets is missing
+
+
+def _name(v: Value) -> str:
+    if v.label:
+        return v.label
+    if v._op is not None:
+        return f"the {v._op.symbol} gate"
+    return "a constant" if v.kind == "const" else f"an unnamed {v.kind}"
+
+
+def steps(root: Value, grad: float = 1.0, **options) -> "Frames":
+    """One frame per backward step of ``root``, plus the seed (frame 0).
+
+    ``options`` go to ``viz.draw`` (view, rankdir, collapse, ...). Every
+    gradient in the graph is restored afterwards; the frames keep their own copy.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"steps: root must be a Value, got {type(root).__name__}")
+    order = root.topo()
+    saved = [v.grad for v in order]
+    try:
+        recorded = list(root.steps(grad))
+    finally:
+        for v, g in zip(order, saved):
+            v.grad = g
+    # Check the options once, here, rather than at the first frame drawn.
+    draw(root, **options, _state=GradState(lambda v: None, lambda v: None, lambda v: False))
+    return Frames(root, order, recorded, float(grad), options)
+
+
+class Frames:
+    """The frames of ``steps()``: index them for Drawings, save them, or show a slider.
+
+    ``frames[k]`` is a ``viz.draw`` Drawing; ``frames.steps`` are the engine's
+    Step records. ``save`` writes an animated .gif, a self-contained .html
+    player, or one file per frame (.svg, .png, .pdf, .dot).
+    """
+
+    def __init__(self, root, order, recorded, seed, options):
+        self.root, self.steps, self.seed, self.options = root, recorded, seed, options
+        self._uses = {}
+        for v in order:
+            for x in v.inputs:
+                self._uses[x] = self._uses.get(x, 0) + 1
+        self._svgs = {}
+
+    def __len__(self):
+        return len(self.steps) + 1
+
+    def __iter__(self):
+        return (self[k] for k in range(len(self)))
+
+    def __repr__(self):
+        return f"<Frames: {len(self)} frames of the backward pass of {_name(self.root)}>"
+
+    def state(self, k: int) -> GradState:
+        """What is known after step k (0 = only the seed at the output)."""
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise TypeError(f"frame index must be an int, got {type(k).__name__}")
+        n = len(self)
+        if not -n <= k < n:
+            raise IndexError(f"frame {k} does not exist; there are {n} frames (0 to {n - 1})")
+        k %= n
+        got, arrived, done = {}, {}, set()
+        for step in self.steps[:k]:
+            done.add(step.node)
+            # The same additions, in the same order, as the engine's pass.
+            for x, c in zip(step.node.inputs, step.contrib):
+                got[x] = got.get(x, 0.0) + c
+                arrived[x] = arrived.get(x, 0) + 1
+        root, seed, uses = self.root, self.seed, self._uses
+
+        def grad(v):
+            if v is root:
+                return got.get(v, 0.0) + seed
+            return got.get(v) if v in arrived else None
+
+        def partial(v):
+            have, total = arrived.get(v, 0), uses.get(v, 0)
+            return (have, total) if 0 < have < total else None
+
+        focus = self.steps[k - 1].node if k else None
+        return GradState(grad, partial, done.__contains__, focus, self.caption(k))
+
+    def caption(self, k: int) -> str:
+        n = len(self.steps)
+        if k == 0:
+            return f"before step 1 of {n}: the output {_name(self.root)} starts with grad {number(self.seed)}"
+        s = self.steps[k - 1]
+        sent = ", ".join(
+            f"{number(s.grad)} × {number(d)} = {number(c)} to {_name(x)}" for x, d, c in zip(s.node.inputs, s.local, s.contrib)
+        )
+        return f"step {k} of {n}: {_name(s.node)} has grad {number(s.grad)} and sends {sent}"
+
+    def __getitem__(self, k):
+        return draw(self.root, **self.options, _state=self.state(k))
+
+    def svg(self, k: int) -> str:
+        if k not in self._svgs:
+            self._svgs[k] = self[k].svg()
+        return self._svgs[k]
+
+    # -- saving -------------------------------------------------------------------------
+
+    def save(self, path) -> list:
+        """Save the frames; the extension picks how, and the written paths are returned.
+
+        - ``.gif``: one animated image (needs Pillow, which matplotlib brings);
+        - ``.html``: one page with every frame and a slider, no other files;
+        - ``.svg`` ``.png`` ``.pdf`` ``.dot``: one file per frame, ``name-00.svg``, ...
+        """
+        path = Path(path)
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt == "gif":
+            return [self._gif(path)]
+        if fmt == "html":
+            path.write_text(self.html(), encoding="utf-8")
+            return [path]
+        if fmt in ("svg", "png", "pdf", "dot"):
+            width = len(str(len(self) - 1))
+            return [self[k].save(path.with_name(f"{path.stem}-{k:0{width}d}{path.suffix}")) for k in range(len(self))]
+        raise ValueError(f"cannot save frames as {str(path)!r}: the extension must be .gif, .html, .svg, .png, .pdf or .dot")
+
+    def _gif(self, path: Path, ms_per_frame: int = 900) -> Path:
+        try:
+            from PIL import Image
+        except ImportError:
+            raise ImportError("saving an animated .gif needs Pillow: pip install pillow (or gradflow[plots])") from None
+        images = [Image.open(io.BytesIO(render(self[k].source, "png"))).convert("RGB") for k in range(len(self))]
+        # Frames differ a little in size (labels grow as gradients arrive): pad to the largest.
+        w = max(im.width for im in images)
+        h = max(im.height for im in images)
+        padded = []
+        for im in images:
+            canvas = Image.new("RGB", (w, h), "white")
+            canvas.paste(im, (0, 0))
+            padded.append(canvas)
+        padded[0].save(path, save_all=True, append_images=padded[1:], duration=ms_per_frame, loop=0)
+        return path
+
+    def html(self, limit: int | None = None) -> str:
+        """A self-contained page: every frame's SVG and a slider (plain JavaScript)."""
+        count = len(self) if limit is None else min(limit, len(self))
+        slides = "\n".join(
+            f'<div class="gf-frame" style="display:{"block" if k == 0 else "none"}">{self.svg(k)}</div>'
+            for k in range(count)
+        )
+        more = "" if count == len(self) else f"<p>showing the first {count} of {len(self)} frames</p>"
+        uid = f"gf{id(self):x}"
+        return (
+            f'<div id="{uid}"><input type="range" min="0" max="{count - 1}" value="0" style="width:60%" '
+            f'oninput="var f=document.querySelectorAll(\'#{uid} .gf-frame\');'
+            f"for(var i=0;i<f.length;i++)f[i].style.display=(i==this.value)?'block':'none';"
+            f"this.nextElementSibling.textContent='step '+this.value+' / {count - 1}'\">"
+            f"<span>step 0 / {count - 1}</span>{more}\n{slides}</div>"
+        )
+
+    # -- Jupyter ------------------------------------------------------------------------
+
+    def widget(self):
+        """An ipywidgets slider over the frames (frames are drawn as you move it)."""
+        import ipywidgets as widgets
+
+        slider = widgets.IntSlider(value=0, min=0, max=len(self) - 1, description="step", continuous_update=False)
+        view = widgets.HTML(value=self._frame_html(0))
+
+        def on_change(change):
+            view.value = self._frame_html(change["new"])
+
+        slider.observe(on_change, names="value")
+        return widgets.VBox([slider, view])
+
+    def _frame_html(self, k):
+        try:
+            return self.svg(k)
+        except GraphvizMissing as e:
+            return f"<pre>{html.escape(str(e))}\n\n{html.escape(self[k].source)}</pre>"
+        except RenderError as e:
+            return f"<pre>{html.escape(str(e))}</pre>"
+
+    def _ipython_display_(self):
+        from IPython.display import HTML, display
+
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            ipywidgets = None
+        if ipywidgets is not None:
+            display(self.widget())
+            return
+        try:
+            display(HTML(self.html(limit=PLAYER_FRAMES)))
+        except GraphvizMissing:
+            display(self[len(self) - 1])  # shows the DOT text and the install command
