@@ -28,6 +28,7 @@
 
 # %%
 from engine import OPS, NOT_COMPUTED, Value, gradcheck, numerical_grad
+from viz import draw
 
 
 def table(root):
@@ -44,7 +45,9 @@ def table(root):
 #
 # One neuron with one input computes z = w·x + b and then y = σ(z). Each arithmetic step makes
 # a new `Value` whose `inputs` point back at the values it was made from, so the formula becomes a
-# graph. Nothing has been differentiated yet, so every gradient is still *not computed*.
+# graph. `draw` shows it: leaves on the left (parameters shaded apart from inputs), gates in the
+# middle, the output on the right, each node with its value. Nothing has been differentiated yet,
+# so every gradient is still *not computed*.
 
 # %%
 x_value, w_value, b_value = 2.0, -3.0, 1.0   # change these
@@ -59,6 +62,7 @@ z.label = "z"
 y = z.sigmoid()
 y.label = "y"
 table(y)
+draw(y)
 
 # %% [markdown]
 # ## One call computes every derivative
@@ -66,11 +70,13 @@ table(y)
 # `y.backward()` walks the graph from y back to the leaves. At each node it multiplies the
 # gradient that has arrived (how much y moves when this node moves) by the node's *local*
 # derivative (how much this node moves when its input moves), and hands the product on. That is
-# the chain rule, dy/dw = dy/dz · dz/dw, done node by node.
+# the chain rule, dy/dw = dy/dz · dz/dw, done node by node. The drawing now shows each node's
+# gradient beside its value, and on each edge the local derivative and what flows along it.
 
 # %%
 y.backward()
 table(y)
+draw(y)
 
 # %% [markdown]
 # ## The same numbers by hand
@@ -137,6 +143,7 @@ q = a + b
 q.label = "q"
 q.backward(upstream)
 print(f"q = {q.data}, arriving gradient {upstream}: a gets {a.grad}, b gets {b.grad}")
+draw(q, legend=False)
 
 # %% [markdown]
 # ### Product switches
@@ -152,6 +159,7 @@ q = a * b
 q.label = "q"
 q.backward(upstream)
 print(f"q = {q.data}, arriving gradient {upstream}: a gets {a.grad} (= {upstream}·b), b gets {b.grad} (= {upstream}·a)")
+draw(q, legend=False)
 
 # %% [markdown]
 # ### Max routes
@@ -168,6 +176,7 @@ q = a.max(b)
 q.label = "q"
 q.backward(upstream)
 print(f"q = max(a, b) = {q.data}: a gets {a.grad}, b gets {b.grad}")
+draw(q, legend=False)
 
 # %% [markdown]
 # ### Split adds
@@ -192,6 +201,7 @@ q.label = "q"
 q.backward(upstream)
 print(f"branch s₁ receives {left.grad}, branch s₂ receives {right.grad}")
 print(f"s receives their sum: {s.grad}  (by hand: 3 + 2·s = {3 + 2 * s_value})")
+draw(q, legend=False)
 
 # %% [markdown]
 # ## Putting the gates together
@@ -213,6 +223,7 @@ f = m + a
 f.label = "f"
 f.backward()
 table(f)
+draw(f, legend=False)
 
 # %% [markdown]
 # **Reading the result.** The max passes the gradient 1 only to its winner. If c wins, a·b gets
@@ -227,3 +238,4 @@ a = Value(3.0, "a")   # change this
 g = a * a + a
 g.backward()
 print(f"dg/da = {a.grad}, 2a + 1 = {2 * a.data + 1}")
+draw(g, legend=False)  # a value used in several places is drawn with a split point that adds the branches
