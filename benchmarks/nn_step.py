@@ -1,0 +1,141 @@
+"""Time per training step of micrograd's demo, gradflow's eager engine against micrograd 0.1.0.
+
+The setup is micrograd's demo notebook: MLP(2, [16, 16, 1]), 100 moons samples
+(noise 0.1), hinge loss plus 1e-4·Σp², plain SGD with the learning rate going
+from 1.0 to 0.1 in a straight line over the steps, full batch. One step is the
+forward pass over all samples, the loss, backward and the update (about 65,000
+nodes). Both engines train on the same data from their own random starts, in
+the same process, with Python's garbage collector on; a step's time is
+wall-clock, and the table reports the median and the best over the steps.
+
+Run:  python benchmarks/nn_step.py [--steps N]
+Use:  from benchmarks.nn_step import main; results = main(steps=100)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# Run as a script, this folder heads sys.path, and its engine.py (the engine
+# benchmark) would shadow gradflow's engine package; put the project first.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import numpy as np  # noqa: E402
+
+import nn  # noqa: E402
+
+TARGET_SPEEDUP = 5.0
+RESULTS = HERE / "results" / "nn_step.json"
+
+
+def _reference():
+    spec = importlib.util.spec_from_file_location("_gradflow_bench_reference", HERE / "_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def demo_data(seed=0):
+    X, y = nn.moons(100, noise=0.1, seed=seed)
+    return X, 2 * y - 1
+
+
+def lr_at(k, steps):
+    return 1.0 - 0.9 * k / steps  # micrograd's schedule
+
+
+def run_micrograd(X, y, steps):
+    """micrograd's demo loop, as written in its notebook."""
+    Value = _reference().micrograd_value()
+    from micrograd.nn import MLP
+
+    random.seed(1337)
+    model = MLP(2, [16, 16, 1])
+    rows, labels = X.tolist(), [int(t) for t in y]
+    times, nodes, acc = [], 0, 0.0
+    for k in range(steps):
+        start = time.perf_counter()
+        inputs = [list(map(Value, row)) for row in rows]
+        scores = list(map(model, inputs))
+        losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        total = data_loss + 1e-4 * sum(p * p for p in model.parameters())
+        acc = sum((yi > 0) == (si.data > 0) for yi, si in zip(labels, scores)) / len(labels)
+        model.zero_grad()
+        total.backward()
+        lr = lr_at(k, steps)
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        times.append(time.perf_counter() - start)
+        if k == 0:
+            nodes = _count_micrograd(total)
+    return {"times": times, "accuracy": acc, "nodes": nodes, "loss": total.data}
+
+
+def _count_micrograd(root):
+    seen, todo = {root}, [root]
+    while todo:
+        for child in todo.pop()._prev:
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return len(seen)
+
+
+def run_eager(X, y, steps):
+    """The same demo through gradflow's nn: one fit() epoch per step, full batch."""
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    opt = nn.SGD(model.parameters(), lr=1.0)
+    schedule = nn.LinearDecay(opt, end=0.1, steps=steps)
+    times, acc, loss = [], 0.0, 0.0
+    for _ in range(steps):
+        start = time.perf_counter()
+        h = nn.fit(model, X, y, loss="hinge", optimizer=opt, epochs=1, l2=1e-4, schedule=schedule, progress=False)
+        times.append(time.perf_counter() - start)
+        acc, loss = h.acc[-1], h.loss[-1]
+    nodes = len((nn.hinge([model(r) for r in X.tolist()], y.tolist()) + 1e-4 * nn.l2_penalty(model)).topo())
+    return {"times": times, "accuracy": acc, "nodes": nodes, "loss": loss}
+
+
+def _summary(name, run):
+    t = run["times"]
+    return {
+        "engine": name, "steps": len(t), "median_s": statistics.median(t), "best_s": min(t),
+        "total_s": sum(t), "final_accuracy": run["accuracy"], "nodes_per_step": run["nodes"],
+    }
+
+
+def main(steps=100, save=True):
+    """Train both engines for ``steps`` steps; return the rows of the table and the speed-up."""
+    X, y = demo_data()
+    rows = [_summary("micrograd 0.1.0", run_micrograd(X, y, steps)), _summary("gradflow eager", run_eager(X, y, steps))]
+    speedup = rows[0]["median_s"] / rows[1]["median_s"]
+    results = {"steps": steps, "rows": rows, "speedup_median": speedup,
+               "speedup_best": rows[0]["best_s"] / rows[1]["best_s"], "target": TARGET_SPEEDUP}
+    print(f"micrograd demo: MLP(2, [16, 16, 1]), 100 moons, hinge + 1e-4·L2, SGD 1.0 → 0.1, {steps} full-batch steps")
+    print(f"{'engine':<18}{'nodes/step':>11}{'median s/step':>15}{'best s/step':>13}{'total s':>10}{'final acc':>11}")
+    for r in rows:
+        print(f"{r['engine']:<18}{r['nodes_per_step']:>11,}{r['median_s']:>15.4f}{r['best_s']:>13.4f}"
+              f"{r['total_s']:>10.1f}{r['final_accuracy']:>11.0%}")
+    verdict = "meets" if speedup >= TARGET_SPEEDUP else "misses"
+    print(f"gradflow eager is {speedup:.1f}× faster per step (median; best {results['speedup_best']:.1f}×); "
+          f"{verdict} the {TARGET_SPEEDUP:.0f}× target")
+    if save:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100, help="training steps per engine (default 100, as the demo)")
+    main(parser.parse_args().steps)
