@@ -24,60 +24,25 @@
 #    graph where a natural-looking order gives a wrong answer.
 
 # %%
-from engine import OPS, NOT_COMPUTED, Value
+from IPython.display import display
 
-try:  # the slider is a nicety; without ipywidgets every frame is printed instead
-    import ipywidgets as widgets
-except ImportError:
-    widgets = None
+from engine import OPS, Value
+from viz import draw, steps
 
 
 def name(v):
     return v.label or v.op or f"{v.data:g}"
 
 
-def record(root, grad=1.0):
-    """Run root's backward pass one step at a time; return the steps and a snapshot after each.
+def step_through(root):
+    """Print what each backward step does, then show the frames with a slider.
 
-    Leaf gradients add up across passes, so the graph is zeroed first: the frames then show
-    this one pass only.
+    Without ipywidgets the frames come as a plain HTML player instead of a widget.
     """
-    root.zero_grad()
-    nodes = root.topo()
-    frames, steps = [], []
-    for step in root.steps(grad):
-        steps.append(step)
-        frames.append({v: v.grad for v in nodes})
-    return steps, frames
-
-
-def show_frame(root, steps, frames, k):
-    """Print the gradients known after step k (1-based); k = 0 is before the first step."""
-    reached = {root}.union(*(s.node.inputs for s in steps[:k]))  # nodes some gradient has arrived at
-    if k:
-        s = steps[k - 1]
-        parts = ", ".join(f"{name(i)} ← {s.grad:.4g}·{d:.4g} = {c:.4g}" for i, d, c in zip(s.node.inputs, s.local, s.contrib))
-        print(f"step {k}: at {name(s.node)} ({s.node.op}): {parts}")
-    else:
-        print("step 0: only the output's own gradient, 1, is known")
-    for v in root.topo():
-        g = frames[k - 1][v] if k else 1.0
-        shown = f"{g:.4g}" if v in reached else "·"
-        print(f"   {name(v):>8} = {v.data:>9.4g}   gradient {shown}")
-
-
-def step_through(root, grad=1.0):
-    """A slider over the backward steps of root (or every frame printed, without ipywidgets)."""
-    steps, frames = record(root, grad)
-    for k, s in enumerate(steps, start=1):
-        print(f"step {k}: {name(s.node):>5} ({s.node.op}) passes on {s.grad:.4g} × local {', '.join(f'{d:.4g}' for d in s.local)}")
-    if widgets is None:
-        print("(ipywidgets is not installed: printing every step)")
-        for k in range(len(steps) + 1):
-            show_frame(root, steps, frames, k)
-        return
-    widgets.interact(lambda step: show_frame(root, steps, frames, step),
-                     step=widgets.IntSlider(value=len(steps), min=0, max=len(steps), description="step"))
+    frames = steps(root)
+    for k in range(len(frames)):
+        print(frames.caption(k))
+    display(frames)
 
 
 # %% [markdown]
@@ -110,6 +75,12 @@ for step in y_hat.steps():
 print(f"\n∂ŷ/∂x1 = {xs[0].grad:.5f}")
 
 # %% [markdown]
+# The same sequence, drawn: drag the slider to move from the output back to x1.
+
+# %%
+step_through(y_hat)
+
+# %% [markdown]
 # Each line multiplies by one more local derivative; the last line is the product of all four,
 # ∂ŷ/∂x1 = g4'(x4)·g3'(x3)·g2'(x2)·g1'(x1). Put `"sigmoid"` in all four slots and see the product
 # shrink: σ' is never more than 0.25 (notebook 6 returns to this).
@@ -119,8 +90,9 @@ print(f"\n∂ŷ/∂x1 = {xs[0].grad:.5f}")
 #
 # The lectures draw the perceptron ŷ = σ(w1·x1 + w2·x2 + b) as a graph of products, sums and a
 # sigmoid, and ask for ∂L/∂w1, ∂L/∂w2 and ∂L/∂b with the loss L = ½(ŷ − y)². Drag the slider: at
-# each step one node passes its gradient to its inputs (arrow ←), multiplied by its local
-# derivative. A dot means "not reached yet".
+# each step one node (outlined) passes its gradient to its inputs, multiplied by its local
+# derivative. Nodes the backward pass has not reached yet say "not computed"; a value used in
+# several places shows the part of its gradient that has arrived so far.
 
 # %%
 x1_value, x2_value = 1.0, -2.0      # the sample
@@ -131,7 +103,9 @@ x1, x2 = Value(x1_value, "x1"), Value(x2_value, "x2")
 w1, w2, b = (Value(v, n, kind="param") for v, n in ((w1_value, "w1"), (w2_value, "w2"), (b_value, "b")))
 p1, p2 = w1 * x1, w2 * x2
 p1.label, p2.label = "w1x1", "w2x2"
-z = p1 + p2 + b
+wx = p1 + p2
+wx.label = "w·x"
+z = wx + b
 z.label = "z"
 out = z.sigmoid()
 out.label = "ŷ"
@@ -148,6 +122,7 @@ step_through(loss)
 # ∂L/∂w1 = (ŷ − y) · ŷ(1 − ŷ) · x1 — the loss's derivative, the sigmoid's, and the product's switch.
 
 # %%
+loss.backward()   # stepping through left the graph as it was; now run the whole pass
 by_hand = (out.data - target) * out.data * (1 - out.data) * x1.data
 print(f"∂L/∂w1 by hand {by_hand:.6f}, engine {w1.grad:.6f}")
 
@@ -235,7 +210,7 @@ print(f"depth first, first visit: dy/da = {backward_first_visit(y)[a]}")
 
 # %% [markdown]
 # Step through the correct pass with the slider: t is processed only after both y and u have sent
-# it their gradients.
+# it their gradients. (Stepping through leaves the graph's gradients as they were.)
 
 # %%
 step_through(y)
