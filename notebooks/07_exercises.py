@@ -78,6 +78,13 @@ report = relu.check(answers)
 print(report)
 
 # %% [markdown]
+# The drawing marks each wrong answer on its node, with what you wrote and the correct number.
+# Part c (case index 1) has three wrong answers; all of them come from the ReLU's zero gradient.
+
+# %%
+report.draw(case=1)
+
+# %% [markdown]
 # The report gives the right chain with numbers (dy/dw = dy/dz · dz/dw = 1 · 2 = 2), the gate rule in
 # words, and a hint when the mistake has a familiar shape ("that is dy/dz alone; multiply it by
 # the local derivative"). In part c it names dy/dz as the *first wrong gradient in backward order*:
@@ -93,6 +100,13 @@ print(report)
 gates = load(sheets / "gates.toml")
 report = gates.check({"df/dq": 3, "df/dx": -12, "df/dz": 1.5, "df/dw": 1.5, "df/dy": "3 * y"})
 print(report)
+
+# %% [markdown]
+# On the drawing, x's node shows its gradient as the sum of the two branches that meet at the
+# split point, and each edge shows the local derivative and the gradient it carries.
+
+# %%
+report.draw()
 
 # %% [markdown]
 # ## The sigmoid perceptron's δ chain
@@ -111,6 +125,7 @@ report = sigmoid_sheet.check({
     "dy/dw1": "-1 / g3**2 * exp(g1) * x1",    # ... and it propagates
 })
 print(report)
+report.draw()
 
 # %% [markdown]
 # ## The three-layer network's formulas
@@ -161,6 +176,7 @@ my_answers = {                         # change these
 }
 report = neuron.check(my_answers)
 print(report)
+report.draw()
 
 # %% [markdown]
 # Stuck? `solve()` prints every value and gradient with the chain that produces it — the
