@@ -535,11 +535,9 @@ class _Split:
         self.frontier = [self.uniform.row[v] for v in frontier]
         self.outputs = [self.varying.row[o] for o in rec.outputs]
         self.loss, self.aux = rec.loss, rec.aux
+        self.nodes = rec.nodes
         self.uniform_work = self.uniform.work(1)
         self.widths = {}
-
-    def __len__(self):
-        return self.uniform.n_rows + self.varying.n_rows
 
 
 # --- the public face ----------------------------------------------------------------
@@ -589,9 +587,18 @@ class Tape:
         name = getattr(self.fn, "__name__", "fn")
         if self._last is None:
             return f"Tape({name}, reduce={self.reduce!r}, not recorded yet)"
-        split = self._last[0]
-        groups = len(split.uniform.groups) + len(split.varying.groups)
-        return f"Tape({name}, reduce={self.reduce!r}, {len(split)} nodes in {groups} groups)"
+        return f"Tape({name}, reduce={self.reduce!r}, {self.nodes} nodes in {self.groups} numpy groups)"
+
+    @property
+    def nodes(self) -> int:
+        """Nodes of the recorded graph that the last run replayed."""
+        return len(self._last[0].nodes) if self._last else 0
+
+    @property
+    def groups(self) -> int:
+        """Groups of nodes (one numpy call each, forward) that the last run replayed."""
+        split = self._last[0] if self._last else None
+        return len(split.uniform.groups) + len(split.varying.groups) if split else 0
 
     # --- recording ----------------------------------------------------------------
 
