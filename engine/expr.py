@@ -85,7 +85,7 @@ def check_name(name: str) -> str | None:
 _NAME = re.compile(r"[^\W\d]\w*")
 # One token after optional white space; no group matches at the end or at a character outside the language.
 _TOKEN = re.compile(
-    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[^\W\d]\w*)|(?P<op>\*\*|[-+*/(),]))?"
+    r"\s*(?:(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)|(?P<name>[^\W\d]\w*)|(?P<op>\*\*|[-+*/(),]))?"
 )
 
 # Characters people reach for, and what to write instead.
@@ -138,7 +138,9 @@ def _tokens(text):
             raise ExprError(f"{_HINTS.get(ch, f'{ch!r} is not allowed')}; {ALLOWED}", pos + 1)
         word, after = m.group(kind), m.end()
         if kind == _NUM:
-            if after < n and (text[after].isalnum() or text[after] in "_."):
+            if after < n and text[after] == ".":
+                raise ExprError(f"{text[pos:after + 1]!r} is not a number (one decimal point at most)", after + 1)
+            if after < n and (text[after].isalnum() or text[after] == "_"):
                 raise ExprError(
                     f"a number must be followed by an operator, got {text[pos:after + 1]!r}; write 2*x, not 2x",
                     after + 1)
@@ -192,7 +194,12 @@ class _Parser:
 
     def fail(self, expected):
         kind, value, start, _ = self.tok
-        got = "the end of the expression" if kind == _END else f"{value!r}" if kind != _NUM else f"the number {self.text[start:self.tok[3]]}"
+        if kind == _END:
+            got = "the end of the expression"
+        elif kind == _NUM:
+            got = f"the number {self.text[start:self.tok[3]]}"
+        else:
+            got = repr(value)
         raise ExprError(f"expected {expected}, got {got}", start + 1)
 
     def deeper(self, start):

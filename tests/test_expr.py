@@ -98,6 +98,8 @@ def test_texts_maps_each_new_node_to_its_source():
         ("split(x)", 1, "unknown function 'split'"),
         ("x = 1", 3, "assignments"),
         ("x y", 3, "expected an operator"),
+        ("1..2", 3, "not a number"),
+        ("١٢", 1, "not allowed"),
     ],
 )
 def test_anything_else_is_refused_with_its_column(text, column, words):
