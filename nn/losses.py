@@ -50,6 +50,9 @@ class Loss:
     Subclasses give ``term(outs, target)`` (a Value for one sample, ``outs``
     a list of Values), ``check(target)`` and ``predict(scores)`` (class labels
     from an array of raw outputs, or None when the loss is a regression loss).
+    ``term`` also takes a Value as the target (except softmax_cross_entropy,
+    whose target picks an output), so one sample's graph can be recorded with
+    a placeholder target and replayed over a batch.
     """
 
     name = ""
@@ -104,6 +107,11 @@ def _binary(loss, t, i):
     return float(t)
 
 
+def _is_zero(t):
+    # A Value target (a placeholder a batched recorder passes) is never skipped.
+    return not isinstance(t, Value) and t == 0.0
+
+
 def _single(loss, outs):
     if len(outs) != 1:
         raise ValueError(f"{loss.name} loss expects one output per sample, got {len(outs)} (for several classes use softmax_cross_entropy)")
@@ -127,9 +135,9 @@ class _BCE(Loss):
         p = _single(self, outs)
         # A term whose weight is 0 is left out rather than multiplied by 0.
         logs = []
-        if t != 0.0:
+        if not _is_zero(t):
             logs.append(t * p.max(self.eps).log())
-        if t != 1.0:
+        if isinstance(t, Value) or t != 1.0:
             logs.append((1.0 - t) * (1.0 - p).max(self.eps).log())
         return -sum(logs[1:], logs[0])
 
@@ -149,7 +157,7 @@ class _BCELogits(Loss):
 
     def term(self, outs, t):
         z = _single(self, outs)
-        return z.softplus() - t * z if t else z.softplus()
+        return z.softplus() if _is_zero(t) else z.softplus() - t * z
 
     def predict(self, scores):
         return (scores[:, 0] > 0).astype(int)
@@ -178,6 +186,8 @@ class _SoftmaxCE(Loss):
 
     −log softmax(z)_c = log Σ_j e^(z_j − m) + m − z_c with m = max_j z_j: the
     shift keeps every exponent ≤ 0 and leaves the value and gradient unchanged.
+    m is built with the engine's max op rather than read off the data, so the
+    same graph is right for any sample (the gradient through m sums to zero).
     """
 
     name, expects = "softmax_cross_entropy", "class indices 0, 1, ..., k-1"
@@ -190,7 +200,9 @@ class _SoftmaxCE(Loss):
     def term(self, outs, c):
         if c >= len(outs):
             raise ValueError(f"softmax_cross_entropy: class {c} is out of range for {len(outs)} outputs (valid: 0..{len(outs) - 1})")
-        m = max(o.data for o in outs)
+        m = outs[0]
+        for o in outs[1:]:
+            m = m.max(o)
         total = sum([(o - m).exp() for o in outs[1:]], (outs[0] - m).exp())
         return total.log() + m - outs[c]
 

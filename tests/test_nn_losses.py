@@ -163,3 +163,17 @@ def test_lengths_and_empty():
         mse([], [])
     with pytest.raises(TypeError, match="output 1 must be a Value"):
         mse([1.0], [1.0])
+
+
+@pytest.mark.parametrize("loss, target", [(mse, 0.7), (half_squared_error, -1.5), (bce, 0.0), (bce, 1.0),
+                                          (bce_with_logits, 0.0), (bce_with_logits, 1.0), (hinge, -1.0)])
+def test_a_term_takes_a_placeholder_target_and_agrees_with_a_number(loss, target):
+    # What a batched recorder does: one sample's graph with the target as a leaf.
+    out = 0.4 if loss is bce else -0.3
+    a, b = Value(out), Value(out)
+    by_number = loss.term([a], target)
+    by_value = loss.term([b], Value(target))
+    assert by_value.data == pytest.approx(by_number.data)
+    by_number.backward()
+    by_value.backward()
+    assert b.grad == pytest.approx(a.grad)
