@@ -124,7 +124,7 @@ def test_a_wrong_gradient_shows_its_chain_gate_and_the_first_wrong_in_backward_o
     assert case.first_wrong_gradient.key == "dy/dz"
     dw = case.wrong[1].explanation
     assert dw[0] == "dy/dw = dy/dz · dz/dw = 1 · 2 = 2"
-    assert "product switches" in dw[1] and "d(w*x)/dw = x = 2" in dw[1]
+    assert "product switches" in dw[1] and "∂(w*x)/∂w = x = 2" in dw[1]
     assert any("follows correctly from your dy/dz" in line for line in dw)
     assert "ReLU" in case.wrong[0].explanation[1]
 
@@ -145,7 +145,7 @@ def test_the_gate_rules_are_named_in_words():
     why = {r.key: "\n".join(r.explanation) for r in case.wrong}
     assert "split adds" in why["df/dx"] and "only the path through q" in why["df/dx"]
     assert "(-10) + (-12) = -22" in why["df/dx"]
-    assert "max routes" in why["df/dw"] and "dm/dw = 1 if w > z, ½ if z = w, else 0 = 0" in why["df/dw"]
+    assert "max routes" in why["df/dw"] and "∂m/∂w = 1 if w > z, ½ if z = w, else 0 = 0" in why["df/dw"]
     assert "sum distributes" in why["df/dq"]
     assert "product switches" in why["df/dy"] and "the sign is flipped" in why["df/dy"]
     assert case.first_wrong_gradient.key == "df/dw"  # the max gate is processed before the product q

@@ -648,7 +648,8 @@ class Solution:
         if name not in self.reaches:
             return f"d{y}/d{name} = 0 ({name} is not on any path to {y})"
         terms = [(s, self.grads[s], self.local[s][name]) for s in self.uses[name]]
-        symbols = " + ".join(f"d{y}/d{s} · d{s}/d{name}" for s, _, _ in terms)
+        # The output's own local derivative is written ∂y/∂N, so it cannot be read as the dy/dN being defined.
+        symbols = " + ".join(f"d{y}/d{s} · " + (f"∂{s}/∂{name}" if s == y else f"d{s}/d{name}") for s, _, _ in terms)
         numbers = " + ".join(f"{_factor(g)} · {_factor(d)}" for _, g, d in terms)
         return f"d{y}/d{name} = {symbols} = {numbers} = {_fmt(self.grads[name])}"
 
@@ -663,7 +664,7 @@ class Solution:
             inside = f" in {where} = {self.sheet.steps[where].text}" if where else ""
             lines.append(
                 f"{name} enters the {op.symbol} gate{inside} ({op.gate}); local derivative "
-                f"d{self._operand(node)}/d{name} = {_evaluated(self.formula(node, i), step.local[i])}; "
+                f"∂{self._operand(node)}/∂{name} = {_evaluated(self.formula(node, i), step.local[i])}; "
                 f"{_fmt(step.grad)} arrives from above, so {name} receives "
                 f"{_factor(step.grad)} · {_factor(step.local[i])} = {_fmt(step.contrib[i])}"
             )
