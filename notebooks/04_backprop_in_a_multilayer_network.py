@@ -29,6 +29,9 @@
 import math
 
 from engine import Value
+from nn import MLP
+from viz import draw
+from viz.exercise import loads
 
 
 def sigmoid(t):
@@ -68,8 +71,11 @@ z4 = a3 * W3
 a4 = z4                        # linear output: ∂a(4)/∂z(4) = 1
 J = 0.5 * (a4 - y) ** 2
 J.backward()
+for v, label in ((z2, "z2"), (a2, "a2"), (z3, "z3"), (a3, "a3"), (z4, "z4=a4"), (J, "J")):
+    v.label = label
 print(f"ŷ = {a4.data:.5f}, J = {J.data:.5f}")
 print(f"gradflow: ∂J/∂W3 = {W3.grad:.6f}, ∂J/∂W2 = {W2.grad:.6f}, ∂J/∂W1 = {W1.grad:.6f}")
+draw(J, legend=False)
 
 # %% [markdown]
 # ## ∂J/∂W(3): three pieces
@@ -103,6 +109,41 @@ dJ_dW2 = err * W3.data * dsigmoid(z3.data) * a2.data
 dJ_dW1 = err * W3.data * dsigmoid(z3.data) * W2.data * dsigmoid(z2.data) * X.data
 for label, hand, param in (("W3", dJ_dW3, W3), ("W2", dJ_dW2, W2), ("W1", dJ_dW1, W1)):
     print(f"∂J/∂{label}: by hand {hand: .8f}   gradflow {param.grad: .8f}   agree: {abs(hand - param.grad) < 1e-12}")
+
+# %% [markdown]
+# ## The exercise checker agrees
+#
+# The same three formulas, written as answers on an exercise sheet built from the numbers at the
+# top of this notebook. The checker evaluates each formula, runs the engine on the sheet's graph
+# and compares. Break one formula (drop the `a3 * (1 - a3)` factor, say) and run it again.
+
+# %%
+sheet = loads(f"""
+title = "Three-layer sigmoid network"
+params = ["W1", "W2", "W3"]
+
+[inputs]
+X = {X_value}
+y = {y_value}
+W1 = {W1_value}
+W2 = {W2_value}
+W3 = {W3_value}
+
+[graph]
+z2 = "X * W1"
+a2 = "sigmoid(z2)"
+z3 = "a2 * W2"
+a3 = "sigmoid(z3)"
+a4 = "a3 * W3"
+J = "0.5 * (a4 - y)**2"
+
+[answers]
+"dJ/dW3" = "(a4 - y) * a3"
+"dJ/dW2" = "(a4 - y) * W3 * a3 * (1 - a3) * a2"
+"dJ/dW1" = "(a4 - y) * W3 * a3 * (1 - a3) * W2 * a2 * (1 - a2) * X"
+""")
+report = sheet.check()
+print(report)
 
 # %% [markdown]
 # Every σ' factor is at most 0.25, so each extra sigmoid layer multiplies the gradient of the early
@@ -192,3 +233,20 @@ for step in range(steps):
     for p in params:
         p.data -= learning_rate * p.grad
     print(f"step {step}: loss {loss.data:.5f}, output {out.data:.4f}")
+
+# %% [markdown]
+# ## The same network from `nn`
+#
+# `nn.MLP` builds exactly these neurons, and names every parameter after its place
+# (`layer1.neuron2.w1` is the first weight of the second neuron of the first layer). Drawn, each
+# neuron's nodes sit in a box of their own; with `collapse="neuron"` each neuron becomes one box,
+# which is how larger networks stay readable.
+
+# %%
+model = MLP(2, [hidden_units, 1], activation="sigmoid", output_activation="sigmoid", seed=seed)
+out = model(list(x_values))[0]
+loss = 0.5 * (out - target) ** 2
+loss.backward()
+for name, p in model.named_parameters()[:4]:
+    print(f"{name:<20} value {p.data:+.4f}   ∂l/∂p {p.grad:+.5f}")
+draw(loss, collapse="neuron")
