@@ -166,6 +166,17 @@ def test_a_formula_missing_a_factor_is_caught_and_the_upstream_error_is_found_fi
     assert case.wrong[1].yours.startswith("(a4 - y) * W3 * a2 = ")
 
 
+def test_a_single_path_is_written_out_as_the_product_of_its_local_derivatives():
+    sheet = load(SHEETS[0].with_name("three_layer_network.toml"))
+    s = sheet.solutions[0]
+    line = s.path("W1")
+    assert line.startswith("along the path: dJ/dW1 = ∂J/∂a4 · da4/da3 · da3/dz3 · dz3/da2 · da2/dz2 · dz2/dW1 = ")
+    assert math.prod(s.local[a][b] for a, b in [("J", "a4"), ("a4", "a3"), ("a3", "z3"), ("z3", "a2"), ("a2", "z2"),
+                                                ("z2", "W1")]) == pytest.approx(s.grads["W1"], rel=1e-12)
+    # Two paths (a_j feeds both outputs) have no single product; the chain's sum says it instead.
+    assert load(SHEETS[0].with_name("generalized_delta_rule.toml")).solutions[0].path("Wkj") is None
+
+
 def test_tolerance_is_absolute_below_one_and_relative_above():
     sheet = loads(RELU.replace("tolerance = 1e-4", "tolerance = 1e-3").replace("b = 1", "b = 998"))
     report = sheet.check({"y": 1000.5, "dy/dw": 2.0015, "dy/db": 1.0015})

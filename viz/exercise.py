@@ -627,7 +627,7 @@ class Solution:
 
     def _operand(self, v: Value) -> str:
         s = self.describe(v)
-        return s if re.fullmatch(r"[\w.]+", s) else f"({s})"
+        return s if re.fullmatch(r"[\w.]+", s) or _enclosed(s) else f"({s})"
 
     def formula(self, node: Value, i: int) -> str:
         """The op table's local derivative for input i, in this node's own terms."""
@@ -652,6 +652,24 @@ class Solution:
         symbols = " + ".join(f"d{y}/d{s} · " + (f"∂{s}/∂{name}" if s == y else f"d{s}/d{name}") for s, _, _ in terms)
         numbers = " + ".join(f"{_factor(g)} · {_factor(d)}" for _, g, d in terms)
         return f"d{y}/d{name} = {symbols} = {numbers} = {_fmt(self.grads[name])}"
+
+    def path(self, name: str) -> str | None:
+        """When N reaches the output along one path only: dy/dN as the product of every
+        local derivative on it, the δ chain of the lectures written out. Else None.
+        """
+        y = self.sheet.output
+        path = [name]
+        while path[-1] != y:
+            onward = [s for s in self.uses[path[-1]] if s in self.reaches]
+            if len(onward) != 1 or path[-1] not in self.reaches:
+                return None
+            path.append(onward[0])
+        if len(path) < 4:
+            return None  # one or two steps: the chain already says it all
+        pairs = list(zip(path[1:], path))
+        symbols = " · ".join(f"∂{s}/∂{n}" if s == y else f"d{s}/d{n}" for s, n in reversed(pairs))
+        numbers = " · ".join(_factor(self.local[s][n]) for s, n in reversed(pairs))
+        return f"along the path: d{y}/d{name} = {symbols} = {numbers} = {_fmt(self.grads[name])}"
 
     def gates(self, name: str) -> list:
         """One line per edge leaving N in the step sequence: the gate, its rule, its numbers."""
@@ -700,6 +718,8 @@ class Solution:
         lines.append("backward, in the order the engine completes each gradient:")
         for name in sorted(self.nodes, key=lambda n: (self.backward_rank[n], self.forward_rank[n])):
             lines.append("  " + self.chain(name))
+            if self.path(name):
+                lines.append("    " + self.path(name))
             lines.extend("      " + g for g in self.gates(name))
         return "\n".join(lines)
 
@@ -721,9 +741,21 @@ class Solution:
         return draw(self.root, highlight=highlight, title=title, **options)
 
 
+def _enclosed(s: str) -> bool:
+    # "(a - b)" is; "(a) - (b)" is not.
+    if not (s.startswith("(") and s.endswith(")")):
+        return False
+    depth = 0
+    for i, ch in enumerate(s):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0:
+            return i == len(s) - 1
+    return False
+
+
 def _evaluated(formula: str, x: float) -> str:
     number = _fmt(x)
-    return number if formula == number else f"{formula} = {number}"
+    return number if formula.replace("−", "-") == number else f"{formula} = {number}"
 
 
 def _assignments(names, data) -> str:
@@ -825,7 +857,7 @@ class CaseReport:
             if a.name in s.sheet.steps:
                 lines += self._forward_hints(a, given, ok)
             return lines
-        lines = [s.chain(a.name)] + s.gates(a.name)
+        lines = [s.chain(a.name), *filter(None, [s.path(a.name)]), *s.gates(a.name)]
         if a.name == y or a.name not in s.reaches:
             return lines
         terms = [(st, s.grads[st], s.local[st][a.name]) for st in s.uses[a.name]]
