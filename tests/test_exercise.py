@@ -213,6 +213,8 @@ def test_the_report_as_text_json_and_html():
     page = report._repr_html_()
     assert "<script>" not in page and "&lt;script&gt;" in page and "&amp;" in page
     assert page.count("<tr>") == 3
+    assert report.cases[0]._html() in page and "✗ wrong" in report.cases[0]._repr_html_()
+    assert str(report.cases[0]) in text
 
 
 def test_several_cases_are_graded_each_with_their_own_inputs():

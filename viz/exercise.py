@@ -936,6 +936,35 @@ class CaseReport:
             out += ["  " + line for line in r.explanation]
         return out
 
+    def _html(self) -> str:
+        e = html.escape
+        out = []
+        right = sum(r.ok for r in self.rows)
+        head = f"case {self.name}: " if self.name else ""
+        out.append(f"<p><b>{e(head)}{right} of {len(self.rows)} answers right</b></p>")
+        out.append("<table><thead><tr><th>answer</th><th>yours</th><th>correct</th><th></th></tr></thead><tbody>")
+        for r in self.rows:
+            mark = "<span style='color:#1b7a2f'>✓ right</span>" if r.ok else "<span style='color:#c62828'>✗ wrong</span>"
+            out.append(f"<tr><td><code>{e(r.key)}</code></td><td>{e(r.yours)}</td>"
+                       f"<td>{e(_fmt(r.correct))}</td><td>{mark}</td></tr>")
+        out.append("</tbody></table>")
+        if self.first_wrong_value:
+            out.append(f"<p>First wrong value in forward order: <code>{e(self.first_wrong_value.key)}</code></p>")
+        if self.first_wrong_gradient:
+            out.append(f"<p>First wrong gradient in backward order: <code>{e(self.first_wrong_gradient.key)}</code>"
+                       " (the gradients below it may follow from it)</p>")
+        for r in self.wrong:
+            items = "".join(f"<li>{e(line)}</li>" for line in r.explanation)
+            out.append(f"<p><code>{e(r.key)}</code>: you wrote {e(r.yours)}; the correct value is "
+                       f"{e(_fmt(r.correct))}</p><ul>{items}</ul>")
+        return "".join(out)
+
+    def _repr_html_(self) -> str:
+        return f"<div class='gradflow-report'>{self._html()}</div>"
+
+    def __str__(self):
+        return "\n".join(self.lines())
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,
@@ -1002,25 +1031,7 @@ class Report:
         out = [f"<div class='gradflow-report'><h4>{e(self.sheet.title)}</h4>"]
         if self.sheet.description:
             out.append(f"<p>{e(self.sheet.description)}</p>")
-        for case in self.cases:
-            right = sum(r.ok for r in case.rows)
-            head = f"case {case.name}: " if case.name else ""
-            out.append(f"<p><b>{e(head)}{right} of {len(case.rows)} answers right</b></p>")
-            out.append("<table><thead><tr><th>answer</th><th>yours</th><th>correct</th><th></th></tr></thead><tbody>")
-            for r in case.rows:
-                mark = "<span style='color:#1b7a2f'>✓ right</span>" if r.ok else "<span style='color:#c62828'>✗ wrong</span>"
-                out.append(f"<tr><td><code>{e(r.key)}</code></td><td>{e(r.yours)}</td>"
-                           f"<td>{e(_fmt(r.correct))}</td><td>{mark}</td></tr>")
-            out.append("</tbody></table>")
-            if case.first_wrong_value:
-                out.append(f"<p>First wrong value in forward order: <code>{e(case.first_wrong_value.key)}</code></p>")
-            if case.first_wrong_gradient:
-                out.append(f"<p>First wrong gradient in backward order: <code>{e(case.first_wrong_gradient.key)}</code>"
-                           " (the gradients below it may follow from it)</p>")
-            for r in case.wrong:
-                items = "".join(f"<li>{e(line)}</li>" for line in r.explanation)
-                out.append(f"<p><code>{e(r.key)}</code>: you wrote {e(r.yours)}; the correct value is "
-                           f"{e(_fmt(r.correct))}</p><ul>{items}</ul>")
+        out += [case._html() for case in self.cases]
         out.append("</div>")
         return "".join(out)
 
