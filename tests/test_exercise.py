@@ -263,7 +263,6 @@ def test_solve_prints_every_value_and_gradient(tmp_path, capsys):
 
 
 def test_svg_highlights_the_wrong_answers(tmp_path, capsys):
-    pytest.importorskip("viz.draw")
     sheet = write(tmp_path, RELU.replace('"dy/dw" = 2', '"dy/dw" = 3'))
     source = loads(sheet.read_text()).check().draw().source
     assert "dy/dw: you wrote 3, correct 2" in source
