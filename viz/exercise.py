@@ -594,7 +594,7 @@ class Solution:
         # (A leaf's gradient is complete just after the Step of its last edge, hence the half.)
         late = len(self.sequence)
         self.backward_rank = {
-            n: done.get(v, late) if v._op is not None else max((i for i, _ in self.edges[n]), default=late) + 0.5
+            n: done.get(v, late) if v.op else max((i for i, _ in self.edges[n]), default=late) + 0.5
             for n, v in self.nodes.items()
         }
         self.forward_rank = {n: i for i, n in enumerate(self.nodes)}
@@ -621,7 +621,7 @@ class Solution:
             return self.name_of[v]
         if v in self.texts:
             return self.texts[v]
-        if v._op is None:
+        if not v.op:
             return _fmt(v.data)
         return OPS[v.op].symbol
 
