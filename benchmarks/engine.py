@@ -37,8 +37,14 @@ def _load(name, path, package=False):
     # This file is itself called engine.py; run as a script, its folder heads
     # sys.path and `import engine` would find this file, not gradflow's
     # package. Loading both by path sidesteps sys.path altogether.
-    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(path):
-        return sys.modules[name]
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        if package and not hasattr(loaded, "__path__"):
+            raise ImportError(
+                f"the module named {name!r} is {loaded.__file__}, not gradflow's package; import this "
+                "benchmark as benchmarks.engine (with the repository root on sys.path) or run it as a script"
+            )
+        return loaded
     search = [str(path.parent)] if package else None
     spec = importlib.util.spec_from_file_location(name, path, submodule_search_locations=search)
     module = importlib.util.module_from_spec(spec)
@@ -153,26 +159,32 @@ def forward_backward(build):
     return root, leaves
 
 
-def time_per_node(build, n_nodes, runs_per_sample, samples):
-    """Median µs per node over samples, as process CPU time and as wall time.
+def time_per_node(builds, n_nodes, runs_per_sample, samples):
+    """Median µs per node for each engine, as process CPU time and as wall time.
 
-    Each sample times runs_per_sample build+backward runs back to back, so
-    that the collector's work, which arrives in bursts, is spread over the
-    sample instead of dodged by the median. CPU time is the headline figure:
-    on a shared machine it does not count the time other processes hold the
-    core, which wall time does.
+    ``builds`` maps an engine's name to a function building its graph. A
+    sample is runs_per_sample build+backward runs back to back with the
+    collector on, then a full collection, all timed: so each sample pays for
+    reclaiming every graph it built (micrograd's graphs are reference cycles
+    that only the collector frees). Engines take turns sample by sample so
+    that a noisy spell on the machine hits both. CPU time is the headline
+    figure: on a shared machine it leaves out the time other processes hold
+    the core, which wall time counts.
     """
-    gc.collect()
-    cpu, wall = [], []
+    times = {name: {"cpu_samples": [], "wall_samples": []} for name in builds}
     scale = 1e6 / (runs_per_sample * n_nodes)
     for _ in range(samples):
-        wall_start, cpu_start = time.perf_counter(), time.process_time()
-        for _ in range(runs_per_sample):
-            forward_backward(build)
-        cpu.append((time.process_time() - cpu_start) * scale)
-        wall.append((time.perf_counter() - wall_start) * scale)
-    gc.collect()
-    return {"cpu": statistics.median(cpu), "wall": statistics.median(wall), "cpu_samples": cpu, "wall_samples": wall}
+        for name, build in builds.items():
+            gc.collect()
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            for _ in range(runs_per_sample):
+                forward_backward(build)
+            gc.collect()
+            times[name]["cpu_samples"].append((time.process_time() - cpu_start) * scale)
+            times[name]["wall_samples"].append((time.perf_counter() - wall_start) * scale)
+    for t in times.values():
+        t["cpu"], t["wall"] = statistics.median(t["cpu_samples"]), statistics.median(t["wall_samples"])
+    return times
 
 
 def bytes_per_node(build, n_nodes):
@@ -229,7 +241,7 @@ def main(quick=False, out=sys.stdout):
     if not gc.isenabled():
         raise RuntimeError("the benchmark measures with the garbage collector on; gc is disabled")
     engines = {"gradflow": gradflow.Value, "micrograd": _reference.micrograd_value()}
-    samples = 3 if quick else 7
+    samples = 3 if quick else 9
     random_nodes = RANDOM_NODES // 10 if quick else RANDOM_NODES
     program = random_program(random_nodes)
     n_random = len(program[1])
@@ -245,16 +257,18 @@ def main(quick=False, out=sys.stdout):
     results = {"settings": {"chain_depth": depth, "random_nodes": n_random, "random_leaves": RANDOM_LEAVES,
                             "samples": samples, "gc": gc.isenabled(), "python": sys.version.split()[0]},
                "engines": {}}
+    chain_t = time_per_node({name: (lambda V=V: chain(V, depth)) for name, V in engines.items()}, depth, 50, samples)
+    random_t = time_per_node({name: (lambda V=V: run_program(V, program)) for name, V in engines.items()},
+                             n_random, 3 if quick else 1, samples)
     for name, Value in engines.items():
-        chain_t = time_per_node(lambda: chain(Value, depth), depth, 50, samples)
-        random_t = time_per_node(lambda: run_program(Value, program), n_random, 1, samples)
         held, peak = bytes_per_node(lambda: run_program(Value, program), n_random)
         ok, fails = limits[name]
         results["engines"][name] = {
-            "chain_us_per_node": chain_t["cpu"], "chain_wall_us_per_node": chain_t["wall"], "chain_samples": chain_t,
-            "random_us_per_node": random_t["cpu"], "random_wall_us_per_node": random_t["wall"], "random_samples": random_t,
+            "chain_us_per_node": chain_t[name]["cpu"], "chain_wall_us_per_node": chain_t[name]["wall"],
+            "random_us_per_node": random_t[name]["cpu"], "random_wall_us_per_node": random_t[name]["wall"],
             "bytes_per_node": held, "peak_bytes_per_node": peak,
             "deepest_ok": ok, "first_failing_depth": fails,
+            "samples": {"chain": chain_t[name], "random": random_t[name]},
         }
     results["engines"]["micrograd"]["exact_depth_limit"] = micro_limit
     g, m = results["engines"]["gradflow"], results["engines"]["micrograd"]
