@@ -277,7 +277,7 @@ def _kind_of(x) -> str:
 def _number_input(fail, path, x) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         fail(path, f"an input's value must be a number, got {_kind_of(x)} {x!r:.40}")
-    x = float(x)
+    x = float(x) if abs(x) < 1e308 else math.inf  # a huge TOML integer would overflow float()
     if not math.isfinite(x):
         fail(path, f"an input's value must be a finite number, got {x}")
     return x
@@ -534,6 +534,8 @@ def _answers(raw: Mapping, path: tuple, sheet: Sheet, values: dict, fail) -> tup
             formula = given.strip()
         elif isinstance(given, bool) or not isinstance(given, (int, float)):
             fail(where, f"an answer must be a number or a formula in quotes, got {_kind_of(given)}")
+        elif isinstance(given, int) and abs(given) >= 1e308:
+            fail(where, f"the number {str(given)[:12]}... ({len(str(given))} digits) is too large for a float")
         else:
             number, formula = float(given), ""
         out.append(Answer(key, kind, name, number, formula))
@@ -569,6 +571,9 @@ class Solution:
                 node = expr.evaluate(self.nodes, made)
             except ExprError as e:
                 fail(("graph", name), f"{prefix}{e}; with {_assignments(expr.names, self._data)}")
+            if not math.isfinite(node.data):
+                fail(("graph", name), f"{prefix}the value overflows to {node.data}; with "
+                                      f"{_assignments(expr.names, self._data)}")
             node.label = name
             for v in made:
                 self.owner[v] = name
