@@ -706,14 +706,20 @@ class Tape:
 
     # --- backward -----------------------------------------------------------------
 
-    def backward(self):
-        """Add d(batch loss)/d leaf to the ``.grad`` of every leaf fn used that existed before it ran."""
+    def backward(self, grad=1.0):
+        """Add d(batch loss)/d leaf to the ``.grad`` of every leaf fn used that existed before it ran.
+
+        ``grad`` seeds the batch loss's gradient, as in ``Value.backward``:
+        ``backward(0.5)`` adds half of each gradient.
+        """
         if self._last is None:
             raise RuntimeError("Tape.backward: call run(...) first; there is no batch to differentiate")
         split, work, n = self._last
         if not split.loss:
             raise TypeError("Tape.backward: fn returned a list of Values; backward needs a single loss Value")
-        work.edges[0] = 1.0 / n if self.reduce == "mean" else 1.0
+        if isinstance(grad, bool) or not isinstance(grad, (int, float, np.floating, np.integer)):
+            raise TypeError(f"Tape.backward: grad must be a number (the loss's upstream gradient), got {grad!r}")
+        work.edges[0] = float(grad) / n if self.reduce == "mean" else float(grad)
         frontier_grads = split.varying.backward(work)
         split.uniform_work.edges[: len(split.frontier), 0] = frontier_grads
         for v, g in zip(split.params, split.uniform.backward(split.uniform_work).tolist()):
