@@ -342,3 +342,96 @@ def test_overflow_the_eager_engine_allows_gives_inf_too():
     # Python's float product overflows to inf without an error; so does the replay.
     out = trace(lambda x: x * 1e300).forward([1e10, 1.0])
     assert out[0] == Value(1e10).data * 1e300 == float("inf") and out[1] == 1e300
+
+
+# --- nn's training loop on the replay ---------------------------------------------------------
+
+
+def _fit_twice(make, X, y, **options):
+    """fit with batched=True and batched=False from the same start: (history, parameters) each."""
+    from nn import fit
+
+    out = []
+    for batched in (True, False):
+        model, optimizer = make()
+        history = fit(model, X, y, optimizer=optimizer, progress=False, batched=batched, **options)
+        out.append((history, np.array([p.data for p in model.parameters()])))
+    return out
+
+
+@pytest.mark.parametrize("loss, labels, out_activation, batch_size", [
+    ("hinge", "pm1", None, None),
+    ("bce_with_logits", "01", None, 16),
+    ("bce", "01", "sigmoid", None),
+    ("mse", "01", "tanh", 16),
+    ("softmax_cross_entropy", "classes", None, 16),
+])
+def test_fit_batched_equals_fit_eager(loss, labels, out_activation, batch_size):
+    from nn import MLP, SGD, moons, spirals
+
+    if labels == "classes":
+        X, y = spirals(60, k=3, seed=0)
+    else:
+        X, y = moons(48, noise=0.1, seed=0)
+        y = 2 * y - 1 if labels == "pm1" else y
+    outputs = 3 if labels == "classes" else 1
+
+    def make():
+        model = MLP(2, [6, outputs], activation="tanh", output_activation=out_activation, seed=2)
+        return model, SGD(model.parameters(), lr=0.2, momentum=0.5)
+
+    (h1, p1), (h2, p2) = _fit_twice(make, X, y, loss=loss, epochs=4, batch_size=batch_size, l2=1e-3)
+    np.testing.assert_allclose(p1, p2, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h1.loss, h2.loss, rtol=1e-10)
+    np.testing.assert_array_equal(h1.acc, h2.acc)  # NaN for mse (no classes) in both
+
+
+def test_fit_reproduces_micrograds_demo_on_the_replay():
+    from nn import MLP, SGD, LinearDecay, fit, moons
+
+    X, y = moons(100, noise=0.1, seed=0)
+    model = MLP(2, [16, 16, 1], seed=0)
+    optimizer = SGD(model.parameters(), lr=1.0)
+    history = fit(model, X, 2 * y - 1, loss="hinge", l2=1e-4, optimizer=optimizer, epochs=100,
+                  schedule=LinearDecay(optimizer, end=0.1, steps=100), progress=False, batched=True)
+    assert history.acc[-1] == 1.0
+
+
+def test_fit_auto_keeps_the_eager_engine_for_dropout_and_true_refuses_it():
+    from nn import MLP, fit, moons
+
+    X, y = moons(32, noise=0.1, seed=0)
+    states = []
+    for batched in ("auto", False):
+        model = MLP(2, [8, 1], dropout=0.3, seed=5)
+        fit(model, X, y, loss="bce_with_logits", epochs=2, batch_size=8, progress=False, batched=batched)
+        states.append(model.state_dict())
+    assert states[0] == states[1]  # the very same random masks: nothing was recorded
+    with pytest.raises(ValueError, match="cannot replay dropout"):
+        fit(MLP(2, [8, 1], dropout=0.3, seed=5), X, y, loss="bce_with_logits", progress=False, batched=True)
+
+
+def test_fit_auto_falls_back_when_an_activation_branches_on_data():
+    from nn import MLP, SGD, fit, moons
+
+    def clipped(v):  # Python control flow on the sample's value: not replayable
+        return v * 0.1 if v.data < -1 else v
+
+    X, y = moons(24, noise=0.1, seed=0)
+    runs = []
+    for batched in ("auto", False):
+        model = MLP(2, [4, 1], activation=clipped, seed=1)
+        fit(model, X, y, loss="bce_with_logits", epochs=3, optimizer=SGD(model.parameters(), lr=0.5),
+            progress=False, batched=batched)
+        runs.append(model.state_dict())
+    assert runs[0] == runs[1]
+
+
+def test_fit_batched_argument_errors():
+    from nn import MLP, batch_loss, fit, moons
+
+    X, y = moons(8, seed=0)
+    with pytest.raises(ValueError, match="batched must be True, False or 'auto'"):
+        fit(MLP(2, [2, 1]), X, y, progress=False, batched="yes")
+    with pytest.raises(ValueError, match="pass batched or batch_fn, not both"):
+        fit(MLP(2, [2, 1]), X, y, progress=False, batched=True, batch_fn=lambda *a: batch_loss(*a))
