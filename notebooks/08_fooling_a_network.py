@@ -1,0 +1,182 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 8. Fooling a network
+#
+# **What this notebook teaches.** Backpropagation computes the gradient of the loss with respect to
+# *every* node of the graph, the inputs included. Training uses the gradients of the weights and
+# steps downhill. Turn that around — freeze the weights and step the *input* uphill,
+# x ← x + η · ∂loss/∂x — and the input drifts to where the network is most wrong. Here you will
+#
+# 1. push a point of a 2-D dataset across a trained network's decision boundary, and watch its path;
+# 2. fool a small image classifier with a change to every pixel smaller than the noise already in
+#    the images: to a person the picture has not changed, to the network it has switched class.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from engine import Value
+from nn import MLP, Adam, bce_with_logits, fit, moons, predict
+
+# %matplotlib inline
+
+
+def input_gradient(model, x, label):
+    """The loss of one sample, and its gradient with respect to each input (the weights stay fixed)."""
+    xs = [Value(float(v), f"x{i + 1}") for i, v in enumerate(x)]
+    loss = bce_with_logits(model(xs), [label])
+    loss.backward()
+    return loss.data, np.array([v.grad for v in xs])
+
+
+# %% [markdown]
+# ## A classifier to fool
+#
+# A small network trained on the two moons; its decision boundary is where its raw output
+# crosses 0.
+
+# %%
+n_points, hidden, epochs, seed = 60, [8, 8], 60, 0   # change these
+
+X, y = moons(n_points, noise=0.1, seed=seed)
+model = MLP(2, hidden + [1], activation="tanh", seed=seed)
+history = fit(model, X, y, loss="bce_with_logits", optimizer=Adam(model.parameters(), lr=0.05),
+              epochs=epochs, progress=False)
+print(f"training accuracy {history.acc[-1]:.0%}")
+
+# %% [markdown]
+# ## Gradient ascent on one input
+#
+# Take one correctly classified point. Each step computes ∂loss/∂x with the weights held fixed,
+# and moves the point a little *up* the loss: x ← x + η · ∂loss/∂x. Nothing about the network
+# changes; only the input does.
+
+# %%
+sample, step_size, max_steps = 0, 0.1, 60   # change these
+
+x = X[sample].copy()
+label = int(y[sample])
+path = [x.copy()]
+for step in range(max_steps):
+    loss, grad = input_gradient(model, x, label)
+    x = x + step_size * grad
+    path.append(x.copy())
+    predicted = int(predict(model, [x])[0, 0] > 0)
+    if predicted != label:
+        break
+path = np.array(path)
+print(f"label {label}; after {len(path) - 1} steps the network says {predicted}; "
+      f"the point moved by {np.linalg.norm(path[-1] - path[0]):.3f}")
+
+# the decision regions, the data, and the path of the point
+grid = 50
+gx, gy = np.meshgrid(np.linspace(-1.5, 2.5, grid), np.linspace(-1.0, 1.5, grid))
+scores = predict(model, np.c_[gx.ravel(), gy.ravel()])[:, 0].reshape(gx.shape)
+fig, ax = plt.subplots(figsize=(6, 4))
+ax.contourf(gx, gy, scores > 0, alpha=0.25, cmap="coolwarm", levels=[-0.5, 0.5, 1.5])
+ax.contour(gx, gy, scores, levels=[0], colors="k", linewidths=0.8)
+ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", s=12, edgecolors="k", linewidths=0.3)
+ax.plot(path[:, 0], path[:, 1], "k.-", lw=1, ms=3)
+ax.annotate("start", path[0], textcoords="offset points", xytext=(5, 5))
+ax.annotate("fooled", path[-1], textcoords="offset points", xytext=(5, -12))
+ax.set_title("gradient ascent on the input")
+plt.show()
+
+# %% [markdown]
+# The path heads straight for the nearest part of the boundary: the input gradient points in the
+# direction in which the network's output changes fastest. In two dimensions the point has to
+# travel a visible distance. In many dimensions it does not, as the next part shows.
+#
+# ## Fooling an image classifier
+#
+# Tiny 5×5 grey images, each with one bright bar: *horizontal* (class 0) or *vertical* (class 1),
+# plus random noise on every pixel. A network with one hidden layer learns them perfectly.
+
+# %%
+size, noise, n_images = 5, 0.2, 60   # change these
+
+
+def bars(n, seed):
+    """n noisy size×size images with one bright row (class 0) or column (class 1)."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for i in range(n):
+        image = np.zeros((size, size))
+        k = rng.integers(size)
+        label = i % 2
+        if label:
+            image[:, k] = 1.0
+        else:
+            image[k, :] = 1.0
+        images.append((image + rng.normal(0, noise, image.shape)).ravel())
+        labels.append(label)
+    return np.array(images), np.array(labels)
+
+
+X_img, y_img = bars(n_images, seed=0)
+X_test, y_test = bars(40, seed=1)
+net = MLP(size * size, [8, 1], activation="tanh", seed=0)
+history = fit(net, X_img, y_img, loss="bce_with_logits", optimizer=Adam(net.parameters(), lr=0.05),
+              epochs=30, progress=False)
+test_accuracy = np.mean((predict(net, X_test)[:, 0] > 0) == y_test)
+print(f"training accuracy {history.acc[-1]:.0%}, accuracy on new images {test_accuracy:.0%}")
+
+# %% [markdown]
+# Now one step of size ε in the direction of the *sign* of the input gradient: every pixel moves
+# by exactly ε, up or down, whichever raises the loss (the "fast gradient sign" attack). Each pixel
+# changes by less than the noise already in the image, yet the changes all push the same way, and
+# over 25 pixels they add up.
+
+# %%
+image_index, epsilon = 0, 0.15   # change these (try epsilon = 0.05 or 0.3)
+
+x, label = X_test[image_index], int(y_test[image_index])
+loss, grad = input_gradient(net, x, label)
+adversarial = x + epsilon * np.sign(grad)
+before, after = predict(net, [x, adversarial])[:, 0]
+names = ("horizontal", "vertical")
+print(f"true class: {names[label]}")
+print(f"network on the original: {names[int(before > 0)]} (raw output {before:+.2f})")
+print(f"network on the changed image: {names[int(after > 0)]} (raw output {after:+.2f}); "
+      f"no pixel moved by more than {epsilon}")
+
+fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+for ax, picture, title in zip(axes, (x, adversarial - x, adversarial),
+                              (f"original: {names[int(before > 0)]}", f"change (±{epsilon})", f"changed: {names[int(after > 0)]}")):
+    ax.imshow(picture.reshape(size, size), cmap="gray", vmin=-0.5, vmax=1.5)
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+plt.show()
+
+# %% [markdown]
+# How large must ε be? Sweep it and watch the network's raw output cross zero (the decision):
+
+# %%
+epsilons = np.linspace(0, 0.4, 21)
+outputs = predict(net, [x + e * np.sign(grad) for e in epsilons])[:, 0]
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.plot(epsilons, outputs, "o-", ms=3)
+ax.axhline(0, color="k", lw=0.8)
+ax.set_xlabel("ε (largest change of any pixel)")
+ax.set_ylabel("network's raw output")
+ax.set_title(f"true class {names[label]}: output > 0 means 'vertical'")
+plt.show()
+
+# %% [markdown]
+# The same effect, at scale, makes an image network call a photograph of a dog a different breed
+# with near certainty after a change nobody can see. The gradient that trains a network is also
+# the most efficient way to break it. Defences start from the same tool: train on such
+# adversarial examples as well.
