@@ -4,6 +4,7 @@ import math
 import time
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from engine import OPS, Value, gradcheck
 from engine.expr import FUNCTIONS, MAX_DEPTH, MAX_LENGTH, Expr, ExprError, check_name, names, parse
@@ -170,3 +171,64 @@ def test_non_finite_numbers_and_bad_values_are_refused():
     with pytest.raises(ExprError, match="must be a number"):
         parse("x", {"x": "2"})
     assert math.isinf(parse("x", {"x": math.inf}).data)
+
+
+# --- random expressions: the parsed graph equals the one built with Value's operators -----------
+
+_SAFE = ["sigmoid", "tanh", "relu", "softplus", "elu", "leaky_relu"]  # total on every real input
+
+
+def _trees():
+    leaf = st.sampled_from(["a", "b", "c"]) | st.sampled_from([0.5, 2, 3])
+
+    def grow(inner):
+        return (st.tuples(st.sampled_from(["+", "-", "*"]), inner, inner)
+                | st.tuples(st.sampled_from(_SAFE), inner)
+                | st.tuples(st.just("max"), inner, inner)
+                | st.tuples(st.just("neg"), inner))
+
+    return st.recursive(leaf, grow, max_leaves=12)
+
+
+def _render(tree, space):
+    if not isinstance(tree, tuple):
+        return str(tree)
+    op, *args = tree
+    parts = [_render(a, space) for a in args]
+    if op == "neg":
+        return f"-({parts[0]})"
+    if op in ("+", "-", "*"):
+        return f"({parts[0]}{space}{op}{space}{parts[1]})"
+    return f"{op}({f',{space}'.join(parts)})"
+
+
+def _build(tree, leaves):
+    if not isinstance(tree, tuple):
+        return leaves.get(tree, tree)
+    op, *args = tree
+    xs = [_build(a, leaves) for a in args]
+    if op == "neg":
+        return -xs[0]
+    if op == "+":
+        return xs[0] + xs[1]
+    if op == "-":
+        return xs[0] - xs[1]
+    if op == "*":
+        return xs[0] * xs[1]
+    first = xs[0] if isinstance(xs[0], Value) else Value(float(xs[0]), kind="const")
+    return getattr(first, op)(*xs[1:])
+
+
+@settings(max_examples=150, deadline=None)
+@given(_trees(), st.sampled_from(["", " ", "  "]), st.floats(-3, 3), st.floats(-3, 3), st.floats(-3, 3))
+def test_parsed_graphs_match_graphs_built_with_operators(tree, space, a, b, c):
+    mine = {k: Value(v, k) for k, v in zip("abc", (a, b, c))}
+    theirs = {k: Value(v, k) for k, v in zip("abc", (a, b, c))}
+    parsed = parse(_render(tree, space), mine)
+    built = _build(tree, theirs)
+    built = built if isinstance(built, Value) else Value(float(built), kind="const")
+    assert parsed.data == pytest.approx(built.data, rel=1e-12, abs=1e-12)
+    parsed.backward()
+    built.backward()
+    for k in "abc":
+        assert float(mine[k].grad) == pytest.approx(float(theirs[k].grad), rel=1e-9, abs=1e-12)
