@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import autograd
-import autograd.numpy as anp
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
