@@ -345,3 +345,14 @@ def test_without_dot_text_works_and_images_explain(monkeypatch, tmp_path):
     with pytest.raises(GraphvizMissing, match="apt-get install graphviz"):
         d.save(tmp_path / "g.svg")
     assert d.save(tmp_path / "g.dot").exists()
+
+
+def test_collapse_asked_for_without_parameter_names_folds_long_chains():
+    x = Value(1.0, "x")
+    terms = [x * float(i) for i in range(1, 30)]
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    d = draw(total, collapse="neuron")
+    assert "no parameter names like layer1.neuron3.w2" in d.note
+    assert "+ chain 1" in d.source

@@ -1,39 +1,337 @@
-"""The `gradflow` command line."""
+"""The `gradflow` command line: draw an expression, train on a toy dataset, run the demo.
+
+Bad arguments and bad expressions print one line and exit with status 2;
+a failure while doing the work (say Graphviz missing for an image) exits 1.
+
+>>> main(["draw", "relu(w*x + b)", "--set", "x=2", "--set", "w=1", "--set", "b=1"])
+node         op     data  grad
+w            input  1     2
+x            input  2     1
+w×x          ×      2     1
+b            input  1     1
+w×x+b        +      3     1
+relu(w×x+b)  ReLU   3     1
+0
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 
 from engine import Value
-from viz import exercise
+
+from . import exercise
+from .draw import RANKDIRS, VIEWS, GraphvizMissing, RenderError, draw, number
+
+OUT = "gradflow-out"  # the default output folder (git-ignored)
+DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "pass_class")
+NAME_WIDTH = 28  # characters of a node's description in the printed table
 
 
-def demo(args) -> int:
-    """Backpropagate through micrograd's README expression and print every leaf's gradient."""
-    a, b = Value(-4.0, "a"), Value(2.0, "b")
-    c = a + b
-    d = a * b + b**3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
-    e = c - d
-    f = e**2
-    g = f / 2.0
-    g += 10.0 / f
-    g.backward()
-    print(f"g = {g.data:.4f}   dg/da = {a.grad:.4f}   dg/db = {b.grad:.4f}   ({len(g.topo())} nodes)")
+class UsageError(Exception):
+    """Bad input from the command line: one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage too; one line is easier to read in a terminal and a log.
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# --- gradflow draw -----------------------------------------------------------------
+
+
+def _assignment(text: str):
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise UsageError(f"--set needs NAME=NUMBER, e.g. --set x=2; got {text!r}")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise UsageError(f"--set {name}: {value.strip()!r} is not a number") from None
+
+
+def _additive(op) -> bool:
+    # + and − in the table: both local derivatives are ±1 whatever the inputs.
+    return op.arity == 2 and op.d(2.0, 3.0, 5.0, None) in ((1.0, 1.0), (1.0, -1.0))
+
+
+def describe(order) -> dict:
+    """A short text for each node: its label, else an expression built from its inputs.
+
+    One-character symbols of the op table are written between or before the
+    operands; other ops are written as calls by name.
+
+    >>> x = Value(2.0, "x")
+    >>> y = (x * 3 - 1).relu() ** 2 / (x - 1 - (2 - x))
+    >>> list(describe(y.topo()).values())[5:]
+    ['relu(x×3−1)', 'relu(x×3−1)^2', '1', 'x−1', '2', '2−x', 'x−1−(2−x)', 'relu(x×3−1)^2÷(x−1−(2−x))']
+    """
+    names, infix = {}, set()
+    for v in order:
+        if v.label:
+            names[v] = v.label
+        elif not v.op:
+            names[v] = number(v.data)
+        else:
+            op = v._op
+            ins = [names[x] for x in v.inputs]
+            if len(op.symbol) == 1 and op.arity == 2:
+                a, b = v.inputs
+                if a in infix and _additive(a._op) and not _additive(op):
+                    ins[0] = f"({ins[0]})"
+                if b in infix and not (_additive(op) and not _additive(b._op)) and op.d(2.0, 3.0, 5.0, None) != (1.0, 1.0):
+                    ins[1] = f"({ins[1]})"
+                names[v] = ins[0] + op.symbol + ins[1]
+                infix.add(v)
+            elif len(op.symbol) == 1:
+                arg = f"({ins[0]})" if v.inputs[0] in infix else ins[0]
+                names[v] = f"{arg}{op.symbol}{number(v.arg)}" if op.params else op.symbol + arg
+            else:
+                extra = [number(v.arg)] if op.params and v.arg is not None else []
+                names[v] = f"{v.op}({', '.join([names[x] for x in v.inputs] + extra)})"
+        if len(names[v]) > NAME_WIDTH:
+            names[v] = names[v][: NAME_WIDTH - 1] + "…"
+    return names
+
+
+def _table(rows: list) -> str:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def run_draw(args) -> int:
+    from engine.expr import ExprError, parse
+
+    values = dict(_assignment(a) for a in args.set)
+    try:
+        root = parse(args.expression, values)
+    except ExprError as e:
+        raise UsageError(f"{args.expression!r}: {e}") from None
+    params = set(args.param)
+    unknown = params - set(values)
+    if unknown:
+        raise UsageError(f"--param {sorted(unknown)[0]}: no such input; give it a value with --set")
+    order = root.topo()
+    for v in order:
+        if not v.op and v.label in params:
+            v.kind = "param"
+    root.backward()
+    names = describe(order)
+    rows = [("node", "op", "data", "grad")]
+    for v in order:
+        if v.kind == "const":
+            continue
+        rows.append((names[v], v._op.symbol if v.op else v.kind, number(v.data), number(v.grad)))
+    print(_table(rows))
+    options = dict(view=args.view, rankdir=args.rankdir, color_by_grad=args.color_by_grad)
+    if args.output:
+        path = Path(args.output)
+        draw(root, **options).save(path)
+        print(f"drawing saved to {path}")
+    if args.steps:
+        from .steps import steps
+
+        paths = steps(root, **options).save(args.steps)
+        print(f"backward steps saved to {paths[0]}" + (f" ... {paths[-1]}" if len(paths) > 1 else ""))
     return 0
 
 
+def _add_draw(sub):
+    p = sub.add_parser(
+        "draw",
+        help="parse an expression, run backward, print values and gradients, save the drawing",
+        description="Parse a small expression (numbers, names, + - * / **, parentheses and the engine's functions; "
+        "never eval), run forward and backward, print every node's value and gradient, and save the drawing.",
+    )
+    p.add_argument("expression", help='for example "relu(w*x + b)"')
+    p.add_argument("--set", action="append", default=[], metavar="NAME=NUMBER", help="the value of a name (repeat for each)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME", help="draw this input as a parameter")
+    p.add_argument("-o", "--output", metavar="FILE", help="save the drawing: .svg, .png, .pdf or .dot")
+    p.add_argument("--steps", metavar="FILE", help="save the backward pass step by step: .gif, .html, or .svg/.png per frame")
+    p.add_argument("--view", choices=VIEWS, default="both")
+    p.add_argument("--rankdir", choices=RANKDIRS, default="LR")
+    p.add_argument("--color-by-grad", action="store_true", help="shade nodes by |grad| (vanishing gradients look pale)")
+    p.set_defaults(run=run_draw)
+
+
+# --- gradflow train ---------------------------------------------------------------
+
+
+def _dataset(name, samples, seed):
+    import nn
+
+    make = getattr(nn, name)
+    return make(samples, seed=seed) if samples else make(seed=seed)
+
+
+def _sizes(text: str) -> list:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"--hidden needs layer sizes separated by commas, e.g. 16,16; got {text!r}") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise UsageError(f"--hidden needs positive layer sizes, e.g. 16,16; got {text!r}")
+    return sizes
+
+
+def train(dataset, *, samples=None, hidden=(16, 16), activation="relu", epochs=30, lr=0.1, seed=0, progress=True):
+    """Train an MLP on one of nn's datasets with Adam; returns (model, X, y, history, loss name)."""
+    import numpy as np
+
+    import nn
+
+    X, y = _dataset(dataset, samples, seed)
+    classes = len(np.unique(y))
+    loss = "softmax_cross_entropy" if classes > 2 else "bce_with_logits"
+    model = nn.MLP(2, [*hidden, classes if classes > 2 else 1], activation=activation, seed=seed)
+    history = nn.fit(model, X, y, loss=loss, optimizer=nn.Adam(model.parameters(), lr=lr), epochs=epochs,
+                     progress=progress, seed=seed)
+    return model, X, y, history, loss
+
+
+def _save_plots(model, X, y, history, loss, out: Path) -> list:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only; no window
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed, so no plots were made: pip install 'gradflow[plots]'", file=sys.stderr)
+        return []
+    from . import plots
+
+    saved = []
+    for name, fig in (
+        ("decision_boundary.png", plots.plot_decision_boundary(model, X, y, loss=loss)),
+        ("loss_curve.png", plots.plot_history(history)),
+    ):
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        saved.append(out / name)
+    return saved
+
+
+def _check_train_args(args):
+    if args.epochs < 1:
+        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
+    if not args.lr > 0:
+        raise UsageError(f"--lr must be > 0, got {args.lr}")
+    if args.samples is not None and args.samples < 4:
+        raise UsageError(f"--samples must be at least 4, got {args.samples}")
+
+
+def _output_dir(path) -> Path:
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot use {str(out)!r} as the output folder: {e.strerror}") from None
+    return out
+
+
+def run_train(args) -> int:
+    _check_train_args(args)
+    hidden = _sizes(args.hidden)
+    out = _output_dir(args.out)
+    start = time.perf_counter()
+    model, X, y, history, loss = train(args.dataset, samples=args.samples, hidden=hidden, activation=args.activation,
+                                       epochs=args.epochs, lr=args.lr, seed=args.seed, progress=not args.no_progress)
+    print(f"{args.dataset}: {model!r}, {len(y)} samples, {history.epochs} epochs in {time.perf_counter() - start:.1f} s")
+    print(f"final loss {history.loss[-1]:.4f}, training accuracy {history.acc[-1]:.1%}")
+    for path in _save_plots(model, X, y, history, loss, out):
+        print(f"saved {path}")
+    return 0
+
+
+def _add_train(sub):
+    p = sub.add_parser("train", help="train an MLP on a toy dataset and save its decision boundary and loss curve",
+                       description="Train an MLP with Adam on one of nn's datasets, with a progress bar; print the final "
+                       "accuracy; save the decision boundary and the loss curve.")
+    p.add_argument("dataset", choices=DATASETS)
+    p.add_argument("--samples", type=int, help="number of samples (default: the dataset's own)")
+    p.add_argument("--hidden", default="16,16", help="hidden layer sizes (default 16,16)")
+    p.add_argument("--activation", default="relu", choices=["relu", "tanh", "sigmoid", "leaky_relu", "elu", "softplus"])
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--lr", type=float, default=0.1, help="Adam's learning rate (default 0.1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--out", default=OUT, metavar="DIR", help=f"output folder (default {OUT})")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_train)
+
+
+# --- gradflow demo ----------------------------------------------------------------
+
+
+def run_demo(args) -> int:
+    """Train micrograd's demo network on moons, then draw one sample's loss."""
+    out = _output_dir(args.out)
+    start = time.perf_counter()
+    if args.epochs < 1:
+        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
+    print(f"training MLP(2, [16, 16, 1]) on 100 moons samples (Adam, {args.epochs} epochs) ...")
+    model, X, y, history, loss = train("moons", samples=100, epochs=args.epochs, lr=0.1, progress=not args.no_progress)
+    print(f"final loss {history.loss[-1]:.4f}, training accuracy {history.acc[-1]:.1%} "
+          f"({time.perf_counter() - start:.1f} s)")
+    saved = _save_plots(model, X, y, history, loss, out)
+
+    import nn
+
+    sample = model(X[0].tolist())[0]
+    one = nn.get_loss(loss)([sample], [int(y[0])])
+    one.label = "loss"
+    one.backward()
+    drawing = draw(one, color_by_grad=True, title=f"one sample's loss: x = ({X[0][0]:.2f}, {X[0][1]:.2f}), label {int(y[0])}")
+    try:
+        saved.append(drawing.save(out / "graph.svg"))
+    except GraphvizMissing as e:
+        saved.append(drawing.save(out / "graph.dot"))
+        print(f"{e}; saved the DOT text instead", file=sys.stderr)
+    print(f"the graph of one sample's loss: {drawing.note or f'{drawing.nodes} nodes'}")
+    print(f"done in {time.perf_counter() - start:.1f} s; open these files:")
+    for path in saved:
+        print(f"  {path}")
+    return 0
+
+
+def _add_demo(sub):
+    p = sub.add_parser("demo", help="train an MLP on moons; save its decision boundary, loss curve and a drawn graph",
+                       description="Train micrograd's demo network MLP(2, [16, 16, 1]) on the moons dataset and save "
+                       "the decision boundary, the loss curve and the drawn graph of one sample's loss.")
+    p.add_argument("-o", "--out", default=OUT, metavar="DIR", help=f"output folder (default {OUT})")
+    p.add_argument("--epochs", type=int, default=30, help="training epochs (default 30, enough for 100%% accuracy)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_demo)
+
+
+# --- the entry point --------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gradflow", description="Scalar autodiff for learning backpropagation.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_demo(sub)
+    _add_draw(sub)
+    _add_train(sub)
+    # Subcommands of other modules register themselves here.
+    exercise.register(sub)  # gradflow check: viz/exercise.py
+    return p
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="gradflow", description="Scalar autodiff for learning backpropagation.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the demo").set_defaults(run=demo)
-    exercise.register(sub)
-    args = parser.parse_args(argv)
-    return args.run(args)
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as e:
+        print(f"gradflow {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except (GraphvizMissing, RenderError) as e:
+        print(f"gradflow {args.command}: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -451,6 +451,7 @@ class _Builder:
         self.collapse = opts["collapse"]
         self.lines = []
         self.used = {"kinds": set(), "split": False, "box": False, "zero": False}
+        self.chain_keys = set()
 
     def num(self, x):
         return number(x, self.digits)
@@ -459,27 +460,25 @@ class _Builder:
 
     def units(self):
         """node -> box key for folded nodes; the note saying what was folded."""
-        n = len(self.order)
-        level = self.collapse
-        if level is None:
-            if n <= self.max_nodes:
-                return {}, ""
-            level = "neuron" if self.owner else "rest"
-        if level is False:
+        n, auto = len(self.order), self.collapse is None
+        if self.collapse is False or (auto and n <= self.max_nodes):
             return {}, ""
-        unit = {}
-        if level in COLLAPSES and self.owner:
+        level = self.collapse or "neuron"
+        if self.owner:
             unit = self.fold(level)
-            if self.collapse is None and self.drawn(unit) > self.max_nodes and level == "neuron":
+            if auto and level == "neuron" and self.drawn(unit) > self.max_nodes:
                 level, unit = "layer", self.fold("layer")
-        if self.collapse is None and self.drawn(unit) > self.max_nodes:
-            level, unit = "rest", self.truncate(unit)
-        boxes = len(set(unit.values()))
-        if level == "rest":
-            note = f"{n:,} nodes: the {self.drawn(unit) - 1:,} nearest the output are drawn, the rest folded into one box"
+            chains = len(self.chain_keys)
+            note = f"{n:,} nodes: drawn as {len(set(unit.values())):,} boxes, one per {level}" + (
+                f" and {chains} for long chains of one op" if chains else ""
+            )
         else:
-            note = f"{n:,} nodes: drawn as {boxes:,} boxes, one per {level}"
-        if self.collapse is None:
+            unit = self.fold_chains({})
+            note = f"{n:,} nodes: no parameter names like layer1.neuron3.w2 to group by; long chains folded"
+        if auto and self.drawn(unit) > self.max_nodes:
+            unit = self.truncate()
+            note = f"{n:,} nodes: the {self.drawn(unit) - 1:,} nearest the output are drawn, the rest folded into one box"
+        if auto:
             note += " (draw(..., collapse=False) draws every node)"
         return unit, note
 
@@ -522,6 +521,7 @@ class _Builder:
             if len(chain) >= 3:
                 count += 1
                 key = f"{v._op.symbol} chain {count}"
+                self.chain_keys.add(key)
                 for x in chain:
                     if x is not self.root:
                         unit[x] = key
@@ -530,7 +530,7 @@ class _Builder:
     def drawn(self, unit):
         return len(self.order) - len(unit) + len(set(unit.values()))
 
-    def truncate(self, unit):
+    def truncate(self):
         # Keep the nodes nearest the output (breadth-first from the root), fold the rest.
         keep, queue = {self.root}, deque([self.root])
         budget = self.max_nodes - 1

@@ -1,0 +1,113 @@
+"""The gradflow command: draw, train, demo; one-line errors with exit status 2."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from viz.cli import main
+from viz.draw import INSTALL_HINT
+
+
+@pytest.fixture
+def dot():
+    path = shutil.which("dot")
+    if path is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("Graphviz's dot is missing in CI; " + INSTALL_HINT)
+        pytest.skip("Graphviz's dot is not installed")
+    return path
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_draw_prints_values_and_gradients_and_saves(dot, capsys, tmp_path):
+    out_file = tmp_path / "graph.svg"
+    status, out, err = run(capsys, "draw", "relu(w*x + b)", "--set", "x=2", "--set", "w=1", "--set", "b=1",
+                           "--param", "w", "--param", "b", "-o", str(out_file))
+    assert status == 0, err
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:] if line and not line.startswith("drawing")}
+    assert rows["w"] == ["param", "1", "2"]  # dy/dw = x
+    assert rows["x"] == ["input", "2", "1"]
+    assert rows["relu(w×x+b)"] == ["ReLU", "3", "1"]
+    assert out_file.read_text().lstrip().startswith("<?xml")
+    assert f"drawing saved to {out_file}" in out
+
+
+def test_draw_with_negative_parameters_shows_the_dead_relu(capsys):
+    # The lecture's part c: all parameters -1, so ReLU blocks every gradient.
+    status, out, _ = run(capsys, "draw", "relu(w*x + b)", "--set", "x=2", "--set", "w=-1", "--set", "b=-1")
+    assert status == 0
+    grads = {line.split()[0]: line.split()[-1] for line in out.splitlines()[1:]}
+    assert grads["w"] == "0" and grads["b"] == "0"
+
+
+def test_draw_saves_steps(dot, capsys, tmp_path):
+    status, out, _ = run(capsys, "draw", "x*x", "--set", "x=3", "--steps", str(tmp_path / "steps.html"))
+    assert status == 0 and (tmp_path / "steps.html").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["draw", "__import__('os')", "--set", "x=1"], "gradflow draw: error:"),
+        (["draw", "x +* 2", "--set", "x=1"], "column"),
+        (["draw", "x * y", "--set", "x=1"], "y"),
+        (["draw", "x", "--set", "x"], "--set needs NAME=NUMBER"),
+        (["draw", "x", "--set", "x=two"], "'two' is not a number"),
+        (["draw", "x", "--set", "x=1", "--param", "q"], "--param q: no such input"),
+        (["draw", "log(x)", "--set", "x=-1"], "log"),
+        (["draw", "x", "--set", "x=1", "--view", "sideways"], "invalid choice"),
+        (["train", "mnist"], "invalid choice"),
+        (["train", "moons", "--epochs", "0"], "--epochs must be at least 1"),
+        (["train", "moons", "--hidden", "16,x"], "--hidden needs layer sizes"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as stop:
+        status = main(argv)
+        raise SystemExit(status)
+    out, err = capsys.readouterr()
+    assert stop.value.code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert message in err
+
+
+def test_draw_without_dot_explains_and_dot_text_still_works(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    status, _, err = run(capsys, "draw", "x*x", "--set", "x=3", "-o", str(tmp_path / "g.svg"))
+    assert status == 1 and "apt-get install graphviz" in err and len(err.strip().splitlines()) == 1
+    status, _, _ = run(capsys, "draw", "x*x", "--set", "x=3", "-o", str(tmp_path / "g.dot"))
+    assert status == 0 and (tmp_path / "g.dot").read_text().startswith("digraph")
+
+
+def test_train_saves_the_boundary_and_the_curve(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    status, out, _ = run(capsys, "train", "circles", "--samples", "40", "--hidden", "4", "--epochs", "3",
+                         "--no-progress", "-o", str(tmp_path))
+    assert status == 0
+    assert "training accuracy" in out
+    assert (tmp_path / "decision_boundary.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "loss_curve.png").exists()
+
+
+def test_demo_end_to_end(dot, tmp_path):
+    pytest.importorskip("matplotlib")
+    # The real console script, as the README runs it (fewer epochs to keep the suite fast).
+    exe = shutil.which("gradflow", path=os.path.dirname(sys.executable))
+    cmd = [exe] if exe else [sys.executable, "-m", "viz.cli"]
+    done = subprocess.run(cmd + ["demo", "--epochs", "2", "--no-progress", "-o", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for name in ("decision_boundary.png", "loss_curve.png", "graph.svg"):
+        assert (tmp_path / "out" / name).exists()
+        assert str(tmp_path / "out" / name) in done.stdout
+    assert "one per neuron" in done.stdout
