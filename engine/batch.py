@@ -173,21 +173,26 @@ class _Recording:
                 raise type(e)(f"sample {i}: {e}") from None
         self.outputs, self.loss, self.aux = _outputs(out, has_aux)
         self.nodes = _topo(self.outputs)
+        self._shape = None
 
     def shape(self):
         """The graph as comparable data: equal for two samples iff one replay fits both."""
-        pos = {v: i for i, v in enumerate(self.nodes)}
-        rows = []
-        for v in self.nodes:
-            if v._op is not None:
-                rows.append((v._op.name, v._arg, tuple(pos[x] for x in _inputs(v))))
-            elif v in self.placeholders:
-                rows.append(("placeholder", self.placeholders[v]))
-            elif v._id < self.mark:
-                rows.append(("leaf", id(v)))  # the same parameter object in every recording
-            else:
-                rows.append((v._arg, v.data))  # a constant made inside fn
-        return rows, [pos[o] for o in self.outputs]
+        if self._shape is None:
+            pos = {v: i for i, v in enumerate(self.nodes)}
+            rows = []
+            push, holders, mark = rows.append, self.placeholders, self.mark
+            for v in self.nodes:
+                op, a, b = v._op, v._a, v._b
+                if op is not None:
+                    push((op, v._arg, pos[a], None if b is None else pos[b]))
+                elif v in holders:
+                    push(("placeholder", holders[v]))
+                elif v._id < mark:
+                    push(("leaf", id(v)))  # the same parameter object in every recording
+                else:
+                    push((v._arg, v.data))  # a constant made inside fn
+            self._shape = rows, [pos[o] for o in self.outputs]
+        return self._shape
 
     def describe(self, k):
         v = self.nodes[k] if k < len(self.nodes) else None
@@ -222,6 +227,8 @@ def _outputs(out, has_aux):
 
 def _compare(first, other, i0, i):
     (rows0, outs0), (rows, outs) = first.shape(), other.shape()
+    if rows0 == rows and outs0 == outs:
+        return
     for k in range(max(len(rows0), len(rows))):
         if k >= len(rows0) or k >= len(rows) or rows0[k] != rows[k]:
             raise ReplayError(
