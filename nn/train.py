@@ -139,7 +139,7 @@ class Replay:
                               f"{len(targets)} distinct targets, more than {self.most_targets} recordings")
         return [(self._tape_for(t.item()), np.flatnonzero(y == t)) for t in targets]
 
-    def check(self, X, y, samples=256):
+    def check(self, X, y, samples=32):
         """Compare the recording with eager recordings of up to ``samples`` samples spread over (X, y)."""
         rows = np.unique(np.linspace(0, len(y) - 1, min(len(y), samples)).astype(int))
         X, y = X[rows], y[rows]
@@ -320,7 +320,7 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
       (``Replay``, ``engine.batch``: far faster, same gradients up to rounding);
       False builds the eager graph of every sample; "auto" replays when that
       gives the same result: no dropout, and the recording matches eager
-      recordings of (up to 256) training samples.
+      recordings of (up to 32) training samples spread over the data.
 
     The training loss and accuracy of an epoch are averaged over its batches
     as they were computed, with the parameters of the moment (as PyTorch users
