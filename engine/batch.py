@@ -6,7 +6,9 @@ leaves stand for the batch inputs; parameters are the real leaf Values), then
 with the same op table, where every node holds a numpy vector over the batch.
 ``Tape.backward`` runs the table's local rules backwards and adds the gradient
 of the batch loss (mean or sum of ``fn`` over the samples) to each leaf's
-``.grad``, exactly as ``loss.backward()`` would, so optimizers work unchanged.
+``.grad``, as ``loss.backward()`` on the eager graph of the whole batch would
+(equal up to rounding), so optimizers work unchanged. The eager engine stays
+the one to draw and to step through; ``Tape.graph`` is the recorded sample.
 
 >>> from engine import Value
 >>> from engine.batch import trace
@@ -21,16 +23,21 @@ of the batch loss (mean or sum of ``fn`` over the samples) to each leaf's
 Speed comes from running many nodes per numpy call: nodes with the same op,
 the same constant and the same depth in the graph (say the first multiply of
 all sixteen neurons of a layer) form one *group* and run as one call on a 2-D
-array, rows = nodes, columns = samples; a chain or tree of additions whose
-partial sums nothing else reads (a neuron's weighted sum) runs as one sum.
+array, rows = nodes, columns = samples; a chain of additions whose partial
+sums nothing else reads (a neuron's weighted sum, as ``sum()`` builds it) runs
+as one sum, adding left to right like the eager engine. Nodes that depend on
+no input (the parameters, a penalty on them) are the same for every sample
+and run on a single column.
 
 What cannot be replayed: Python control flow on a node's value, such as
 ``if s > 0`` or ``max(a, b)`` with the builtin, can choose a different branch
 for another sample. While ``fn`` is recorded, comparisons and ``float()`` on a
 Value that depends on the inputs or the parameters raise ``ReplayError``; the
-graph is also recorded for several samples and must come out the same.
-Reading ``.data`` directly escapes both checks; ``Tape.check`` records every
-sample eagerly and compares, for when in doubt.
+graph is also recorded for the first sample, the one most unlike it and the
+last, and must come out the same (constants included, so a number taken from
+``.data`` or from a random generator shows up). A branch on ``.data`` that
+happens to go the same way for those samples cannot be seen;
+``Tape.check(...)`` records every sample eagerly and compares, when in doubt.
 """
 
 from __future__ import annotations
@@ -247,9 +254,9 @@ def _compare(first, other, i0, i):
 class _Group:
     """Nodes run by one numpy call: same op, same constant, same depth.
 
-    ``rows`` are the outputs' rows (contiguous); ``ins[j]`` the rows of the
-    j-th inputs (a slice when contiguous). A fused sum has ``op`` None and
-    ``terms``, a (k, L) index array of its terms.
+    Their values fill rows ``r0:r1``; ``ins[j]`` are the rows of their j-th
+    inputs (a slice when contiguous). A fused sum has ``op`` None and
+    ``terms``, a (k, L) array of the rows of its terms.
     """
 
     __slots__ = ("op", "arg", "depth", "needs", "i", "r0", "r1", "ins", "terms", "slots", "edges")
@@ -271,7 +278,7 @@ def _index(rows):
 
 
 class _Program:
-    """Part of a recorded graph compiled into groups, for one width of columns.
+    """Part of a recorded graph compiled into groups, run on any number of columns.
 
     ``nodes`` are in topological order. Leaves here are the ``holders``
     (placeholders, filled from the arrays), the ``live`` nodes (values given
