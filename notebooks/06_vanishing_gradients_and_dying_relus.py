@@ -20,7 +20,8 @@
 # problem. Here you will
 #
 # 1. plot the derivatives of sigmoid, tanh and ReLU and see that σ' is never above 0.25;
-# 2. measure the gradient at every layer of a deep chain, for each activation;
+# 2. measure the gradient at every layer of a deep chain and of a deeper network, for each
+#    activation, and see it on the drawn graph;
 # 3. see a ReLU unit *die* — its input negative for every sample, so its gradient is zero and it can
 #    never recover — and how leaky ReLU keeps a trickle of gradient flowing.
 
@@ -31,6 +32,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from engine import OPS, Value
+from engine.batch import trace
+from nn import MLP, SGD, bce_with_logits, fit, moons
+from viz import draw
 
 # %matplotlib inline
 
@@ -102,6 +106,52 @@ plt.show()
 # (its derivative reaches 1 near zero). ReLU's factors are |w| or 0: it does not shrink by a fixed
 # ratio, but one negative z anywhere in the chain blocks the whole path (its line falls to the
 # floor of the plot). Try another seed.
+
+# %% [markdown]
+# ## Seeing it on the graph
+#
+# `draw(..., color_by_grad=True)` shades every node by the size of its gradient on a log scale:
+# strong orange where the gradient is large, pale where it is tiny, grey where it is exactly zero.
+# Here is a network of one sigmoid unit per layer, each neuron collapsed into one box. The shade
+# fades layer by layer towards the input.
+
+# %%
+layers, activation = 8, "sigmoid"   # try "relu" or "tanh"
+
+chain = MLP(1, [1] * (layers - 1) + [1], activation=activation, seed=0)
+out = chain([1.0])[0]
+out.backward()
+draw(out, color_by_grad=True, collapse="neuron", legend=False)
+
+# %% [markdown]
+# ## Layer by layer in a wider network
+#
+# The same measurement on networks of eight hidden layers of eight units, on a batch of the moons
+# data with the cross-entropy loss: the mean size of ∂L/∂w over each layer's weights, after one
+# backward pass from the same kind of random start.
+
+# %%
+depth, width, n_samples = 8, 8, 32   # change these
+
+X, y = moons(n_samples, noise=0.1, seed=0)
+fig, ax = plt.subplots(figsize=(7, 3.5))
+for name in ("sigmoid", "tanh", "relu"):
+    model = MLP(2, [width] * depth + [1], activation=name, seed=0)
+    loss = bce_with_logits([model(x) for x in X.tolist()], y.tolist())
+    loss.backward()
+    sizes = [np.mean([abs(w.grad) for neuron in layer.neurons for w in neuron.w]) for layer in model.layers]
+    ax.semilogy(range(1, len(sizes) + 1), sizes, marker="o", label=name)
+    print(f"{name:>8}: first layer {sizes[0]:.1e}, last layer {sizes[-1]:.1e}, ratio {sizes[-1] / sizes[0]:.0f}")
+ax.set_xlabel("layer (1 = next to the input)")
+ax.set_ylabel("mean |∂L/∂w|  (log scale)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# With sigmoid units the first layer's weights get gradients thousands of times smaller than the
+# last layer's, so with one learning rate for all, the early layers barely move. tanh keeps the
+# layers within a factor of a few of each other, ReLU within tens: one reason these replaced the
+# sigmoid in hidden layers.
 #
 # ## A dying ReLU
 #
@@ -157,3 +207,33 @@ ax.set_xlabel("epoch")
 ax.set_ylabel("mean squared error")
 ax.legend()
 plt.show()
+
+# %% [markdown]
+# ## Dead units in a network
+#
+# In a network the same accident happens to whole units: one large step can push a hidden ReLU
+# unit's bias so far down that its input is negative for *every* training sample. From then on it
+# outputs 0, passes no gradient, and never learns again. Train the same ReLU network with larger
+# and larger learning rates and count the hidden units that are dead afterwards (output 0 on every
+# sample).
+
+# %%
+rates, epochs = (0.1, 1.0, 3.0, 10.0), 20   # change these
+
+X, y = moons(100, noise=0.1, seed=0)
+for lr in rates:
+    model = MLP(2, [16, 16, 1], activation="relu", seed=0)
+    history = fit(model, X, y, loss="bce_with_logits", optimizer=SGD(model.parameters(), lr=lr),
+                  epochs=epochs, progress=False)
+
+    def hidden_outputs(x):
+        outputs = []
+        for layer in model.layers[:-1]:
+            x = layer(x)
+            outputs += x
+        return outputs
+
+    # every hidden unit's output on every sample, replayed over the batch (engine.batch)
+    outputs = trace(hidden_outputs).forward(X)
+    dead = int((outputs <= 0).all(axis=0).sum())
+    print(f"learning rate {lr:>5}: accuracy {history.acc[-1]:.0%}, dead hidden units {dead} of {outputs.shape[1]}")
