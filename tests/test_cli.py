@@ -67,6 +67,7 @@ def test_draw_saves_steps(dot, capsys, tmp_path):
         (["train", "mnist"], "invalid choice"),
         (["train", "moons", "--epochs", "0"], "--epochs must be at least 1"),
         (["train", "moons", "--hidden", "16,x"], "--hidden needs layer sizes"),
+        (["demo", "--epochs", "0"], "--epochs must be at least 1"),
         (["frobnicate"], "invalid choice"),
         ([], "required"),
     ],
@@ -101,12 +102,12 @@ def test_train_saves_the_boundary_and_the_curve(capsys, tmp_path):
 
 def test_demo_end_to_end(dot, tmp_path):
     pytest.importorskip("matplotlib")
-    # The real console script, as the README runs it (fewer epochs to keep the suite fast).
+    # The real console script, as the README runs it.
     exe = shutil.which("gradflow", path=os.path.dirname(sys.executable))
     cmd = [exe] if exe else [sys.executable, "-m", "viz.cli"]
-    done = subprocess.run(cmd + ["demo", "--epochs", "2", "--no-progress", "-o", str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(cmd + ["demo", "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    assert "training accuracy 100.0%" in done.stdout  # as micrograd's demo
     for name in ("decision_boundary.png", "loss_curve.png", "graph.svg"):
         assert (tmp_path / "out" / name).exists()
         assert str(tmp_path / "out" / name) in done.stdout

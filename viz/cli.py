@@ -267,25 +267,42 @@ def _add_train(sub):
 # --- gradflow demo ----------------------------------------------------------------
 
 
+def micrograd_demo(epochs=100, progress=True):
+    """micrograd's demo: MLP(2, [16, 16, 1]) on 100 moons, hinge + 1e-4·L2, SGD 1.0 → 0.1.
+
+    Returns (model, X, y, history, loss name, penalty).
+    """
+    import nn
+
+    X, y = nn.moons(100, noise=0.1, seed=0)
+    y = 2 * y - 1  # the hinge loss wants labels ±1
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    optimizer = nn.SGD(model.parameters(), lr=1.0)
+    history = nn.fit(model, X, y, loss="hinge", optimizer=optimizer, epochs=epochs, l2=1e-4,
+                     schedule=nn.LinearDecay(optimizer, end=0.1, steps=epochs), progress=progress)
+    return model, X, y, history, "hinge", nn.penalty(l2=1e-4)
+
+
 def run_demo(args) -> int:
     """Train micrograd's demo network on moons, then draw one sample's loss."""
-    out = _output_dir(args.out)
-    start = time.perf_counter()
+    import nn
+
     if args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
-    print(f"training MLP(2, [16, 16, 1]) on 100 moons samples (Adam, {args.epochs} epochs) ...")
-    model, X, y, history, loss = train("moons", samples=100, epochs=args.epochs, lr=0.1, progress=not args.no_progress)
-    print(f"final loss {history.loss[-1]:.4f}, training accuracy {history.acc[-1]:.1%} "
+    out = _output_dir(args.out)
+    start = time.perf_counter()
+    print(f"training MLP(2, [16, 16, 1]) on 100 moons samples: hinge loss + 1e-4·L2, SGD 1.0 → 0.1, {args.epochs} steps")
+    model, X, y, history, loss, reg = micrograd_demo(args.epochs, progress=not args.no_progress)
+    print(f"final loss {history.loss[-1]:.4g}, training accuracy {history.acc[-1]:.1%} "
           f"({time.perf_counter() - start:.1f} s)")
     saved = _save_plots(model, X, y, history, loss, out)
 
-    import nn
-
-    sample = model(X[0].tolist())[0]
-    one = nn.get_loss(loss)([sample], [int(y[0])])
+    # One sample's loss, built eagerly: the graph a learner can look at.
+    one = nn.get_loss(loss)([model(X[0].tolist())], [int(y[0])]) + reg(model)
     one.label = "loss"
     one.backward()
-    drawing = draw(one, color_by_grad=True, title=f"one sample's loss: x = ({X[0][0]:.2f}, {X[0][1]:.2f}), label {int(y[0])}")
+    title = f"one sample's loss (x = ({X[0][0]:.2f}, {X[0][1]:.2f}), label {int(y[0]):+d}) with the L2 penalty"
+    drawing = draw(one, color_by_grad=True, title=title)
     try:
         saved.append(drawing.save(out / "graph.svg"))
     except GraphvizMissing as e:
@@ -300,10 +317,11 @@ def run_demo(args) -> int:
 
 def _add_demo(sub):
     p = sub.add_parser("demo", help="train an MLP on moons; save its decision boundary, loss curve and a drawn graph",
-                       description="Train micrograd's demo network MLP(2, [16, 16, 1]) on the moons dataset and save "
-                       "the decision boundary, the loss curve and the drawn graph of one sample's loss.")
+                       description="Train micrograd's demo network MLP(2, [16, 16, 1]) on the moons dataset (hinge "
+                       "loss + 1e-4·L2, SGD with the learning rate decayed from 1.0 to 0.1) and save the decision "
+                       "boundary, the loss curve and the drawn graph of one sample's loss.")
     p.add_argument("-o", "--out", default=OUT, metavar="DIR", help=f"output folder (default {OUT})")
-    p.add_argument("--epochs", type=int, default=30, help="training epochs (default 30, enough for 100%% accuracy)")
+    p.add_argument("--epochs", type=int, default=100, help="training steps (default 100, as in micrograd)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_demo)
 
