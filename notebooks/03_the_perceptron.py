@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from nn import MLP, Adam, Perceptron, fit, pass_class, xor
+from viz import draw
 
 # %matplotlib inline
 
@@ -105,6 +106,20 @@ scatter(X, y, ax, "Rosenblatt's perceptron")
 boundary_line(p, ax, X, color="k", label="z = 0")
 ax.legend()
 plt.show()
+
+# %% [markdown]
+# ## Will *I* pass?
+#
+# Ask the trained perceptron about a student of your choosing. Calling it on one sample builds the
+# graph of z = w1·x1 + w2·x2 + b, drawn below; the step function then turns z into pass or fail.
+
+# %%
+lectures, hours = 6, 5.5   # change these
+
+z = p([lectures, hours])
+z.label = "z"
+print(f"z = {z.data:.2f}: {'pass' if z.data >= 0 else 'fail'}")
+draw(z, view="forward", legend=False)
 
 # %% [markdown]
 # ## ADALINE and the delta rule

@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from engine import Value
+from engine.batch import trace
 from nn import MLP, Adam, bce_with_logits, fit, moons, predict
 
 # %matplotlib inline
@@ -81,9 +82,10 @@ print(f"label {label}; after {len(path) - 1} steps the network says {predicted};
       f"the point moved by {np.linalg.norm(path[-1] - path[0]):.3f}")
 
 # the decision regions, the data, and the path of the point
-grid = 50
+grid = 100
 gx, gy = np.meshgrid(np.linspace(-1.5, 2.5, grid), np.linspace(-1.0, 1.5, grid))
-scores = predict(model, np.c_[gx.ravel(), gy.ravel()])[:, 0].reshape(gx.shape)
+# the model's graph for one point, replayed over every point of the grid at once (engine.batch)
+scores = trace(lambda p: model(p)).forward(np.c_[gx.ravel(), gy.ravel()])[:, 0].reshape(gx.shape)
 fig, ax = plt.subplots(figsize=(6, 4))
 ax.contourf(gx, gy, scores > 0, alpha=0.25, cmap="coolwarm", levels=[-0.5, 0.5, 1.5])
 ax.contour(gx, gy, scores, levels=[0], colors="k", linewidths=0.8)
