@@ -60,6 +60,7 @@ EDGE_LABEL_NODES = 100  # edge labels by default only up to this many nodes
 WRAP = 40  # characters per label line
 MAX_LABEL = 1000  # characters of one label kept; the rest is summarised
 DOT_TIMEOUT = 30.0  # seconds before a `dot` run is stopped (dot can take minutes on huge graphs)
+INLINE_TIMEOUT = 10.0  # shorter in a notebook, which falls back to the DOT text
 
 INSTALL_HINT = (
     "install Graphviz, which provides the `dot` program: sudo apt-get install graphviz (Debian/Ubuntu), "
@@ -132,10 +133,10 @@ class Drawing:
         """The drawing as an image in ``fmt``, made by ``dot``."""
         return render(self.source, fmt)
 
-    def svg(self) -> str:
+    def svg(self, *, timeout: float = DOT_TIMEOUT) -> str:
         """The drawing as SVG text (rendered once, then kept)."""
         if self._svg is None:
-            self._svg = render(self.source, "svg").decode("utf-8")
+            self._svg = render(self.source, "svg", timeout=timeout).decode("utf-8")
         return self._svg
 
     def save(self, path) -> Path:
@@ -163,7 +164,7 @@ class Drawing:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         try:
-            return {"image/svg+xml": self.svg()}
+            return {"image/svg+xml": self.svg(timeout=INLINE_TIMEOUT)}
         except GraphvizMissing:
             return self._fallback(f"Graphviz's `dot` was not found, so here is the graph as DOT text. To see it drawn, {INSTALL_HINT}.")
         except RenderError as e:
@@ -171,7 +172,7 @@ class Drawing:
 
     def _repr_svg_(self):
         try:
-            return self.svg()
+            return self.svg(timeout=INLINE_TIMEOUT)
         except (GraphvizMissing, RenderError):
             return None
 
@@ -502,15 +503,15 @@ class _Builder:
         for v in self.order:
             for x in v.inputs:
                 readers[x] = readers.get(x, 0) + 1
-        prev = {}
+        prev, has_next = {}, set()
         for v in self.order:
             if v in unit or v._op is None:
                 continue
             for x in v.inputs:
-                if x._op is v._op and x not in unit and readers[x] == 1 and x not in prev.values():
+                if x._op is v._op and x not in unit and readers[x] == 1 and x not in has_next:
                     prev[v] = x
+                    has_next.add(x)
                     break
-        has_next = set(prev.values())
         count = 0
         for v in reversed(self.order):
             if v not in prev or v in has_next:
@@ -622,7 +623,7 @@ class _Builder:
     def build(self) -> Drawing:
         order, index = self.order, self.index
         unit, note = self.units()
-        uses = {}
+        uses = self.uses = {}  # node -> [(reader, input position)]
         for v in order:
             for i, x in enumerate(v.inputs):
                 uses.setdefault(x, []).append((v, i))
@@ -764,7 +765,7 @@ class _Builder:
             # terms such as p*p that read nothing but parameters.
             outs = [
                 v for v in vs
-                if any(unit.get(c) != key for c in self._users(v)) and not all(x.kind == "param" for x in v.inputs)
+                if any(unit.get(c) != key for c, _ in self.uses.get(v, ())) and not all(x.kind == "param" for x in v.inputs)
             ]
             if len(outs) == 1:
                 o = outs[0]
@@ -784,14 +785,6 @@ class _Builder:
                 a.update(color=FOCUS, penwidth="3")
             a["label"] = _table(rows)
             self.lines.append(f"  {box_ids[key]}{_attrs(**a)}")
-
-    def _users(self, v):
-        if not hasattr(self, "_user_map"):
-            self._user_map = {}
-            for c in self.order:
-                for x in c.inputs:
-                    self._user_map.setdefault(x, []).append(c)
-        return self._user_map.get(v, [])
 
     def emit_legend(self):
         rows = []
