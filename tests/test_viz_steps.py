@@ -74,6 +74,12 @@ def test_the_users_graph_is_left_as_it_was():
     assert [v.grad for v in y.topo()] == before  # leaf grads did not accumulate a second pass
 
 
+def test_a_leaf_has_one_frame():
+    frames = steps(Value(3.0, "solo"))
+    assert len(frames) == 1 and "solo is a leaf" in frames[0].source
+    assert frames.state(0).grad(frames.root) == 1.0
+
+
 def test_bad_input():
     *_, y = graph()
     frames = steps(y)

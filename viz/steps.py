@@ -118,6 +118,8 @@ class Frames:
 
     def caption(self, k: int) -> str:
         n = len(self.steps)
+        if n == 0:
+            return f"{_name(self.root)} is a leaf: its grad is {number(self.seed)} and there is nothing to pass back"
         if k == 0:
             return f"before step 1 of {n}: the output {_name(self.root)} starts with grad {number(self.seed)}"
         s = self.steps[k - 1]
