@@ -38,8 +38,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from engine import Value
-from engine.batch import trace
 from nn import MLP, SGD, Adam, bce, bce_with_logits, fit, moons, mse, spirals
+from viz.plots import plot_decision_boundary, plot_history
 
 # %matplotlib inline
 
@@ -56,22 +56,6 @@ def curves(histories, key="loss", title="", ax=None, log=False):
     ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
-
-
-def boundary(model, X, y, ax, title="", grid=100):
-    """Colour the plane by the model's predicted class and scatter the data on top."""
-    pad = 0.3
-    xs = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, grid)
-    ys = np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, grid)
-    gx, gy = np.meshgrid(xs, ys)
-    # One sample's graph recorded once and replayed over the whole grid (engine.batch).
-    scores = trace(lambda x: model(x)).forward(np.c_[gx.ravel(), gy.ravel()])
-    labels = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(1)
-    ax.contourf(gx, gy, labels.reshape(gx.shape), alpha=0.3, cmap="coolwarm", levels=np.arange(labels.max() + 2) - 0.5)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", s=12, edgecolors="k", linewidths=0.3)
-    ax.set_title(title)
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 # %% [markdown]
@@ -268,14 +252,17 @@ for name, options in (("plain", {}), (f"L2 λ = {l2}", {"l2": l2}), (f"dropout {
     print(f"{name:>28}: {h.epochs} epochs, train loss {h.loss[-1]:.3f}, validation loss {h.val_loss[-1]:.3f}, "
           f"validation accuracy {h.val_acc[-1]:.0%}  ({time.perf_counter() - start:.1f} s)")
 
+plot_history(runs["plain"])   # the plain run alone: training and validation curves part ways
+plt.show()
+
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.5), sharey=True)
-curves(runs, "loss", "training loss", ax1)
-curves(runs, "val_loss", "validation loss", ax2)
+curves(runs, "loss", "training loss, all four", ax1)
+curves(runs, "val_loss", "validation loss, all four", ax2)
 plt.show()
 
 # %% [markdown]
 # The plain network drives its training loss towards zero while its validation loss climbs after
-# a while: it has memorised the training points. The penalty and dropout keep the training loss
+# a while (the dashed curve in the first plot): it has memorised the training points. The penalty and dropout keep the training loss
 # higher and the validation loss flat; early stopping cuts the plain run off near its best
 # validation loss and restores the weights from that epoch.
 #
@@ -286,9 +273,10 @@ plt.show()
 # individual points; the regularised ones are smoother.
 
 # %%
-fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 3.6))
+fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 3.8))
 for ax, (name, model) in zip(axes, models.items()):
-    boundary(model, X_train, y_train, ax, name)
+    plot_decision_boundary(model, X_train, y_train, ax=ax, loss="bce_with_logits")
+    ax.set_title(name)
 plt.show()
 
 # %% [markdown]
@@ -308,7 +296,7 @@ history = fit(model, X_spiral, y_spiral, loss="softmax_cross_entropy", optimizer
               epochs=epochs, progress=False)
 print(f"training accuracy {history.acc[-1]:.0%} after {epochs} epochs ({time.perf_counter() - start:.1f} s)")
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-curves({"spirals": history}, "loss", "training loss", ax1)
-boundary(model, X_spiral, y_spiral, ax2, "decision regions")
+plot_history(history)
+plt.show()
+plot_decision_boundary(model, X_spiral, y_spiral, loss="softmax_cross_entropy")
 plt.show()

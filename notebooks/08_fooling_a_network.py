@@ -28,8 +28,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from engine import Value
-from engine.batch import trace
 from nn import MLP, Adam, bce_with_logits, fit, moons, predict
+from viz.plots import plot_decision_boundary
 
 # %matplotlib inline
 
@@ -82,15 +82,9 @@ print(f"label {label}; after {len(path) - 1} steps the network says {predicted};
       f"the point moved by {np.linalg.norm(path[-1] - path[0]):.3f}")
 
 # the decision regions, the data, and the path of the point
-grid = 100
-gx, gy = np.meshgrid(np.linspace(-1.5, 2.5, grid), np.linspace(-1.0, 1.5, grid))
-# the model's graph for one point, replayed over every point of the grid at once (engine.batch)
-scores = trace(lambda p: model(p)).forward(np.c_[gx.ravel(), gy.ravel()])[:, 0].reshape(gx.shape)
-fig, ax = plt.subplots(figsize=(6, 4))
-ax.contourf(gx, gy, scores > 0, alpha=0.25, cmap="coolwarm", levels=[-0.5, 0.5, 1.5])
-ax.contour(gx, gy, scores, levels=[0], colors="k", linewidths=0.8)
-ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", s=12, edgecolors="k", linewidths=0.3)
-ax.plot(path[:, 0], path[:, 1], "k.-", lw=1, ms=3)
+fig, ax = plt.subplots(figsize=(6, 4.4))
+plot_decision_boundary(model, X, y, ax=ax)
+ax.plot(path[:, 0], path[:, 1], "k.-", lw=1.5, ms=4)
 ax.annotate("start", path[0], textcoords="offset points", xytext=(5, 5))
 ax.annotate("fooled", path[-1], textcoords="offset points", xytext=(5, -12))
 ax.set_title("gradient ascent on the input")
