@@ -5,8 +5,9 @@ The setup is micrograd's demo notebook: MLP(2, [16, 16, 1]), 100 moons samples
 from 1.0 to 0.1 in a straight line over the steps, full batch. One step is the
 forward pass over all samples, the loss, backward and the update (about 65,000
 nodes). Both engines train on the same data from their own random starts, in
-the same process, with Python's garbage collector on; a step's time is
-wall-clock, and the table reports the median and the best over the steps.
+the same process, their steps alternating, with Python's garbage collector
+on; a step's time is wall-clock, and the table reports the median and the
+best over the steps.
 
 Run:  python benchmarks/nn_step.py [--steps N]
 Use:  from benchmarks.nn_step import main; results = main(steps=100)
@@ -53,15 +54,14 @@ def lr_at(k, steps):
     return 1.0 - 0.9 * k / steps  # micrograd's schedule
 
 
-def run_micrograd(X, y, steps):
-    """micrograd's demo loop, as written in its notebook."""
+def run_micrograd(X, y, steps, record):
+    """micrograd's demo loop, as written in its notebook; yields after each step."""
     Value = _reference().micrograd_value()
     from micrograd.nn import MLP
 
     random.seed(1337)
     model = MLP(2, [16, 16, 1])
     rows, labels = X.tolist(), [int(t) for t in y]
-    times, nodes, acc = [], 0, 0.0
     for k in range(steps):
         start = time.perf_counter()
         inputs = [list(map(Value, row)) for row in rows]
@@ -75,10 +75,11 @@ def run_micrograd(X, y, steps):
         lr = lr_at(k, steps)
         for p in model.parameters():
             p.data -= lr * p.grad
-        times.append(time.perf_counter() - start)
+        record["times"].append(time.perf_counter() - start)
+        record["accuracy"], record["loss"] = acc, total.data
         if k == 0:
-            nodes = _count_micrograd(total)
-    return {"times": times, "accuracy": acc, "nodes": nodes, "loss": total.data}
+            record["nodes"] = _count_micrograd(total)
+        yield
 
 
 def _count_micrograd(root):
@@ -91,19 +92,19 @@ def _count_micrograd(root):
     return len(seen)
 
 
-def run_eager(X, y, steps):
-    """The same demo through gradflow's nn: one fit() epoch per step, full batch."""
+def run_eager(X, y, steps, record):
+    """The same demo through gradflow's nn: one fit() epoch per step, full batch; yields after each step."""
     model = nn.MLP(2, [16, 16, 1], seed=0)
     opt = nn.SGD(model.parameters(), lr=1.0)
     schedule = nn.LinearDecay(opt, end=0.1, steps=steps)
-    times, acc, loss = [], 0.0, 0.0
     for _ in range(steps):
         start = time.perf_counter()
         h = nn.fit(model, X, y, loss="hinge", optimizer=opt, epochs=1, l2=1e-4, schedule=schedule, progress=False)
-        times.append(time.perf_counter() - start)
-        acc, loss = h.acc[-1], h.loss[-1]
-    nodes = len((nn.hinge([model(r) for r in X.tolist()], y.tolist()) + 1e-4 * nn.l2_penalty(model)).topo())
-    return {"times": times, "accuracy": acc, "nodes": nodes, "loss": loss}
+        record["times"].append(time.perf_counter() - start)
+        record["accuracy"], record["loss"] = h.acc[-1], h.loss[-1]
+        yield
+    graph = nn.hinge([model(r) for r in X.tolist()], y.tolist()) + 1e-4 * nn.l2_penalty(model)
+    record["nodes"] = len(graph.topo())
 
 
 def _summary(name, run):
@@ -117,7 +118,17 @@ def _summary(name, run):
 def main(steps=100, save=True):
     """Train both engines for ``steps`` steps; return the rows of the table and the speed-up."""
     X, y = demo_data()
-    rows = [_summary("micrograd 0.1.0", run_micrograd(X, y, steps)), _summary("gradflow eager", run_eager(X, y, steps))]
+    runs = {"micrograd 0.1.0": run_micrograd, "gradflow eager": run_eager}
+    records = {name: {"times": []} for name in runs}
+    # Steps alternate between the engines, so a busy spell on a shared
+    # machine slows both alike instead of whichever ran at the time.
+    loops = [run(X, y, steps, records[name]) for name, run in runs.items()]
+    for _ in zip(*loops):
+        pass
+    for loop in loops:  # let each finish its bookkeeping after the last step
+        for _ in loop:
+            pass
+    rows = [_summary(name, records[name]) for name in runs]
     speedup = rows[0]["median_s"] / rows[1]["median_s"]
     results = {"steps": steps, "rows": rows, "speedup_median": speedup,
                "speedup_best": rows[0]["best_s"] / rows[1]["best_s"], "target": TARGET_SPEEDUP}
