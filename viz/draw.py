@@ -792,11 +792,11 @@ class _Builder:
         def swatch(fill, color, style, what):
             rows.append(
                 f'<TR><TD BGCOLOR="{fill}" BORDER="1" COLOR="{color}" STYLE="{style}" WIDTH="18"> </TD>'
-                f'<TD ALIGN="LEFT">{text(what, 80)}</TD></TR>'
+                f'<TD ALIGN="LEFT" BALIGN="LEFT">{text(what, 80)}</TD></TR>'
             )
 
         def line(left, what):
-            rows.append(f'<TR><TD ALIGN="LEFT">{left}</TD><TD ALIGN="LEFT">{text(what, 80)}</TD></TR>')
+            rows.append(f'<TR><TD ALIGN="LEFT">{left}</TD><TD ALIGN="LEFT" BALIGN="LEFT">{text(what, 80)}</TD></TR>')
 
         root_name = self.root.label or "output"
         if self.show_data:
