@@ -93,13 +93,14 @@ def _count_micrograd(root):
 
 
 def run_eager(X, y, steps, record):
-    """The same demo through gradflow's nn: one fit() epoch per step, full batch; yields after each step."""
+    """The same demo through gradflow's nn: one eager fit() epoch per step, full batch; yields after each step."""
     model = nn.MLP(2, [16, 16, 1], seed=0)
     opt = nn.SGD(model.parameters(), lr=1.0)
     schedule = nn.LinearDecay(opt, end=0.1, steps=steps)
     for _ in range(steps):
         start = time.perf_counter()
-        h = nn.fit(model, X, y, loss="hinge", optimizer=opt, epochs=1, l2=1e-4, schedule=schedule, progress=False)
+        h = nn.fit(model, X, y, loss="hinge", optimizer=opt, epochs=1, l2=1e-4, schedule=schedule, progress=False,
+                   batched=False)
         record["times"].append(time.perf_counter() - start)
         record["accuracy"], record["loss"] = h.acc[-1], h.loss[-1]
         yield

@@ -1,7 +1,9 @@
 """micrograd's demo, reproduced in full: MLP(2, [16, 16, 1]) on 100 moons, hinge + 1e-4·L2, SGD 1.0 → 0.1.
 
-All 100 steps run (about 15 s with the eager engine): micrograd's own demo
-reaches 100% training accuracy, and so must this one.
+All 100 steps run: micrograd's own demo reaches 100% training accuracy, and
+so must this one. ``fit`` replays the graph over the batch here (its default);
+the eager engine's run of the same demo is timed in benchmarks/nn_step.py, and
+the replay's gradients are checked against eager ones in tests/test_batch.py.
 """
 
 import numpy as np
