@@ -163,6 +163,7 @@ def backward_overwriting(root):
 
 
 print(f"overwriting: dc/da = {backward_overwriting(c)[a]}")
+draw(c, legend=False)   # each value used twice: the split points add what arrives along both edges
 
 # %% [markdown]
 # ### A natural order that is wrong

@@ -20,7 +20,7 @@
 # 1. compare two losses, mean squared error and binary cross-entropy, and see why classifiers use
 #    the second;
 # 2. write the gradient-descent loop yourself (predict, loss, gradient, step, repeat), then let
-#    `nn.fit` run it;
+#    `nn.fit` run it, and run it again as one replay over the whole batch;
 # 3. compare full-batch gradient descent, stochastic gradient descent and mini-batches;
 # 4. try learning rates that are too small, about right and too large;
 # 5. add momentum, Nesterov momentum and Adam;
