@@ -8,17 +8,6 @@ import sys
 import pytest
 
 from viz.cli import main
-from viz.draw import INSTALL_HINT
-
-
-@pytest.fixture
-def dot():
-    path = shutil.which("dot")
-    if path is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("Graphviz's dot is missing in CI; " + INSTALL_HINT)
-        pytest.skip("Graphviz's dot is not installed")
-    return path
 
 
 def run(capsys, *argv):

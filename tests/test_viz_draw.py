@@ -1,26 +1,13 @@
 """viz.draw: deterministic DOT text, gates and splits, options, escaping, big graphs, no Graphviz."""
 
-import os
 import re
-import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from engine import OPS, Value
 from viz import draw
-from viz.draw import INSTALL_HINT, GraphvizMissing, SHADE_ZERO, groups, number, text
-
-
-@pytest.fixture
-def dot():
-    """Graphviz's dot: tests that need it skip on a laptop without it, but fail in CI."""
-    path = shutil.which("dot")
-    if path is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("Graphviz's dot is missing in CI; " + INSTALL_HINT)
-        pytest.skip("Graphviz's dot is not installed")
-    return path
+from viz.draw import GraphvizMissing, SHADE_ZERO, groups, number, text
 
 
 def perceptron():

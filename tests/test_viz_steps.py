@@ -1,23 +1,11 @@
 """viz.steps: one frame per engine step, the graph left as it was, saving and the slider."""
 
-import os
-import shutil
 
 import pytest
 
 from engine import NOT_COMPUTED, Value
 from viz import steps
-from viz.draw import INSTALL_HINT, GraphvizMissing
-
-
-@pytest.fixture
-def dot():
-    path = shutil.which("dot")
-    if path is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("Graphviz's dot is missing in CI; " + INSTALL_HINT)
-        pytest.skip("Graphviz's dot is not installed")
-    return path
+from viz.draw import GraphvizMissing
 
 
 def graph():
