@@ -348,7 +348,7 @@ def test_a_10_mb_file_is_refused_before_it_is_read(tmp_path, capsys):
 
 def test_sheets_with_too_many_steps_or_cases_are_refused():
     many_steps = "[inputs]\nx = 1\n[graph]\n" + "".join(f's{i} = "x + {i}"\n' for i in range(exercise.MAX_STEPS + 1))
-    with pytest.raises(SheetError, match=f"line 3: graph: has 1,001 steps; a sheet may have at most 1,000"):
+    with pytest.raises(SheetError, match="line 3: graph: has 1,001 steps; a sheet may have at most 1,000"):
         loads(many_steps)
     many_cases = '[graph]\ny = "x * 2"\n' + "[[cases]]\ninputs = { x = 1 }\n" * (exercise.MAX_CASES + 1)
     with pytest.raises(SheetError, match="line 3: cases: has 101 cases"):

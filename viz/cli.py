@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-from engine import Value
 
 from . import exercise
 from .draw import RANKDIRS, VIEWS, GraphvizMissing, RenderError, draw, number

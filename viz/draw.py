@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import shutil
 import subprocess
 import textwrap
@@ -833,6 +832,6 @@ class _Builder:
             swatch("#ffffff", FOCUS, "solid", "node being processed (blue border)")
         table = f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">{"".join(rows)}</TABLE>>'
         self.lines.append("  subgraph cluster_legend {")
-        self.lines.append(f'    label=<<B>legend</B>> style="rounded" color="#bdbdbd" fontsize="10"')
+        self.lines.append('    label=<<B>legend</B>> style="rounded" color="#bdbdbd" fontsize="10"')
         self.lines.append(f"    legend [shape=plain label={table}]")
         self.lines.append("  }")

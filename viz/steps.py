@@ -25,7 +25,7 @@ import html
 import io
 from pathlib import Path
 
-from engine import NOT_COMPUTED, Value
+from engine import Value
 
 from .draw import GradState, GraphvizMissing, RenderError, draw, number, render
 
