@@ -25,7 +25,7 @@ import html
 import io
 from pathlib import Path
 
-from engine import Value
+from engine import NOT_COMPUTED, Value  # NOT_COMPUTED: the module doctest reads it
 
 from .draw import GradState, GraphvizMissing, RenderError, draw, number, render
 
