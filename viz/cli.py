@@ -65,6 +65,7 @@ def describe(order) -> dict:
     One-character symbols of the op table are written between or before the
     operands; other ops are written as calls by name.
 
+    >>> from engine import Value
     >>> x = Value(2.0, "x")
     >>> y = (x * 3 - 1).relu() ** 2 / (x - 1 - (2 - x))
     >>> list(describe(y.topo()).values())[5:]
