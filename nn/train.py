@@ -171,8 +171,8 @@ class Replay:
 
 
 def _dropping(model):
-    return any(isinstance(m, Dropout) and m.p > 0 for m in [model, *model.children()]) or any(
-        _dropping(m) for m in model.children())
+    # Dropout draws a new mask for every sample: no single recording fits them all.
+    return (isinstance(model, Dropout) and model.p > 0) or any(_dropping(m) for m in model.children())
 
 
 def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y):
