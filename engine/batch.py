@@ -95,7 +95,8 @@ class _Guard:
     While fn runs, Value's comparisons and float() are wrapped (and restored on
     exit): a comparison involving a Value that depends on a placeholder or on a
     pre-existing leaf (a parameter) is Python control flow the replay could not
-    follow. Constants created inside fn may be compared freely.
+    follow. Constants created inside fn may be compared freely. The wrapping is
+    process-wide, so record while no other thread compares Values.
     """
 
     _names = ("__lt__", "__le__", "__gt__", "__ge__", "__float__")
