@@ -48,7 +48,7 @@ from operator import attrgetter
 import numpy as np
 
 from .ops import OPS
-from .value import Value
+from .value import Value, topo
 
 __all__ = ["trace", "Tape", "ReplayError"]
 
@@ -66,27 +66,6 @@ class ReplayError(ValueError):
 
 
 # --- recording -------------------------------------------------------------------
-
-
-def _inputs(v):
-    a = v._a
-    if a is None:
-        return ()
-    return (a,) if v._b is None else (a, v._b)
-
-
-def _topo(outputs):
-    # Every node the outputs depend on, in creation order (a topological order:
-    # a node is always created after its inputs). Iterative, like Value.topo.
-    seen = set(outputs)
-    nodes = list(seen)
-    for v in nodes:
-        for x in _inputs(v):
-            if x not in seen:
-                seen.add(x)
-                nodes.append(x)
-    nodes.sort(key=_by_id)
-    return nodes
 
 
 class _Guard:
@@ -110,7 +89,7 @@ class _Guard:
     def _varies(self, v):
         if not isinstance(v, Value):
             return False
-        for x in _topo([v]):
+        for x in topo(v):
             if x._op is None and (x in self.placeholders or (x._id < self.mark and x._arg != "const")):
                 return True
         return False
@@ -180,7 +159,7 @@ class _Recording:
                 # Said as the replay says it: the sample, then the eager message.
                 raise type(e)(f"sample {i}: {e}") from None
         self.outputs, self.loss, self.aux = _outputs(out, has_aux)
-        self.nodes = _topo(self.outputs)
+        self.nodes = topo(*self.outputs)
         self._shape = None
 
     def shape(self):
@@ -292,7 +271,7 @@ class _Program:
         live_set = set(live)
 
         def ins(v):
-            return () if v in live_set else _inputs(v)
+            return () if v in live_set else v.inputs
 
         pos = {v: i for i, v in enumerate(nodes)}
         uses = [0] * len(nodes)
@@ -338,7 +317,7 @@ class _Program:
                     x = x._a
                 terms = [x] + right[::-1]
             else:
-                terms = list(_inputs(v))
+                terms = list(v.inputs)
             is_sum = v._op is _ADD and len(terms) > 2
             depth[v] = 1 + max(depth[x] for x in terms)
             needs[v] = any(needs[x] for x in terms)
@@ -534,11 +513,11 @@ class _Split:
     def __init__(self, rec: _Recording, fuse, group):
         varying = set()
         for v in rec.nodes:
-            if v in rec.placeholders or any(x in varying for x in _inputs(v)):
+            if v in rec.placeholders or any(x in varying for x in v.inputs):
                 varying.add(v)
         frontier = {o for o in rec.outputs if o not in varying}
         for v in varying:
-            frontier.update(x for x in _inputs(v) if x not in varying)
+            frontier.update(x for x in v.inputs if x not in varying)
         frontier = sorted(frontier, key=_by_id)
         leaves = [v for v in rec.nodes if v._op is None and v not in rec.placeholders and v._id < rec.mark]
         self.params = leaves

@@ -19,7 +19,7 @@ from typing import Iterator, NamedTuple
 
 from .ops import OPS, DomainError
 
-__all__ = ["Value", "Step", "NOT_COMPUTED", "DomainError"]
+__all__ = ["Value", "Step", "topo", "NOT_COMPUTED", "DomainError"]
 
 
 class _NotComputed(float):
@@ -73,6 +73,34 @@ def _lift(x, what):
     if isinstance(x, Value):
         return x
     return _node(_number(x, f"{what} with a Value"), None, arg="const")
+
+
+def topo(*roots) -> list:
+    """Every node the roots depend on (roots included), inputs before users.
+
+    Iterative: a node is always created after its inputs, so creation order
+    restricted to the reachable nodes is a topological order.
+
+    >>> x = Value(1.0, "x")
+    >>> [v.op or v.kind for v in topo(x * 2 + x)]
+    ['input', 'const', 'mul', 'add']
+    """
+    seen = set(roots)
+    nodes = list(seen)
+    add = seen.add
+    push = nodes.append
+    for v in nodes:  # `nodes` grows while we walk it: a breadth-first sweep
+        a = v._a
+        if a is not None:
+            if a not in seen:
+                add(a)
+                push(a)
+            b = v._b
+            if b is not None and b not in seen:
+                add(b)
+                push(b)
+    nodes.sort(key=_by_id)
+    return nodes
 
 
 class Step(NamedTuple):
@@ -277,27 +305,8 @@ class Value:
     # --- the backward pass ---------------------------------------------------------
 
     def topo(self) -> list:
-        """Every node this one depends on, inputs before the nodes that use them.
-
-        Iterative: a node is always created after its inputs, so creation
-        order restricted to the reachable nodes is a topological order.
-        """
-        seen = {self}
-        nodes = [self]
-        add = seen.add
-        push = nodes.append
-        for v in nodes:  # `nodes` grows while we walk it: a breadth-first sweep
-            a = v._a
-            if a is not None:
-                if a not in seen:
-                    add(a)
-                    push(a)
-                b = v._b
-                if b is not None and b not in seen:
-                    add(b)
-                    push(b)
-        nodes.sort(key=_by_id)
-        return nodes
+        """Every node this one depends on, inputs before the nodes that use them."""
+        return topo(self)
 
     def _start(self, grad):
         grad = _number(grad, "backward grad")  # before any gradient is touched
