@@ -12,14 +12,13 @@ Measured for both engines, with Python's garbage collector on (as users run it):
 Times are medians over repeated samples; the same graphs are built in both
 engines, and their gradients are checked to agree before anything is timed.
 
-Run:  python benchmarks/engine.py [--quick]
-Use:  from benchmarks.engine import main; results = main()
+Run:  python benchmarks/bench_engine.py [--quick]
+Use:  from bench_engine import main; results = main()   (with benchmarks/ on sys.path)
 """
 
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
 import math
 import random
@@ -29,32 +28,12 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import _reference
+import engine
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-
-def _load(name, path, package=False):
-    # This file is itself called engine.py; run as a script, its folder heads
-    # sys.path and `import engine` would find this file, not gradflow's
-    # package. Loading both by path sidesteps sys.path altogether.
-    loaded = sys.modules.get(name)
-    if loaded is not None:
-        if package and not hasattr(loaded, "__path__"):
-            raise ImportError(
-                f"the module named {name!r} is {loaded.__file__}, not gradflow's package; import this "
-                "benchmark as benchmarks.engine (with the repository root on sys.path) or run it as a script"
-            )
-        return loaded
-    search = [str(path.parent)] if package else None
-    spec = importlib.util.spec_from_file_location(name, path, submodule_search_locations=search)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gradflow = _load("engine", ROOT / "engine" / "__init__.py", package=True)
-_reference = _load("_gradflow_bench_reference", HERE / "_reference.py")
 
 CHAIN_DEPTH = 990
 RANDOM_NODES = 100_000
@@ -240,7 +219,7 @@ def main(quick=False, out=sys.stdout):
     """Run every measurement for both engines; print a table and return the figures."""
     if not gc.isenabled():
         raise RuntimeError("the benchmark measures with the garbage collector on; gc is disabled")
-    engines = {"gradflow": gradflow.Value, "micrograd": _reference.micrograd_value()}
+    engines = {"gradflow": engine.Value, "micrograd": _reference.micrograd_value()}
     samples = 3 if quick else 9
     random_nodes = RANDOM_NODES // 10 if quick else RANDOM_NODES
     program = random_program(random_nodes)
@@ -328,7 +307,7 @@ def table(results):
 
 if __name__ == "__main__":
     results = main(quick="--quick" in sys.argv[1:])
-    saved = HERE / "results" / "engine.json"
+    saved = HERE / "results" / "bench_engine.json"
     saved.parent.mkdir(exist_ok=True)
     saved.write_text(json.dumps(results, indent=2) + "\n")
     print(f"(figures saved to {saved.relative_to(ROOT)})")

@@ -11,41 +11,26 @@ pays for freeing its own graph (micrograd's closures make reference cycles
 that only the collector frees) and never for the other's. A step's time is
 wall-clock; the table reports the median and the best over the steps.
 
-Run:  python benchmarks/nn_step.py [--steps N]
-Use:  from benchmarks.nn_step import main; results = main(steps=100)
+Run:  python benchmarks/bench_nn.py [--quick | --steps N]   (--quick: 5 steps)
+Use:  from bench_nn import main; results = main(steps=100)   (with benchmarks/ on sys.path)
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
 import json
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-# Run as a script, this folder heads sys.path, and its engine.py (the engine
-# benchmark) would shadow gradflow's engine package; put the project first.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
-import numpy as np  # noqa: E402
-
-import nn  # noqa: E402
+import _reference
+import nn
 
 TARGET_SPEEDUP = 5.0
-RESULTS = HERE / "results" / "nn_step.json"
-
-
-def _reference():
-    spec = importlib.util.spec_from_file_location("_gradflow_bench_reference", HERE / "_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+QUICK_STEPS = 5
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_nn.json"
 
 
 def demo_data(seed=0):
@@ -59,7 +44,7 @@ def lr_at(k, steps):
 
 def run_micrograd(X, y, steps, record):
     """micrograd's demo loop, as written in its notebook; yields after each step."""
-    Value = _reference().micrograd_value()
+    Value = _reference.micrograd_value()
     from micrograd.nn import MLP
 
     random.seed(1337)
@@ -159,5 +144,8 @@ def main(steps=100, save=True):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100, help="training steps per engine (default 100, as the demo)")
+    steps = parser.add_mutually_exclusive_group()
+    steps.add_argument("--steps", type=int, default=100, help="training steps per engine (default 100, as the demo)")
+    steps.add_argument("--quick", action="store_const", dest="steps", const=QUICK_STEPS,
+                       help=f"{QUICK_STEPS} steps per engine")
     main(parser.parse_args().steps)

@@ -16,13 +16,12 @@ per node; grouped by depth and op; plus fused sums), and a 3-class spiral of
 3,000 points trained by the batched path (mini-batches of 100, Adam) until
 the accuracy on all 3,000 points reaches 95%.
 
-Run:  python benchmarks/train.py [--quick]   (--quick: 5 micrograd/eager steps, timed per step)
-Use:  from benchmarks.train import main; results = main()
+Run:  python benchmarks/bench_train.py [--quick]   (--quick: 5 micrograd/eager steps, timed per step)
+Use:  from bench_train import main; results = main()   (with benchmarks/ on sys.path)
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import platform
 import random
@@ -33,30 +32,16 @@ from pathlib import Path
 
 import numpy as np
 
+import _reference
+from engine.batch import trace
+from nn import MLP
+from nn.data import moons, spirals
+from nn.losses import hinge, l2_penalty
+from nn.optim import SGD, Adam, LinearDecay
+from nn.train import fit
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# Run as a script, this folder heads sys.path, and benchmarks/engine.py would
-# shadow gradflow's engine package: the project root goes first.
-if str(ROOT) not in sys.path[:1]:
-    sys.path.insert(0, str(ROOT))
-if "engine" in sys.modules and not hasattr(sys.modules["engine"], "Value"):
-    del sys.modules["engine"]
-
-from engine import Value  # noqa: E402
-from engine.batch import trace  # noqa: E402
-from nn import MLP  # noqa: E402
-from nn.data import moons, spirals  # noqa: E402
-from nn.losses import hinge, l2_penalty  # noqa: E402
-from nn.optim import SGD, Adam, LinearDecay  # noqa: E402
-from nn.train import fit  # noqa: E402
-
-
-def _load_reference():
-    spec = importlib.util.spec_from_file_location("_gradflow_bench_reference", HERE / "_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 STEPS = 100
 QUICK_STEPS = 5
@@ -78,7 +63,7 @@ def demo_data():
 
 def micrograd_start():
     """micrograd's model as the demo makes it, and its initial weights as floats."""
-    _load_reference().micrograd_value()
+    _reference.micrograd_value()
     from micrograd.nn import MLP as MicroMLP
 
     random.seed(1337)
@@ -401,7 +386,7 @@ def table(results):
 
 if __name__ == "__main__":
     results = main(quick="--quick" in sys.argv[1:])
-    saved = HERE / "results" / "train.json"
+    saved = HERE / "results" / "bench_train.json"
     saved.parent.mkdir(exist_ok=True)
     saved.write_text(json.dumps(results, indent=2) + "\n")
     print(f"(figures saved to {saved.relative_to(ROOT)})")
