@@ -141,7 +141,7 @@ class Replay:
 
     def check(self, X, y, samples=32):
         """Compare the recording with eager recordings of up to ``samples`` samples spread over (X, y)."""
-        rows = np.unique(np.linspace(0, len(y) - 1, min(len(y), samples)).astype(int))
+        rows = _spread(len(y), samples)
         X, y = X[rows], y[rows]
         if self.by_target is None:
             try:
@@ -151,62 +151,157 @@ class Replay:
         for tape, rows in self._split(y):
             tape.check(X[rows])
 
-    def __call__(self, model, loss, X, y, reg) -> BatchResult:
+    def _replay(self, X, y, backward):
+        # Rows of [term, *outputs] per sample; with ``backward`` the gradient
+        # of the mean term (plus the penalty) is added into the parameters.
         if self.by_target is None:
             try:
-                self.tape.run(X, y)
+                self.tape.forward(X, y)
             except (ReplayError, TypeError):
                 self.by_target = {}
             else:
-                self.tape.backward()
-                return BatchResult(float(self.tape.aux[:, 0].mean()), self.tape.aux[:, 1:].copy())
+                if backward:
+                    self.tape.backward()
+                return self.tape.aux
         aux = None
         for tape, rows in self._split(y):
-            tape.run(X[rows])
-            tape.backward(1.0 / len(y))
+            tape.forward(X[rows])
+            if backward:
+                tape.backward(1.0 / len(y))
             if aux is None:
                 aux = np.empty((len(y), tape.aux.shape[1]))
             aux[rows] = tape.aux
-        return BatchResult(float(aux[:, 0].mean()), aux[:, 1:])
+        return aux
+
+    def __call__(self, model, loss, X, y, reg) -> BatchResult:
+        aux = self._replay(X, y, backward=True)
+        return BatchResult(float(aux[:, 0].mean()), aux[:, 1:].copy())
+
+    def evaluate(self, X, y) -> BatchResult:
+        """Forward only: the loss added up sample by sample as ``Loss`` does, and the raw outputs.
+
+        >>> from nn import Neuron
+        >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data = 2.0
+        >>> r = Replay(n, get_loss("mse"), None).evaluate(np.array([[1.0], [2.0]]), np.array([1.0, 5.0]))
+        >>> from engine import NOT_COMPUTED
+        >>> r.loss, r.scores.tolist(), n.w[0].grad is NOT_COMPUTED   # no backward pass
+        (1.0, [[2.0], [4.0]], True)
+        """
+        aux = self._replay(X, y, backward=False)
+        terms = aux[:, 0].tolist()
+        # The eager loss sums left to right, then scales by 1/n: so does this.
+        return BatchResult(sum(terms[1:], terms[0]) * (1.0 / len(terms)), aux[:, 1:].copy())
 
 
-def _dropping(model):
-    # Dropout draws a new mask for every sample: no single recording fits them all.
-    return (isinstance(model, Dropout) and model.p > 0) or any(_dropping(m) for m in model.children())
+class Outputs:
+    """``predict``'s work done by ``engine.batch``: the model recorded once, replayed over each batch.
+
+    >>> from nn import Neuron
+    >>> n = Neuron(2, activation="linear", seed=0); n.w[0].data, n.w[1].data, n.b.data = 1.0, 2.0, 0.5
+    >>> Outputs(n)(np.array([[1.0, 1.0], [0.0, 3.0]])).tolist()
+    [[3.5], [6.5]]
+    """
+
+    def __init__(self, model: Module):
+        self.model = model
+        self.tape = trace(self._sample)
+
+    def _sample(self, x):
+        out = self.model(x)
+        return [out] if isinstance(out, Value) else list(out)
+
+    def check(self, X, samples=32):
+        """Compare the recording with eager recordings of up to ``samples`` rows spread over X."""
+        self.tape.check(X[_spread(len(X), samples)])
+
+    def __call__(self, X) -> np.ndarray:
+        return self.tape.forward(X)
+
+
+def _spread(n, samples):
+    # Up to ``samples`` row indices spread evenly over 0..n-1, first and last included.
+    return np.unique(np.linspace(0, n - 1, min(n, samples)).astype(int))
+
+
+def _dropping(model, *, now=False):
+    # Dropout draws a new mask for every sample: no single recording fits them
+    # all. ``now``: only dropout that is on (its module in training mode) counts.
+    if isinstance(model, Dropout) and model.p > 0 and (model.training or not now):
+        return True
+    return any(_dropping(m, now=now) for m in model.children())
+
+
+def _check_batched(batched):
+    if not (batched is True or batched is False or batched == "auto"):  # 1 == True, but 1 is not a choice
+        raise ValueError(f"batched must be True, False or 'auto', got {batched!r}")
+
+
+def _replay_if(batched, model, replay, check, *, now=False):
+    # The replay when asked, or when "auto" finds it gives the same result
+    # (no dropout, and ``check()`` passes); None for the eager engine.
+    if batched is False:
+        return None
+    if _dropping(model, now=now):
+        if batched is True:
+            raise ValueError("batched=True cannot replay dropout (a new random mask for every sample); "
+                             "use batched=False or 'auto'" + (", or model.eval() first" if now else ""))
+        return None
+    if batched == "auto":
+        try:
+            check()
+        except (ReplayError, TypeError, ValueError, ArithmeticError):
+            return None  # the eager engine, which raises any real error itself
+    return replay
 
 
 def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y):
-    # fit's ``batched``: the replay when asked, or when "auto" finds it gives the same result.
-    if batched not in (True, False, "auto"):
-        raise ValueError(f"batched must be True, False or 'auto', got {batched!r}")
+    # fit's ``batched`` for the training batches.
+    _check_batched(batched)
     if batch_fn is not batch_loss:
         if batched is True:
             raise ValueError("batched=True replaces the default batch_fn; pass batched or batch_fn, not both")
         return batch_fn
-    if batched is False:
-        return batch_loss
-    if _dropping(model):
-        if batched is True:
-            raise ValueError("batched=True cannot replay dropout (a new random mask for every sample); "
-                             "use batched=False or 'auto'")
-        return batch_loss
     replay = Replay(model, loss, reg)
-    if batched == "auto":
-        try:
-            replay.check(X, y)
-        except (ReplayError, TypeError, ValueError, ArithmeticError):
-            return batch_loss  # the eager engine, which raises any real error itself
-    return replay
+    return _replay_if(batched, model, replay, lambda: replay.check(X, y)) or batch_loss
 
 
-def evaluate(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray) -> BatchResult:
-    """Loss and raw outputs on data, without a backward pass (for validation)."""
+def _eager_evaluate(model, loss, X, y):
     outputs = _forward(model, X)
     return BatchResult(loss(outputs, y.tolist()).data, _scores(outputs))
 
 
-def predict(model: Module, X) -> np.ndarray:
-    """Raw model outputs for every row of X, shape (n, outputs).
+def _choose_evaluate(batched, model, loss, X, y):
+    # ``(X, y) -> BatchResult`` for the model in its current mode: the replay
+    # (recorded once, reusable while the mode stays) or the eager engine.
+    _check_batched(batched)
+    replay = Replay(model, loss, None)
+    replay = _replay_if(batched, model, replay, lambda: replay.check(X, y), now=True)
+    return replay.evaluate if replay is not None else lambda X, y: _eager_evaluate(model, loss, X, y)
+
+
+def evaluate(model: Module, loss, X, y, *, batched="auto") -> BatchResult:
+    """Loss and raw outputs on data, without a backward pass (for validation).
+
+    ``batched`` as in ``fit``: True replays one recorded sample over the data
+    (``engine.batch``), False builds the eager graph of every sample, "auto"
+    replays when that gives the same result (no dropout on, and the recording
+    matches eager ones of up to 32 samples). Both give the same numbers up to
+    rounding in the last bits.
+
+    >>> from nn import Neuron
+    >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data, n.b.data = 2.0, 0.0
+    >>> r = evaluate(n, "mse", [[1.0], [2.0]], [1.0, 5.0])
+    >>> r.loss, r.scores.tolist()
+    (1.0, [[2.0], [4.0]])
+    """
+    loss = get_loss(loss)
+    X, y = check_dataset(X, y, "evaluation data")
+    _check_targets(loss, y)
+    return _choose_evaluate(batched, model, loss, X, y)(X, y)
+
+
+def predict(model: Module, X, *, batched="auto") -> np.ndarray:
+    """Raw model outputs for every row of X, shape (n, outputs); ``batched`` as in ``evaluate``.
 
     >>> from nn import Neuron
     >>> n = Neuron(2, activation="linear", seed=0)
@@ -214,7 +309,10 @@ def predict(model: Module, X) -> np.ndarray:
     (2, 1)
     """
     X = check_dataset(X, what="predict input")
-    return _scores(_forward(model, X))
+    _check_batched(batched)
+    outputs = Outputs(model)
+    outputs = _replay_if(batched, model, outputs, lambda: outputs.check(X), now=True)
+    return outputs(X) if outputs is not None else _scores(_forward(model, X))
 
 
 def _accuracy(loss: Loss, scores, y) -> float:
@@ -320,7 +418,9 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
       (``Replay``, ``engine.batch``: far faster, same gradients up to rounding);
       False builds the eager graph of every sample; "auto" replays when that
       gives the same result: no dropout, and the recording matches eager
-      recordings of (up to 32) training samples spread over the data.
+      recordings of (up to 32) training samples spread over the data. The
+      validation figures follow the same rule (as ``evaluate``), recorded once
+      per fit, in evaluation mode, so dropout does not stop them replaying.
 
     The training loss and accuracy of an epoch are averaged over its batches
     as they were computed, with the parameters of the moment (as PyTorch users
@@ -345,6 +445,10 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
         raise TypeError(f"optimizer must be an Optimizer such as SGD(model.parameters(), lr=0.1), got {type(optimizer).__name__}")
     reg = penalty(l1, l2)
     batch_fn = _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y)
+    if val is not None:
+        # Validation runs in evaluation mode (dropout off): chosen, and recorded, once for the whole fit.
+        model.eval()
+        val_fn = _choose_evaluate(batched, model, loss, *val)
     rng = np.random.default_rng(seed)
     history = History()
     best, best_state, waited = math.inf, None, 0
@@ -366,7 +470,7 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
             record = {"loss": history.loss[-1], "acc": history.acc[-1]}
             if val is not None:
                 model.eval()
-                r = evaluate(model, loss, *val)
+                r = val_fn(*val)
                 history.val_loss.append(r.loss)
                 history.val_acc.append(_accuracy(loss, r.scores, val[1]))
                 record.update(val_loss=history.val_loss[-1], val_acc=history.val_acc[-1])

@@ -205,3 +205,120 @@ def test_bad_model_or_optimizer():
         fit(lambda x: x, *xor(), progress=False)
     with pytest.raises(TypeError, match="optimizer must be an Optimizer"):
         fit(MLP(2, [2, 1], seed=0), *xor(), optimizer="adam", progress=False)
+
+
+# --- evaluate and predict on the batched replay ------------------------------------------------
+
+
+def _eager_only(monkeypatch):
+    # The eager path builds its graph through _forward; a replay must not.
+    import nn.train
+
+    def refuse(model, X):
+        raise AssertionError("the eager engine ran where the replay was expected")
+
+    monkeypatch.setattr(nn.train, "_forward", refuse)
+
+
+def _same(got, want):
+    np.testing.assert_allclose(got.scores, want.scores, rtol=1e-12, atol=0)
+    assert got.loss == pytest.approx(want.loss, rel=1e-12, abs=0)
+
+
+def _moons_model():
+    X, y = moons(200, noise=0.2, seed=3)
+    return MLP(2, [8, 8, 1], activation="tanh", seed=4), "bce_with_logits", X, y
+
+
+def _spiral_model():
+    X, y = spirals(240, k=3, seed=1)
+    return MLP(2, [16, 16, 3], seed=2), "softmax_cross_entropy", X, y
+
+
+def _dropout_model():
+    X, y = moons(150, noise=0.2, seed=5)
+    return MLP(2, [8, 8, 1], dropout=0.4, seed=6).eval(), "bce_with_logits", X, y
+
+
+@pytest.mark.parametrize("make", [_moons_model, _spiral_model, _dropout_model])
+def test_evaluate_and_predict_replayed_equal_the_eager_engine(make, monkeypatch):
+    model, loss, X, y = make()
+    want = evaluate(model, loss, X, y, batched=False)
+    want_scores = predict(model, X, batched=False)
+    np.testing.assert_array_equal(want_scores, want.scores)
+    _eager_only(monkeypatch)
+    for batched in (True, "auto"):
+        got = evaluate(model, loss, X, y, batched=batched)
+        _same(got, want)
+        np.testing.assert_allclose(predict(model, X, batched=batched), want.scores, rtol=1e-12, atol=0)
+        labels = get_loss(loss).predict
+        np.testing.assert_array_equal(labels(got.scores), labels(want.scores))
+
+
+def test_evaluate_keeps_the_eager_engine_for_dropout_that_is_on():
+    X, y = moons(40, noise=0.2, seed=5)
+    runs = [evaluate(MLP(2, [8, 1], dropout=0.4, seed=6), "bce_with_logits", X, y, batched=b) for b in ("auto", False)]
+    np.testing.assert_array_equal(runs[0].scores, runs[1].scores)  # the very same random masks
+    assert runs[0].loss == runs[1].loss
+    model = MLP(2, [8, 1], dropout=0.4, seed=6)
+    for call in (lambda: evaluate(model, "bce_with_logits", X, y, batched=True), lambda: predict(model, X, batched=True)):
+        with pytest.raises(ValueError, match=r"cannot replay dropout .* or model\.eval\(\) first"):
+            call()
+
+
+def test_evaluate_falls_back_when_an_activation_branches_on_data():
+    def clipped(v):  # Python control flow on the sample's value: not replayable
+        return v * 0.1 if v.data < -1 else v
+
+    X, y = moons(30, noise=0.1, seed=0)
+    model = MLP(2, [4, 1], activation=clipped, seed=1)
+    _same(evaluate(model, "bce_with_logits", X, y), evaluate(model, "bce_with_logits", X, y, batched=False))
+    np.testing.assert_array_equal(predict(model, X), predict(model, X, batched=False))
+
+
+def test_fit_records_the_validation_replay_once_and_matches_eager_validation(monkeypatch):
+    import nn.train
+
+    X, y = spirals(90, k=3, seed=0)
+    Xv, yv = spirals(60, k=3, seed=1)
+    made, evaluated = [], []
+    original_init, original_evaluate = nn.train.Replay.__init__, nn.train.Replay.evaluate
+    monkeypatch.setattr(nn.train.Replay, "__init__", lambda self, *a: made.append(a[2]) or original_init(self, *a))
+    monkeypatch.setattr(nn.train.Replay, "evaluate", lambda self, *a: evaluated.append(1) or original_evaluate(self, *a))
+    histories = []
+    for batched in (True, False):
+        model = MLP(2, [8, 3], activation="tanh", seed=0)
+        histories.append(fit(model, X, y, loss="softmax_cross_entropy", optimizer=Adam(model.parameters(), lr=0.05),
+                             epochs=5, val=(Xv, yv), l2=1e-3, progress=False, batched=batched))
+        if batched is True:  # one replay for training (with the l2 penalty), one for validation, used every epoch
+            assert len(made) == 2 and made[0] is not None and made[1] is None
+            assert len(evaluated) == 5
+    assert len(evaluated) == 5  # batched=False never replays
+    np.testing.assert_allclose(histories[0].val_loss, histories[1].val_loss, rtol=1e-10)
+    assert histories[0].val_acc == histories[1].val_acc
+
+
+def test_fit_with_dropout_replays_validation_but_keeps_the_training_masks():
+    X, y = moons(40, noise=0.1, seed=0)
+    Xv, yv = moons(30, noise=0.1, seed=1)
+    runs = []
+    for batched in ("auto", False):
+        model = MLP(2, [8, 1], dropout=0.3, seed=5)
+        h = fit(model, X, y, loss="bce_with_logits", epochs=3, batch_size=8, val=(Xv, yv), progress=False,
+                batched=batched)
+        runs.append((model.state_dict(), h.val_loss))
+    assert runs[0][0] == runs[1][0]  # recording validation in eval mode drew no mask
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-12)
+
+
+def test_evaluate_and_predict_check_their_arguments():
+    X, y = xor()
+    model = MLP(2, [2, 1], seed=0)
+    with pytest.raises(ValueError, match="batched must be True, False or 'auto'"):
+        evaluate(model, "bce_with_logits", X, y, batched="yes")
+    with pytest.raises(ValueError, match="batched must be True, False or 'auto'"):
+        predict(model, X, batched=1.0)
+    with pytest.raises(ValueError, match="bce_with_logits loss expects targets in"):
+        evaluate(model, "bce_with_logits", X, 2 * y, batched=True)
+    with pytest.raises(ValueError, match="evaluation data: y must be 1-D"):
+        evaluate(model, "bce_with_logits", X, y[:2])
