@@ -2,7 +2,7 @@
 
 All 100 steps run: micrograd's own demo reaches 100% training accuracy, and
 so must this one. ``fit`` replays the graph over the batch here (its default);
-the eager engine's run of the same demo is timed in benchmarks/nn_step.py, and
+the eager engine's run of the same demo is timed in benchmarks/bench_nn.py, and
 the replay's gradients are checked against eager ones in tests/test_batch.py.
 """
 
