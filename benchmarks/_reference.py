@@ -10,12 +10,14 @@ never enters gradflow's own environment.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 VERSION = "0.1.0"
-TARGET = Path(__file__).resolve().parent / ".venv-micrograd"
+HERE = Path(__file__).resolve().parent
+TARGET = HERE / ".venv-micrograd"
 
 
 def _installed_version():
@@ -44,3 +46,11 @@ def micrograd_value():
     if not Path(sys.modules["micrograd"].__file__).resolve().is_relative_to(TARGET):
         raise RuntimeError(f"another micrograd shadows the pinned one: {sys.modules['micrograd'].__file__}")
     return Value
+
+
+def save(name, results):
+    """Write a benchmark's figures to benchmarks/results/NAME.json (git ignores that folder)."""
+    path = HERE / "results" / f"{name}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"(figures saved to benchmarks/results/{path.name})")

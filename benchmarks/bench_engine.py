@@ -19,20 +19,16 @@ Use:  from bench_engine import main; results = main()   (with benchmarks/ on sys
 from __future__ import annotations
 
 import gc
-import json
 import math
 import random
 import statistics
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import _reference
 import engine
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 
 
 CHAIN_DEPTH = 990
@@ -307,7 +303,4 @@ def table(results):
 
 if __name__ == "__main__":
     results = main(quick="--quick" in sys.argv[1:])
-    saved = HERE / "results" / "bench_engine.json"
-    saved.parent.mkdir(exist_ok=True)
-    saved.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"(figures saved to {saved.relative_to(ROOT)})")
+    _reference.save("bench_engine", results)

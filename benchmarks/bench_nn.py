@@ -19,18 +19,15 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import random
 import statistics
 import time
-from pathlib import Path
 
 import _reference
 import nn
 
 TARGET_SPEEDUP = 5.0
 QUICK_STEPS = 5
-RESULTS = Path(__file__).resolve().parent / "results" / "bench_nn.json"
 
 
 def demo_data(seed=0):
@@ -137,8 +134,7 @@ def main(steps=100, save=True):
     print(f"gradflow eager is {speedup:.1f}× faster per step (median; best {results['speedup_best']:.1f}×); "
           f"{verdict} the {TARGET_SPEEDUP:.0f}× target")
     if save:
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        _reference.save("bench_nn", results)
     return results
 
 

@@ -22,13 +22,11 @@ Use:  from bench_train import main; results = main()   (with benchmarks/ on sys.
 
 from __future__ import annotations
 
-import json
 import platform
 import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -40,8 +38,6 @@ from nn.losses import hinge, l2_penalty
 from nn.optim import SGD, Adam, LinearDecay
 from nn.train import fit
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 
 STEPS = 100
 QUICK_STEPS = 5
@@ -386,7 +382,4 @@ def table(results):
 
 if __name__ == "__main__":
     results = main(quick="--quick" in sys.argv[1:])
-    saved = HERE / "results" / "bench_train.json"
-    saved.parent.mkdir(exist_ok=True)
-    saved.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"(figures saved to {saved.relative_to(ROOT)})")
+    _reference.save("bench_train", results)
