@@ -193,7 +193,8 @@ class _SoftmaxCE(Loss):
     name, expects = "softmax_cross_entropy", "class indices 0, 1, ..., k-1"
 
     def check(self, t, i):
-        if isinstance(t, bool) or not isinstance(t, numbers.Real) or t != int(t) or t < 0:
+        # Finite first: int() of NaN or infinity would raise its own, unrelated error.
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or t != int(t) or t < 0:
             raise ValueError(f"softmax_cross_entropy expects {self.expects}, got {t!r} at sample {i + 1}")
         return int(t)
 

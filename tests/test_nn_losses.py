@@ -138,6 +138,8 @@ def test_get_loss_by_name_and_unknown_names_list_the_valid_ones():
     (bce_with_logits, -1, r"bce_with_logits loss expects targets in \[0, 1\]"),
     (softmax_cross_entropy, 1.5, r"expects class indices 0, 1, \.\.\., k-1, got 1.5"),
     (softmax_cross_entropy, -1, r"got -1"),
+    (softmax_cross_entropy, math.nan, r"expects class indices 0, 1, \.\.\., k-1, got nan at sample 2"),
+    (softmax_cross_entropy, math.inf, r"expects class indices 0, 1, \.\.\., k-1, got inf at sample 2"),
     (mse, math.nan, r"mse loss expects finite real targets, got nan"),
     (half_squared_error, "a", r"expects finite real targets"),
 ])
