@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import json
+import math
 import os
 
 from .module import Module
@@ -30,9 +31,15 @@ def save(model: Module, path) -> None:
     """Write the parameters of ``model`` to ``path`` as JSON."""
     if not isinstance(model, Module):
         raise TypeError(f"save needs a Module, got {type(model).__name__}")
-    doc = {"format": FORMAT, "version": VERSION, "model": repr(model), "parameters": model.state_dict()}
+    state = model.state_dict()
+    # JSON has no NaN or infinity (Python would write them anyway, and load would refuse the file).
+    bad = [name for name, x in state.items() if not math.isfinite(x)]
+    if bad:
+        raise ValueError(f"cannot save {model!r}: parameter {bad[0]!r} is {state[bad[0]]!r} "
+                         f"({len(bad)} not finite in all); training diverged, lower the learning rate")
+    doc = {"format": FORMAT, "version": VERSION, "model": repr(model), "parameters": state}
     with open(os.fspath(path), "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1)
+        json.dump(doc, f, indent=1, allow_nan=False)
         f.write("\n")
 
 

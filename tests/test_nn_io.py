@@ -52,3 +52,12 @@ def test_bad_files(tmp_path):
     assert n.state_dict() == before  # nothing half-loaded
     with pytest.raises(TypeError, match="save needs a Module"):
         save([1.0], tmp_path / "x.json")
+
+
+def test_saving_a_diverged_model_is_a_clear_error_and_writes_nothing(tmp_path):
+    n = Neuron(2, seed=0)
+    n.w[1].data = float("nan")
+    path = tmp_path / "n.json"
+    with pytest.raises(ValueError, match=r"cannot save Neuron\(2.*parameter 'w2' is nan \(1 not finite in all\)"):
+        save(n, path)
+    assert not path.exists()
