@@ -333,7 +333,7 @@ class History:
     val_loss: list = field(default_factory=list)
     val_acc: list = field(default_factory=list)
     lr: list = field(default_factory=list)
-    best_epoch: int | None = None  # 1-based; the epoch whose parameters the model holds after early stopping
+    best_epoch: int | None = None  # 1-based, with patience: the epoch whose parameters the model holds after fit
     stopped_early: bool = False
 
     def __getitem__(self, key):
@@ -410,8 +410,9 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
     - ``batch_size``: None trains on the full batch, an int on shuffled mini-batches.
     - ``val``: (X_val, y_val), or a fraction of the data to hold out.
     - ``patience``: stop after that many epochs without the monitored loss
-      (validation loss, else training loss) improving by more than ``min_delta``,
-      and put back the parameters from the end of the best epoch.
+      (validation loss, else training loss) improving by more than ``min_delta``;
+      the parameters from the end of the best epoch are put back, also when
+      the epochs run out first.
     - ``schedule``: stepped once per epoch. ``seed`` fixes the shuffling.
     - ``batch_fn(model, loss, X, y, reg) -> BatchResult`` does one batch's work.
     - ``batched``: True replays one sample's recorded graph over each batch
@@ -435,6 +436,8 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if patience is not None and (isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1):
         raise ValueError(f"patience must be None or a positive int (epochs without improvement), got {patience!r}")
+    if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not min_delta >= 0:
+        raise ValueError(f"min_delta (the least improvement that counts) must be a number >= 0, got {min_delta!r}")
     _check_targets(loss, y)
     X, y, val = _val_data(val, X, y, seed)
     if val is not None:
@@ -443,6 +446,13 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
         optimizer = SGD(model.parameters(), lr=0.1)
     elif not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an Optimizer such as SGD(model.parameters(), lr=0.1), got {type(optimizer).__name__}")
+    if schedule is not None:
+        if not isinstance(schedule, Schedule):
+            raise TypeError(f"schedule must be a Schedule such as LinearDecay(optimizer, end=0.1, steps=100), "
+                            f"got {type(schedule).__name__}")
+        if schedule.optimizer is not optimizer:
+            raise ValueError("schedule sets the learning rate of another optimizer than fit's; "
+                             "pass fit the optimizer the schedule was made with (optimizer=...)")
     reg = penalty(l1, l2)
     batch_fn = _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y)
     if val is not None:
@@ -486,8 +496,9 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
                     waited += 1
                     if waited >= patience:
                         history.stopped_early = True
-                        model.load_state_dict(best_state)
                         break
+        if best_state is not None and history.best_epoch != history.epochs:
+            model.load_state_dict(best_state)
     finally:
         bar.close()
         model.eval()

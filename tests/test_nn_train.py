@@ -96,6 +96,17 @@ def test_early_stopping_restores_the_best_epoch():
     assert evaluate(model, get_loss("bce_with_logits"), Xv, yv).loss == pytest.approx(min(h.val_loss))
 
 
+def test_patience_restores_the_best_epoch_when_the_epochs_run_out_first():
+    X, y = blobs(30, seed=1)
+    Xv, yv = blobs(10, seed=2)
+    model = MLP(2, [4, 1], seed=0)
+    h = fit(model, X, y, loss="bce_with_logits", optimizer=SGD(model.parameters(), lr=0.5), epochs=8,
+            val=(Xv, 1 - yv), patience=20, progress=False)
+    assert not h.stopped_early and h.epochs == 8 and h.best_epoch < 8
+    assert h.val_loss[h.best_epoch - 1] == min(h.val_loss)
+    assert evaluate(model, get_loss("bce_with_logits"), Xv, 1 - yv).loss == pytest.approx(min(h.val_loss))
+
+
 def test_schedule_is_stepped_once_per_epoch_and_l2_is_applied():
     X, y = small()
     model = MLP(2, [4, 1], seed=0)
@@ -194,6 +205,11 @@ def test_learning_rate_must_be_positive_in_fit_too():
     (dict(patience=0), "patience must be None or a positive int"),
     (dict(l2=-1.0), r"l2 \(the penalty weight\) must be a number >= 0"),
     (dict(val="some"), "val must be None, a fraction"),
+    (dict(patience=2, min_delta="0.1"), r"min_delta \(the least improvement that counts\) must be a number >= 0"),
+    (dict(min_delta=-0.1), "min_delta .* must be a number >= 0, got -0.1"),
+    (dict(schedule="linear"), "schedule must be a Schedule such as LinearDecay"),
+    (dict(schedule=LinearDecay(SGD([Neuron(1).b], lr=1.0), end=0.1, steps=5)),
+     "schedule sets the learning rate of another optimizer than fit's"),
 ])
 def test_bad_options(options, message):
     with pytest.raises((ValueError, TypeError), match=message):
