@@ -120,9 +120,10 @@ print("gradcheck agrees:", bool(gradcheck(perceptron, w_value, x_value, b_value)
 # %% [markdown]
 # ## The four gates
 #
-# Whatever the graph, the backward pass only ever does four kinds of things with the gradient
-# that arrives at a node. gradflow keeps one table of operations, `OPS`, and each row says in words
-# what its gate does to the gradient:
+# Whatever the graph, four patterns come back again and again in what a node does with the
+# gradient that arrives at it (the activations, like σ above, simply scale it by their local
+# derivative). gradflow keeps one table of operations, `OPS`, and each row says in words what its
+# gate does to the gradient:
 
 # %%
 for name in ("add", "mul", "max", "split"):
@@ -189,7 +190,7 @@ draw(q, legend=False)
 # visible with `split()`, which returns branch nodes that carry the same value.
 
 # %%
-s_value, upstream = 1.5, 1.0   # change these
+s_value, upstream = 2.0, 1.0   # change these
 
 s = Value(s_value, "s")
 left, right = s.split(2)
@@ -209,7 +210,7 @@ draw(q, legend=False)
 # Here is a formula that uses every gate at once: f = max(a·b, c) + a. The value a is used twice
 # (a split), once inside a product (a switch), whose result competes in a max (a route), and
 # everything meets in a sum (a distribution). Predict each gradient on paper before running the
-# cell; then change c so that it wins the max, and predict again.
+# cell; here c wins the max. Then lower c below a·b (c_value = −10, say) and predict again.
 
 # %%
 a_value, b_value, c_value = 2.0, -3.0, 1.0   # change these

@@ -89,7 +89,8 @@ step_through(y_hat)
 # ## A sigmoid perceptron, with a slider
 #
 # The lectures draw the perceptron ŷ = σ(w1·x1 + w2·x2 + b) as a graph of products, sums and a
-# sigmoid, and ask for ∂L/∂w1, ∂L/∂w2 and ∂L/∂b with the loss L = ½(ŷ − y)². Drag the slider: at
+# sigmoid, and ask for the gradient of a loss with respect to w1, w2 and b. Here the loss is
+# L = ½(ŷ − y)². Drag the slider: at
 # each step one node (outlined) passes its gradient to its inputs, multiplied by its local
 # derivative. Nodes the backward pass has not reached yet say "not computed"; a value used in
 # several places shows the part of its gradient that has arrived so far.
@@ -118,7 +119,7 @@ loss.label = "L"
 step_through(loss)
 
 # %% [markdown]
-# Check the last frame against the hand formula from the lectures:
+# Check the last frame against the chain rule done by hand:
 # ∂L/∂w1 = (ŷ − y) · ŷ(1 − ŷ) · x1 — the loss's derivative, the sigmoid's, and the product's switch.
 
 # %%

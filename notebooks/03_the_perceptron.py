@@ -156,11 +156,12 @@ print(f"−η·∂Err/∂(w, b): Δw1 = {from_gradient[0]:+.5f}, Δw2 = {from_gr
 #
 # Train ADALINE on the whole dataset. The inputs are divided by 12 first: the delta rule's step
 # grows with |x|, and with raw counts of lectures and hours it overshoots. Unlike Rosenblatt's rule
-# it does not stop at zero mistakes — it settles where the *squared error* is smallest, which may
-# leave a point or two on the wrong side.
+# it does not stop at zero mistakes — it settles where the *squared error* is smallest, which here
+# leaves a handful of points on the wrong side: a point far out on its correct side still has a
+# large error d − z, and pulls the line towards itself.
 
 # %%
-learning_rate, epochs = 0.05, 100   # try learning_rate = 0.5 to see it blow up
+learning_rate, epochs = 0.05, 100   # try 0.5 (worse), then 1.5: each step overshoots and the weights blow up
 
 scale = 12.0
 p = Perceptron(2, seed=0)

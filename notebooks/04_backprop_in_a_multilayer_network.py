@@ -202,8 +202,10 @@ for w, a, z in rows:
 #
 # ∂l/∂z_j = σ'(z_j) · Σ_k w_jk · ∂l/∂z_k
 #
-# This is the lectures' Δ_j = g'(in_j) Σ_i W_ji Δ_i, the same rule under another name. With one
-# output neuron the sum has one term; the check below computes it from the output's ∂l/∂z alone.
+# This is the lectures' Δ_j = g'(in_j) Σ_i W_ji Δ_i, the same rule under another name. Mind the
+# sign: they write the error as target − output, so their Δ is −∂l/∂z and their update *adds*
+# η·a·Δ. With one output neuron the sum has one term; the check below computes it from the
+# output's ∂l/∂z alone.
 
 # %%
 delta_out = dsigmoid(out_z.data) * (out_a.data - target)

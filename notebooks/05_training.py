@@ -249,8 +249,10 @@ for name, options in (("plain", {}), (f"L2 λ = {l2}", {"l2": l2}), (f"dropout {
     start = time.perf_counter()
     models[name], runs[name] = train(**options)
     h = runs[name]
-    print(f"{name:>28}: {h.epochs} epochs, train loss {h.loss[-1]:.3f}, validation loss {h.val_loss[-1]:.3f}, "
-          f"validation accuracy {h.val_acc[-1]:.0%}  ({time.perf_counter() - start:.1f} s)")
+    kept = (h.best_epoch or h.epochs) - 1   # early stopping hands back the weights of its best epoch
+    print(f"{name:>28}: {h.epochs} epochs, model of epoch {kept + 1}: train loss {h.loss[kept]:.3f}, "
+          f"validation loss {h.val_loss[kept]:.3f}, validation accuracy {h.val_acc[kept]:.0%}  "
+          f"({time.perf_counter() - start:.1f} s)")
 
 plot_history(runs["plain"])   # the plain run alone: training and validation curves part ways
 plt.show()

@@ -102,8 +102,9 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# **Reading the plot.** Sigmoid's line drops by a factor of four or more per layer: after 20 layers
-# the input's gradient is around 10⁻¹² or smaller, far too small to learn from. tanh loses less
+# **Reading the plot.** Sigmoid's line drops by about a factor of four per layer on average (a
+# little less where |w| > 1): after 20 layers the input's gradient is around 10⁻¹² or smaller,
+# far too small to learn from. tanh loses less
 # (its derivative reaches 1 near zero). ReLU's factors are |w| or 0: it does not shrink by a fixed
 # ratio, but one negative z anywhere in the chain blocks the whole path (its line falls to the
 # floor of the plot). Try another seed.

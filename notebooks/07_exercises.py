@@ -131,8 +131,8 @@ report.draw()
 # ## The three-layer network's formulas
 #
 # Notebook 4 derived dJ/dW(3), dJ/dW(2), dJ/dW(1) for the lecture's three-layer sigmoid network.
-# Written as formulas, they can be checked symbolically-by-numbers: the checker evaluates each
-# formula on the sheet's inputs and compares it with the engine's gradient. A common slip is to
+# The checker does not compare formulas symbol by symbol: it evaluates each one on the sheet's
+# inputs and compares the number with the engine's gradient. A common slip is to
 # forget the σ'(z(3)) factor in dJ/dW(2):
 
 # %%

@@ -86,7 +86,8 @@ fig, ax = plt.subplots(figsize=(6, 4.4))
 plot_decision_boundary(model, X, y, ax=ax)
 ax.plot(path[:, 0], path[:, 1], "k.-", lw=1.5, ms=4)
 ax.annotate("start", path[0], textcoords="offset points", xytext=(5, 5))
-ax.annotate("fooled", path[-1], textcoords="offset points", xytext=(5, -12))
+ax.annotate("fooled" if predicted != label else f"not yet, after {max_steps} steps", path[-1],
+            textcoords="offset points", xytext=(5, -12))
 ax.set_title("gradient ascent on the input")
 plt.show()
 
