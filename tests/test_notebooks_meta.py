@@ -33,6 +33,11 @@ def test_readme_lists_every_notebook_once_and_nothing_else():
     assert sorted(linked) == sorted(p.name for p in IPYNBS), "notebooks/README.md must link each notebook exactly once"
 
 
+def test_main_readme_links_the_notebook_list():
+    readme = (NOTEBOOKS.parent / "README.md").read_text(encoding="utf-8")
+    assert "](notebooks/README.md)" in readme, "the main README should link notebooks/README.md"
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_twin_is_in_sync(name):
     notebook = jupytext.read(NOTEBOOKS / f"{name}.ipynb")
