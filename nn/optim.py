@@ -156,7 +156,8 @@ class RMSprop(Optimizer):
         v = self.square_avg
         if self.centered:
             self.grad_avg = self.alpha * self.grad_avg + (1 - self.alpha) * g
-            v = v - self.grad_avg**2
+            # A variance, ≥ 0 in exact arithmetic; rounding can take it just below 0 (then √ is NaN).
+            v = np.maximum(v - self.grad_avg**2, 0.0)
         step = g / (np.sqrt(v) + self.eps)
         if self.momentum:
             self.buffer = self.momentum * self.buffer + step
@@ -182,7 +183,10 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
         super().__init__(params, lr)
-        b1, b2 = betas
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"{type(self).__name__} betas must be a pair (beta1, beta2) such as (0.9, 0.999), got {betas!r}") from None
         self.betas = (_in_range(b1, 0, 1, f"{type(self).__name__} beta1"), _in_range(b2, 0, 1, f"{type(self).__name__} beta2"))
         self.eps = _in_range(eps, 0, np.inf, f"{type(self).__name__} eps")
         self.weight_decay = _in_range(weight_decay, 0, np.inf, f"{type(self).__name__} weight_decay")

@@ -90,6 +90,15 @@ def test_rmsprop_by_hand():
     assert got[1][0] == pytest.approx(0.9 - 0.01 * 2 / math.sqrt(0.0796))
 
 
+def test_centered_rmsprop_variance_never_goes_below_zero():
+    # With a constant gradient the running variance is (1 − α^t)·α^t·g² > 0, which
+    # rounding takes below 0 at step 330 here: a NaN weight without the clamp.
+    w = param(0.0)
+    opt = RMSprop([w], lr=1e-3, alpha=0.9, centered=True)
+    grad_steps(opt, [w], [[2.9]] * 400)
+    assert math.isfinite(w.data)
+
+
 def test_adam_bias_correction_by_hand():
     w = param(1.0)
     opt = Adam([w], lr=0.1, betas=(0.9, 0.999), eps=0.0)
@@ -199,6 +208,8 @@ def test_bad_parameters_and_options():
         SGD([param(0.0)], lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match=r"Adam beta2 must be in \[0, 1\)"):
         Adam([param(0.0)], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match=r"AdamW betas must be a pair \(beta1, beta2\) such as \(0.9, 0.999\), got 0.9"):
+        AdamW([param(0.0)], betas=0.9)
 
 
 def test_nan_gradient_is_a_clear_error():
