@@ -18,7 +18,6 @@ False
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -26,7 +25,8 @@ import numpy as np
 from engine import Value
 
 from .data import check_dataset
-from .module import Module, _inputs
+from .module import Module, _check_size, _inputs
+from .optim import _positive
 
 __all__ = ["Perceptron", "Learned", "RULES"]
 
@@ -54,12 +54,11 @@ class Perceptron(Module):
     """
 
     def __init__(self, nin, *, seed=None):
-        if isinstance(nin, bool) or not isinstance(nin, numbers.Integral) or nin < 1:
-            raise ValueError(f"Perceptron nin (number of inputs) must be a positive int, got {nin!r}")
+        nin = _check_size(nin, "Perceptron nin (number of inputs)")
         rng = np.random.default_rng(seed)
         # Small random start: the rules work from any weights, and random
         # ones make the hyperplane's first move visible.
-        self.w = [Value(float(x), kind="param") for x in rng.uniform(-0.5, 0.5, int(nin))]
+        self.w = [Value(float(x), kind="param") for x in rng.uniform(-0.5, 0.5, nin)]
         self.b = Value(0.0, kind="param")
         self._label_parameters()
 
@@ -95,7 +94,7 @@ class Perceptron(Module):
         >>> p.perceptron_update([2.0, 3.0], 1)  # now right: no change
         ([0.0, 0.0], 0.0)
         """
-        x, label = self._sample(x, label)
+        x, label, lr = self._sample(x, label, lr)
         z = self._z(x)
         predicted = 1 if z >= 0 else 0
         if predicted == label:
@@ -114,7 +113,7 @@ class Perceptron(Module):
         >>> p.delta_update([1.0, 2.0], 1, lr=0.1)  # d − z = 1 − 0.5
         ([0.05, 0.1], 0.05)
         """
-        x, label = self._sample(x, label)
+        x, label, lr = self._sample(x, label, lr)
         error = (1.0 if label == 1 else -1.0) - self._z(x)
         return self._apply([lr * error * xi for xi in x], lr * error)
 
@@ -129,9 +128,8 @@ class Perceptron(Module):
         if X.shape[1] != self.nin:
             raise ValueError(f"Perceptron({self.nin}) expects {self.nin} inputs per sample, got {X.shape[1]}")
         labels = [self._label(t, i) for i, t in enumerate(y.tolist())]
-        lr = (1.0 if rule == "perceptron" else 0.01) if lr is None else lr
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
-            raise ValueError(f"Perceptron learning rate lr must be a number > 0, got {lr!r}")
+        lr = _positive((1.0 if rule == "perceptron" else 0.01) if lr is None else lr, "Perceptron learning rate lr")
+        epochs = _check_size(epochs, "Perceptron epochs")
         update = self.perceptron_update if rule == "perceptron" else self.delta_update
         rng = np.random.default_rng(seed)
         rows = X.tolist()
@@ -158,9 +156,9 @@ class Perceptron(Module):
         self.b.data += db
         return dw, db
 
-    def _sample(self, x, label):
+    def _sample(self, x, label, lr):
         xs = [v.data if isinstance(v, Value) else v for v in _inputs(x, self.nin, f"Perceptron({self.nin})")]
-        return xs, self._label(label, 0)
+        return xs, self._label(label, 0), _positive(lr, "Perceptron learning rate lr")
 
     @staticmethod
     def _label(t, i):

@@ -97,6 +97,14 @@ def test_perceptron_bad_input():
         p.learn(np.ones((2, 2)), [1, 0], rule="hebb")
     with pytest.raises(ValueError, match="lr must be a number > 0, got 0"):
         p.learn(np.ones((2, 2)), [1, 0], lr=0)
+    with pytest.raises(ValueError, match="Perceptron epochs must be a positive int, got 0"):
+        p.learn(np.ones((2, 2)), [1, 0], epochs=0)
+    with pytest.raises(ValueError, match="Perceptron learning rate lr must be a number > 0, got 'a'"):
+        p.perceptron_update([1.0, 2.0], 1, lr="a")
+    with pytest.raises(ValueError, match="Perceptron learning rate lr must be a number > 0, got -0.1"):
+        p.delta_update([1.0, 2.0], 1, lr=-0.1)
+    with pytest.raises(ValueError, match=r"Perceptron nin \(number of inputs\) must be a positive int, got 0"):
+        Perceptron(0)
     with pytest.raises(ValueError, match="is empty"):
         p.learn(np.zeros((0, 2)), [])
     with pytest.raises(ValueError, match="NaN"):
