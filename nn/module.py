@@ -330,8 +330,8 @@ class MLP(Module):
 
     def __init__(self, nin, nouts, activation="relu", output_activation=None, *, dropout=0.0, init="uniform", seed=None):
         nin = _check_size(nin, "MLP nin (number of inputs)")
-        if isinstance(nouts, numbers.Integral):
-            raise TypeError(f"MLP nouts is a list of layer sizes, e.g. [16, 16, 1]; got the int {nouts!r}")
+        if isinstance(nouts, (numbers.Number, str)) or not hasattr(nouts, "__iter__"):
+            raise TypeError(f"MLP nouts is a list of layer sizes, e.g. [16, 16, 1]; got {type(nouts).__name__} {nouts!r}")
         nouts = [_check_size(n, "each MLP layer size") for n in nouts]
         if not nouts:
             raise ValueError("MLP needs at least one layer size in nouts, e.g. [16, 16, 1]")

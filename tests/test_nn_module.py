@@ -149,9 +149,10 @@ def test_bad_sizes(make):
         make()
 
 
-def test_nouts_must_be_a_list():
-    with pytest.raises(TypeError, match=r"list of layer sizes"):
-        MLP(2, 16)
+@pytest.mark.parametrize("nouts", [16, None, "16"])
+def test_nouts_must_be_a_list(nouts):
+    with pytest.raises(TypeError, match=rf"MLP nouts is a list of layer sizes, e\.g\. \[16, 16, 1\]; got {type(nouts).__name__}"):
+        MLP(2, nouts)
 
 
 def test_unknown_init():
