@@ -30,9 +30,9 @@ def _count(n, what="n", least=1):
     return int(n)
 
 
-def _noise(noise):
+def _noise(noise, what="noise"):
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
-        raise ValueError(f"noise must be a number >= 0 (a standard deviation), got {noise!r}")
+        raise ValueError(f"{what} must be a number >= 0 (a standard deviation), got {noise!r}")
     return float(noise)
 
 
@@ -62,7 +62,7 @@ def circles(n=100, noise=0.05, factor=0.5, seed=0):
     True
     """
     n, noise, rng = _count(n, least=2), _noise(noise), np.random.default_rng(seed)
-    if not 0 < factor < 1:
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
         raise ValueError(f"circles factor is the inner radius over the outer one and must be in (0, 1), got {factor!r}")
     n_outer = n // 2
     t_outer = np.linspace(0, 2 * np.pi, n_outer, endpoint=False)
@@ -123,7 +123,11 @@ def blobs(n=100, spread=0.5, margin=0.2, seed=0):
     ``margin`` to the line x1 + x2 = 0, or on its wrong side, are drawn again,
     so the data is linearly separable for any seed.
     """
-    n, spread, rng = _count(n, least=2), _noise(spread), np.random.default_rng(seed)
+    n, spread, rng = _count(n, least=2), _noise(spread, "spread"), np.random.default_rng(seed)
+    # The centres lie √2 from the line: a smaller margin keeps over half of every redraw,
+    # a larger one would redraw (nearly) for ever.
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not 0 <= margin < np.sqrt(2):
+        raise ValueError(f"blobs margin must be a number in [0, √2 ≈ 1.414) (the centres' distance from the line), got {margin!r}")
     n0 = n // 2
     y = np.repeat([0, 1], [n0, n - n0])
     sign = 2 * y - 1.0
@@ -191,7 +195,7 @@ def check_dataset(X, y=None, what="dataset"):
 def train_val_split(X, y, val_fraction=0.2, seed=0):
     """Shuffle and split into ``(X_train, y_train, X_val, y_val)``."""
     X, y = check_dataset(X, y)
-    if not 0 < val_fraction < 1:
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
     n_val = int(round(len(X) * val_fraction))
     if not 0 < n_val < len(X):

@@ -83,6 +83,8 @@ def test_train_val_split_partitions_the_data():
     assert (Xt[:, 0] == 2 * yt).all() and (Xv[:, 0] == 2 * yv).all()
     with pytest.raises(ValueError, match=r"val_fraction must be in \(0, 1\)"):
         train_val_split(X, y, val_fraction=1.0)
+    with pytest.raises(ValueError, match=r"val_fraction must be in \(0, 1\), got '0.2'"):
+        train_val_split(X, y, val_fraction="0.2")
     with pytest.raises(ValueError, match="leaves an empty"):
         train_val_split(X[:2], y[:2], val_fraction=0.1)
 
@@ -128,8 +130,10 @@ def test_mismatched_or_misshapen_data():
 
 
 @pytest.mark.parametrize("make, options", [
-    (moons, dict(n=1)), (circles, dict(factor=1.5)), (spirals, dict(k=1)), (xor, dict(n=6)), (moons, dict(noise=-1)),
+    (moons, dict(n=1)), (circles, dict(factor=1.5)), (circles, dict(factor="0.5")), (spirals, dict(k=1)),
+    (xor, dict(n=6)), (moons, dict(noise=-1)), (blobs, dict(spread=math.nan)), (blobs, dict(margin=2.0)), (pass_class, dict(n=0)),
 ])
 def test_bad_generator_options(make, options):
-    with pytest.raises(ValueError):
+    # The message names the option that was wrong.
+    with pytest.raises(ValueError, match=next(iter(options))):
         make(**options)
