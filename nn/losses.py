@@ -74,6 +74,9 @@ class Loss:
             raise ValueError(f"{self.name} loss expects {self.expects}, got {t!r} at sample {i + 1}")
         return float(t)
 
+    def check_scores(self, scores: np.ndarray):
+        """A ValueError if raw outputs of shape (n, k) are outside what the loss reads."""
+
     def predict(self, scores: np.ndarray):
         """Class labels from raw outputs of shape (n, k), or None for regression."""
         return None
@@ -130,6 +133,19 @@ class _BCE(Loss):
     eps = 1e-12
 
     check = _binary
+
+    def __call__(self, outputs, targets) -> Value:
+        outputs = list(outputs)
+        if outputs:
+            self.check_scores(np.array([[_single(self, _row(o, i)).data] for i, o in enumerate(outputs)]))
+        return super().__call__(outputs, targets)
+
+    def check_scores(self, scores):
+        # Raw scores outside [0, 1] would be clamped to 1e-12 silently: no gradient, no learning.
+        bad = np.flatnonzero(~((scores[:, 0] >= 0.0) & (scores[:, 0] <= 1.0)))
+        if len(bad):
+            raise ValueError(f"bce loss expects probabilities in [0, 1] (e.g. a sigmoid output), got {float(scores[bad[0], 0])!r} "
+                             f"at sample {bad[0] + 1}; for raw scores use bce_with_logits")
 
     def term(self, outs, t):
         p = _single(self, outs)

@@ -175,6 +175,7 @@ class Replay:
 
     def __call__(self, model, loss, X, y, reg) -> BatchResult:
         aux = self._replay(X, y, backward=True)
+        self.loss.check_scores(aux[:, 1:])  # what the eager Loss checks before its graph
         return BatchResult(float(aux[:, 0].mean()), aux[:, 1:].copy())
 
     def evaluate(self, X, y) -> BatchResult:
@@ -188,6 +189,7 @@ class Replay:
         (1.0, [[2.0], [4.0]], True)
         """
         aux = self._replay(X, y, backward=False)
+        self.loss.check_scores(aux[:, 1:])
         terms = aux[:, 0].tolist()
         # The eager loss sums left to right, then scales by 1/n: so does this.
         return BatchResult(sum(terms[1:], terms[0]) * (1.0 / len(terms)), aux[:, 1:].copy())

@@ -56,6 +56,13 @@ def test_bce_stays_finite_when_the_probability_saturates():
     assert math.isfinite(loss.data) and loss.data == pytest.approx(-math.log(1e-12))
 
 
+@pytest.mark.parametrize("p", [1.7, -0.2, math.nan])
+def test_bce_refuses_raw_scores(p):
+    with pytest.raises(ValueError, match=rf"bce loss expects probabilities in \[0, 1\] \(e\.g\. a sigmoid output\), "
+                                         rf"got {p} at sample 2; for raw scores use bce_with_logits"):
+        bce([Value(0.5), Value(p)], [1, 0])
+
+
 def test_bce_with_logits_equals_bce_of_sigmoid_with_the_same_gradient():
     for z, t in [(0.3, 1), (-2.0, 0), (1.5, 0.25)]:
         a, b = Value(z), Value(z)

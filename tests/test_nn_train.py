@@ -177,6 +177,15 @@ def test_labels_outside_what_the_loss_expects_fail_before_training():
     assert model.state_dict() == before
 
 
+@pytest.mark.parametrize("batched", [True, False])
+def test_bce_on_raw_scores_is_a_clear_error_on_either_path(batched):
+    X, y = blobs(20, seed=0)
+    with pytest.raises(ValueError, match=r"bce loss expects probabilities in \[0, 1\].*use bce_with_logits"):
+        fit(MLP(2, [3, 1], seed=0), X, y, loss="bce", epochs=2, batched=batched, progress=False)
+    with pytest.raises(ValueError, match=r"bce loss expects probabilities in \[0, 1\]"):
+        evaluate(MLP(2, [3, 1], seed=0), "bce", X, y, batched=batched)
+
+
 def test_empty_and_nan_data():
     model = MLP(2, [2, 1], seed=0)
     with pytest.raises(ValueError, match="training data is empty"):
