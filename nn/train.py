@@ -335,10 +335,13 @@ class History:
     val_loss: list = field(default_factory=list)
     val_acc: list = field(default_factory=list)
     lr: list = field(default_factory=list)
+    KEYS = ("loss", "acc", "val_loss", "val_acc", "lr")  # the per-epoch lists (a ClassVar: no annotation)
     best_epoch: int | None = None  # 1-based, with patience: the epoch whose parameters the model holds after fit
     stopped_early: bool = False
 
     def __getitem__(self, key):
+        if key not in self.KEYS:
+            raise KeyError(f"History has no {key!r}; valid keys: {', '.join(self.KEYS)}")
         return getattr(self, key)
 
     @property
@@ -346,7 +349,7 @@ class History:
         return len(self.loss)
 
     def as_dict(self) -> dict:
-        return {k: list(getattr(self, k)) for k in ("loss", "acc", "val_loss", "val_acc", "lr")}
+        return {k: list(getattr(self, k)) for k in self.KEYS}
 
 
 class _Progress:
@@ -416,6 +419,8 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
       the parameters from the end of the best epoch are put back, also when
       the epochs run out first.
     - ``schedule``: stepped once per epoch. ``seed`` fixes the shuffling.
+    - ``progress``: a tqdm bar (a widget in notebooks, text in a terminal, a
+      line every tenth of the run without tqdm); False shows nothing.
     - ``batch_fn(model, loss, X, y, reg) -> BatchResult`` does one batch's work.
     - ``batched``: True replays one sample's recorded graph over each batch
       (``Replay``, ``engine.batch``: far faster, same gradients up to rounding);

@@ -30,6 +30,8 @@ def test_history_has_one_entry_per_epoch():
     assert h.loss[-1] < h.loss[0] and h.val_loss[-1] < h.val_loss[0]
     assert not h.stopped_early and h.best_epoch is None
     assert set(h.as_dict()) == {"loss", "acc", "val_loss", "val_acc", "lr"}
+    with pytest.raises(KeyError, match="History has no 'accuracy'; valid keys: loss, acc, val_loss, val_acc, lr"):
+        h["accuracy"]
 
 
 def test_full_batch_loss_and_accuracy_are_the_pre_step_values():
