@@ -5,7 +5,7 @@ the loss and the raw outputs — lives in ``batch_loss``; the loop around it
 only shuffles, steps the optimizer and keeps records. A faster evaluator can
 take over by replacing that one function (``fit(..., batch_fn=...)``).
 
->>> from nn import MLP
+>>> from nn import MLP, Adam
 >>> from nn.data import xor
 >>> X, y = xor()
 >>> model = MLP(2, [8, 1], activation="tanh", seed=0)
@@ -31,7 +31,7 @@ from engine.batch import ReplayError, trace
 from .data import batches, check_dataset, train_val_split
 from .losses import Loss, get_loss, l1_penalty, l2_penalty
 from .module import Dropout, Module
-from .optim import SGD, Adam, Optimizer, Schedule  # noqa: F401  (Adam: for the doctest above)
+from .optim import SGD, Optimizer, Schedule
 
 __all__ = ["fit", "History", "BatchResult", "batch_loss", "evaluate", "predict", "penalty"]
 

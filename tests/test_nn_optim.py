@@ -47,6 +47,28 @@ def test_trajectory_matches_pytorch(name, options, expected):
     assert [p.data for p in w] == pytest.approx(expected, rel=1e-12, abs=1e-14)
 
 
+# 20 steps with the lr halved every 3 (torch.optim.lr_scheduler.StepLR(step_size=3, gamma=0.5)),
+# recorded as above: AdamW's decay must use the lr of the moment.
+TORCH_SCHEDULED = [
+    ("SGD", {'lr': 0.05, 'momentum': 0.5, 'dampening': 0.3}, [0.07958150892197784, -0.6834390892231659]),
+    ("RMSprop", {'lr': 0.01, 'centered': True, 'eps': 0.001}, [0.2165851240942478, -1.2005990008415017]),
+    ("AdamW", {'lr': 0.02, 'betas': (0.5, 0.6), 'weight_decay': 0.2}, [0.37189815587189534, -1.3481787735616428]),
+]
+
+
+@pytest.mark.parametrize("name, options, expected", TORCH_SCHEDULED, ids=[n for n, _, _ in TORCH_SCHEDULED])
+def test_scheduled_trajectory_matches_pytorch(name, options, expected):
+    w = [param(0.5), param(-1.5)]
+    opt = getattr(nn, name)(w, **options)
+    schedule = StepDecay(opt, every=3, gamma=0.5)
+    for _ in range(20):
+        opt.zero_grad()
+        f(*w).backward()
+        opt.step()
+        schedule.step()
+    assert [p.data for p in w] == pytest.approx(expected, rel=1e-12, abs=1e-14)
+
+
 def grad_steps(opt, params, grads_per_step):
     # Feed fixed gradients, as if backward() had produced them.
     seen = []
