@@ -109,6 +109,18 @@ def test_patience_restores_the_best_epoch_when_the_epochs_run_out_first():
     assert evaluate(model, get_loss("bce_with_logits"), Xv, 1 - yv).loss == pytest.approx(min(h.val_loss))
 
 
+def test_early_stopping_without_validation_watches_the_training_loss():
+    X, y = moons(40, noise=0.3, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    h = fit(model, X, y, loss="bce_with_logits", optimizer=SGD(model.parameters(), lr=5.0), epochs=60, patience=3,
+            progress=False)  # a learning rate this large makes the loss climb again after a few epochs
+    assert h.stopped_early and h.epochs == h.best_epoch + 3 and h.val_loss == []
+    assert h.loss[h.best_epoch - 1] == min(h.loss)
+    # Full batch: epoch e logs the loss before its step, so the parameters from the end of
+    # the best epoch are the ones epoch best_epoch + 1 logged.
+    assert evaluate(model, "bce_with_logits", X, y).loss == pytest.approx(h.loss[h.best_epoch], rel=1e-12)
+
+
 def test_schedule_is_stepped_once_per_epoch_and_l2_is_applied():
     X, y = small()
     model = MLP(2, [4, 1], seed=0)
