@@ -50,6 +50,10 @@ def test_draw_saves_steps(dot, capsys, tmp_path):
         (["draw", "x * y", "--set", "x=1"], "y"),
         (["draw", "x", "--set", "x"], "--set needs NAME=NUMBER"),
         (["draw", "x", "--set", "x=two"], "'two' is not a number"),
+        (["draw", "x", "--set", "x=nan"], "'nan' is not a finite number"),
+        (["draw", "x", "--set", "x=-inf"], "'-inf' is not a finite number"),
+        (["draw", "x", "--set", "x=1", "-o", "graph.jpg"], "-o 'graph.jpg': the extension must be one of .svg"),
+        (["draw", "x", "--set", "x=1", "--steps", "steps.mp4"], "--steps 'steps.mp4': the extension must be one of .gif"),
         (["draw", "x", "--set", "x=1", "--param", "q"], "--param q: no such input"),
         (["draw", "log(x)", "--set", "x=-1"], "log"),
         (["draw", "x", "--set", "x=1", "--view", "sideways"], "invalid choice"),
@@ -69,6 +73,14 @@ def test_bad_input_is_one_line_and_status_2(capsys, argv, message):
     assert stop.value.code == 2
     assert len(err.strip().splitlines()) == 1, err
     assert message in err
+
+
+def test_an_unwritable_output_is_one_line_and_status_1(capsys, tmp_path):
+    missing = tmp_path / "no such folder"
+    for option, name in (("-o", "g.dot"), ("--steps", "s.html")):
+        status, _, err = run(capsys, "draw", "x*x", "--set", "x=3", option, str(missing / name))
+        assert status == 1 and f"cannot write {missing / name}: No such file" in err
+        assert len(err.strip().splitlines()) == 1, err
 
 
 def test_draw_without_dot_explains_and_dot_text_still_works(capsys, monkeypatch, tmp_path):

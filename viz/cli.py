@@ -17,13 +17,14 @@ relu(w×x+b)  ReLU   3     1
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
 
-
 from . import exercise
-from .draw import RANKDIRS, VIEWS, GraphvizMissing, RenderError, draw, number
+from .draw import FORMATS, RANKDIRS, VIEWS, GraphvizMissing, RenderError, draw, number
+from .steps import FRAME_FORMATS, steps
 
 OUT = "gradflow-out"  # the default output folder (git-ignored)
 DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "pass_class")
@@ -49,9 +50,20 @@ def _assignment(text: str):
     if not sep or not name:
         raise UsageError(f"--set needs NAME=NUMBER, e.g. --set x=2; got {text!r}")
     try:
-        return name, float(value)
+        number = float(value)
     except ValueError:
         raise UsageError(f"--set {name}: {value.strip()!r} is not a number") from None
+    if not math.isfinite(number):
+        raise UsageError(f"--set {name}: {value.strip()!r} is not a finite number")
+    return name, number
+
+
+def _extension(option: str, path: str, allowed) -> Path:
+    # Checked before any work, so a typo in the file name costs nothing.
+    path = Path(path)
+    if path.suffix.lower().lstrip(".") not in allowed:
+        raise UsageError(f"{option} {str(path)!r}: the extension must be one of {', '.join('.' + f for f in allowed)}")
+    return path
 
 
 def _additive(op) -> bool:
@@ -108,6 +120,8 @@ def run_draw(args) -> int:
     from engine.expr import ExprError, parse
 
     values = dict(_assignment(a) for a in args.set)
+    output = args.output and _extension("-o", args.output, FORMATS + ("gv",))
+    frames = args.steps and _extension("--steps", args.steps, FRAME_FORMATS)
     try:
         root = parse(args.expression, values)
     except ExprError as e:
@@ -129,14 +143,11 @@ def run_draw(args) -> int:
         rows.append((names[v], v._op.symbol if v.op else v.kind, number(v.data), number(v.grad)))
     print(_table(rows))
     options = dict(view=args.view, rankdir=args.rankdir, color_by_grad=args.color_by_grad)
-    if args.output:
-        path = Path(args.output)
-        draw(root, **options).save(path)
-        print(f"drawing saved to {path}")
-    if args.steps:
-        from .steps import steps
-
-        paths = steps(root, **options).save(args.steps)
+    if output:
+        draw(root, **options).save(output)
+        print(f"drawing saved to {output}")
+    if frames:
+        paths = steps(root, **options).save(frames)
         print(f"backward steps saved to {paths[0]}" + (f" ... {paths[-1]}" if len(paths) > 1 else ""))
     return 0
 
@@ -349,6 +360,10 @@ def main(argv=None) -> int:
         return 2
     except (GraphvizMissing, RenderError) as e:
         print(f"gradflow {args.command}: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # a file that cannot be written: a missing folder, no permission, a full disk
+        where = f" {e.filename}" if e.filename else ""
+        print(f"gradflow {args.command}: cannot write{where}: {e.strerror or e}", file=sys.stderr)
         return 1
 
 

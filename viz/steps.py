@@ -27,7 +27,9 @@ from pathlib import Path
 
 from engine import NOT_COMPUTED, Value  # NOT_COMPUTED: the module doctest reads it
 
-from .draw import GradState, GraphvizMissing, RenderError, draw, number, render
+from .draw import FORMATS, GradState, GraphvizMissing, RenderError, draw, number, render
+
+FRAME_FORMATS = ("gif", "html") + FORMATS  # what Frames.save writes, by extension
 
 __all__ = ["steps", "Frames"]
 
@@ -152,10 +154,11 @@ class Frames:
         if fmt == "html":
             path.write_text(self.html(), encoding="utf-8")
             return [path]
-        if fmt in ("svg", "png", "pdf", "dot"):
+        if fmt in FORMATS:
             width = len(str(len(self) - 1))
             return [self[k].save(path.with_name(f"{path.stem}-{k:0{width}d}{path.suffix}")) for k in range(len(self))]
-        raise ValueError(f"cannot save frames as {str(path)!r}: the extension must be .gif, .html, .svg, .png, .pdf or .dot")
+        raise ValueError(f"cannot save frames as {str(path)!r}: the extension must be one of "
+                         f"{', '.join('.' + f for f in FRAME_FORMATS)}")
 
     def _gif(self, path: Path, ms_per_frame: int = 900) -> Path:
         try:
