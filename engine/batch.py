@@ -264,10 +264,11 @@ class _Program:
     (placeholders, filled from the arrays), the ``live`` nodes (values given
     at each run, gradients handed back summed over the columns) and constants.
     ``seeds`` are the rows whose gradient arrives from outside (edge rows
-    0, 1, ...), e.g. the loss.
+    0, 1, ...), e.g. the loss; ``outputs`` are the nodes whose values are
+    read after a run (the seeds among them), so each keeps a row of its own.
     """
 
-    def __init__(self, nodes, holders, live, seeds, fuse, group):
+    def __init__(self, nodes, holders, live, seeds, outputs, fuse, group):
         live_set = set(live)
 
         def ins(v):
@@ -278,8 +279,14 @@ class _Program:
         for v in nodes:
             for x in ins(v):
                 uses[pos[x]] += 1
-        for o in seeds:
+        for o in set(seeds) | set(outputs):
             uses[pos[o]] += 1
+        # Only nodes a seed depends on carry gradients: an aux output that
+        # the loss does not use must send nothing back (not even 0 · inf).
+        reach = set(seeds)
+        for v in reversed(nodes):
+            if v in reach:
+                reach.update(ins(v))
 
         # An addition whose partial sum only feeds the left side of another
         # addition dissolves into one sum with it: ((t0 + t1) + t2) + t3, as
@@ -320,7 +327,7 @@ class _Program:
                 terms = list(v.inputs)
             is_sum = v._op is _ADD and len(terms) > 2
             depth[v] = 1 + max(depth[x] for x in terms)
-            needs[v] = any(needs[x] for x in terms)
+            needs[v] = v in reach and any(needs[x] for x in terms)
             key = (depth[v], needs[v], "sum" if is_sum else v._op.name, v._arg, len(terms))
             if not group:
                 key += (pos[v],)
@@ -362,13 +369,16 @@ class _Program:
                 for j in range(g.op.arity):
                     rows = [row[terms[j]] for _, terms in mem]
                     g.ins.append(_index(rows))
-                    if any(needs[terms[j]] for _, terms in mem):
+                    if g.needs and any(needs[terms[j]] for _, terms in mem):
                         g.slots.append(j)
                         g.edges.append(n_edges)
                         for i, r in enumerate(rows):
                             edges_to[r].append(n_edges + i)
                         n_edges += len(mem)
-        self.n_edges = n_edges
+        # A row nothing sends a gradient to (a parameter only an aux output
+        # uses) reads this edge, which stays 0: reduceat needs a term per row.
+        self.zero = n_edges
+        self.n_edges = n_edges + 1
 
         # Pull plan: before the groups of one depth run backwards, the
         # gradients of all their rows are summed from the edges that point at
@@ -383,12 +393,11 @@ class _Program:
             self.levels.append((gs[0].r0, gs[-1].r1, *self._gather(edges_to, range(gs[0].r0, gs[-1].r1)), gs))
         self.live_pull = self._gather(edges_to, range(self.live_rows.start, self.live_rows.stop))
 
-    @staticmethod
-    def _gather(edges_to, rows):
+    def _gather(self, edges_to, rows):
         src, starts = [], []
         for r in rows:
             starts.append(len(src))
-            src.extend(edges_to[r])
+            src.extend(edges_to[r] or [self.zero])
         single = len(src) == len(starts)
         return _index(src), (None if single else np.array(starts, dtype=np.intp))
 
@@ -460,6 +469,7 @@ class _Work:
         self.values[program.fixed_rows] = program.fixed[:, None]
         self.grads = np.empty((program.n_rows, n))
         self.edges = np.empty((program.n_edges, n))
+        self.edges[program.zero] = 0.0
         self.take = []  # per group: one buffer per input slot (None: a slice, read in place)
         for g in program.groups:
             if g.op is None:
@@ -521,10 +531,11 @@ class _Split:
         frontier = sorted(frontier, key=_by_id)
         leaves = [v for v in rec.nodes if v._op is None and v not in rec.placeholders and v._id < rec.mark]
         self.params = leaves
-        self.uniform = _Program([v for v in rec.nodes if v not in varying], {}, leaves, frontier, fuse, group)
+        self.uniform = _Program([v for v in rec.nodes if v not in varying], {}, leaves, frontier, frontier, fuse, group)
+        read = varying.union(frontier)
         self.varying = _Program(
-            [v for v in rec.nodes if v in varying or v in set(frontier)],
-            rec.placeholders, frontier, rec.outputs[:1] if rec.loss else [], fuse, group,
+            [v for v in rec.nodes if v in read],
+            rec.placeholders, frontier, rec.outputs[:1] if rec.loss else [], rec.outputs, fuse, group,
         )
         self.frontier = [self.uniform.row[v] for v in frontier]
         self.outputs = [self.varying.row[o] for o in rec.outputs]

@@ -3,8 +3,9 @@
 The reference is always the eager engine run sample by sample: the batched
 loss is the sum (or mean) of the per-sample losses, and every parameter's
 gradient the sum (or mean) of the per-sample gradients, to 1e-12 relative.
-"Relative" is measured against the sum of the per-sample magnitudes, the
-scale at which adding the samples in another order can round.
+"Relative" is measured against the summed magnitudes of the terms that make
+up each gradient (see ``magnitude``), the scale at which adding them in
+another order can round.
 """
 
 from __future__ import annotations
@@ -68,8 +69,23 @@ def _sample(arrays, i):
     return [Value(float(a[i])) if a.ndim == 1 else [Value(float(v)) for v in a[i]] for a in arrays]
 
 
+def magnitude(out, params):
+    """Per parameter, the sum over paths of |product of local derivatives|.
+
+    It bounds the terms backward() adds, so it is the scale at which adding
+    them in another order can round, also when they cancel to 0 (1 − 1 + 1e-103).
+    """
+    mag = {out: 1.0}
+    for v in reversed(out.topo()):
+        if v.op and v in mag:
+            local = OPS[v.op].d(*[x.data for x in v.inputs], v.data, v.arg)
+            for x, d in zip(v.inputs, local):
+                mag[x] = mag.get(x, 0.0) + mag[v] * abs(d)
+    return np.array([mag.get(p, 0.0) for p in params])
+
+
 def eager(fn, arrays, params):
-    """Per-sample outputs, and the sum and the summed magnitude of per-sample gradients."""
+    """Per-sample outputs, the sum of per-sample gradients and its scale (summed magnitudes)."""
     outs, total, scale = [], np.zeros(len(params)), np.zeros(len(params))
     for i in range(len(arrays[0])):
         for p in params:
@@ -79,7 +95,7 @@ def eager(fn, arrays, params):
         grads = np.array([p.grad for p in params])
         outs.append(out.data)
         total += grads
-        scale += np.abs(grads)
+        scale += magnitude(out, params)
     return np.array(outs), total, scale
 
 
@@ -208,6 +224,33 @@ def test_aux_carries_the_scores_and_leaves_the_gradient_alone():
     scores = [model(list(row))[0].data for row in X]
     assert tape.aux.shape == (3, 1)
     np.testing.assert_allclose(tape.aux[:, 0], scores, rtol=RTOL)
+    params = model.parameters()
+    _, total, scale = eager(lambda x, t: (1 - t * model(x)[0]).relu(), [X, y], params)
+    for p in params:
+        p.grad = 0.0
+    tape.backward()
+    assert_matches(np.array([p.grad for p in params]), total / len(X), scale / len(X))
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=["fused", "unfused", "node-by-node"])
+def test_an_aux_the_loss_does_not_use_sends_no_gradient(options):
+    w, b, u = (Value(v, kind="param") for v in (0.5, 2.0, -1.5))
+
+    def fn(x):
+        s = w * x + b  # a partial sum the loss extends: it must keep a row of its own
+        # aux only: a parameter no loss node reads, and an infinite local
+        # derivative at x = 0 (the eager loss graph never sees either)
+        return (s + 1.0) ** 2, [s, u * x, (b * x * x) ** 0.5]
+
+    X = np.array([1.0, 0.0, 3.0])
+    _, total, _ = eager(lambda x: fn(x)[0], [X], [w, b, u])
+    for p in (w, b, u):
+        p.grad = 0.0
+    tape = trace(fn, has_aux=True, reduce="sum", **options)
+    tape.run(X)
+    np.testing.assert_array_equal(tape.aux, [[2.5, -1.5, 2.0 ** 0.5], [2.0, -0.0, 0.0], [3.5, -4.5, 18.0 ** 0.5]])
+    tape.backward()
+    assert [w.grad, b.grad, u.grad] == total.tolist() == [34.0, 22.0, 0.0]
 
 
 # --- the recording and the Values around it ---------------------------------------------
