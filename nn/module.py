@@ -151,7 +151,18 @@ class Module:
         return {name: p.data for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict):
-        """Set parameter values by name; the names must match exactly."""
+        """Set parameter values by name; the names must match exactly.
+
+        >>> n = Neuron(2, seed=0)
+        >>> n.load_state_dict({"w1": 1.0, "w2": -1.0, "b": 0.5}); n.w[1].data
+        -1.0
+        >>> n.load_state_dict({"w1": 1.0})
+        Traceback (most recent call last):
+        ...
+        ValueError: parameters do not match Neuron(2, activation='relu'): it has 3, the state has 1; missing from the state: w2, b
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"load_state_dict needs a dict of name -> number (as state_dict() gives), got {type(state).__name__}")
         mine = dict(self.named_parameters())
         missing = [n for n in mine if n not in state]
         extra = [n for n in state if n not in mine]

@@ -195,3 +195,15 @@ def test_mlp_with_dropout_train_and_eval_modes():
 def test_dropout_probability_must_be_in_range(p):
     with pytest.raises(ValueError, match=r"must be in \[0, 1\)"):
         Dropout(p)
+
+
+def test_load_state_dict_checks_names_values_and_type_before_setting_anything():
+    n = Neuron(2, seed=0)
+    before = n.state_dict()
+    with pytest.raises(ValueError, match=r"missing from the state: b; not in the model: bias"):
+        n.load_state_dict({"w1": 1.0, "w2": 2.0, "bias": 0.0})
+    with pytest.raises(ValueError, match="parameter 'b' must be a finite number, got inf"):
+        n.load_state_dict({"w1": 1.0, "w2": 2.0, "b": float("inf")})
+    with pytest.raises(TypeError, match="load_state_dict needs a dict of name -> number"):
+        n.load_state_dict([1.0, 2.0, 0.0])
+    assert n.state_dict() == before
