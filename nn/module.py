@@ -309,6 +309,8 @@ class Dropout(Module):
         self._rng = rng if rng is not None else np.random.default_rng(seed)
 
     def __call__(self, xs) -> list[Value]:
+        if not isinstance(xs, (list, tuple)):
+            raise TypeError(f"Dropout takes a list of Values (a layer's output), got {type(xs).__name__}")
         if not self.training or self.p == 0.0:
             return list(xs)
         keep = self._rng.random(len(xs)) >= self.p

@@ -197,6 +197,11 @@ def test_dropout_probability_must_be_in_range(p):
         Dropout(p)
 
 
+def test_dropout_takes_a_list():
+    with pytest.raises(TypeError, match="Dropout takes a list of Values .*, got Value"):
+        Dropout(0.5, seed=0)(Value(1.0))
+
+
 def test_load_state_dict_checks_names_values_and_type_before_setting_anything():
     n = Neuron(2, seed=0)
     before = n.state_dict()
