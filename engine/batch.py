@@ -48,7 +48,7 @@ from operator import attrgetter
 import numpy as np
 
 from .ops import OPS
-from .value import Value, topo
+from .value import Value, reading, topo
 
 __all__ = ["trace", "Tape", "ReplayError"]
 
@@ -71,20 +71,17 @@ class ReplayError(ValueError):
 class _Guard:
     """Raise when fn branches on a value that changes with the sample or the step.
 
-    While fn runs, Value's comparisons and float() are wrapped (and restored on
-    exit): a comparison involving a Value that depends on a placeholder or on a
-    pre-existing leaf (a parameter) is Python control flow the replay could not
-    follow. Constants created inside fn may be compared freely. The wrapping is
-    process-wide, so record while no other thread compares Values.
+    While fn runs, it is Value's ``reading`` hook: a comparison or float() on a
+    Value that depends on a placeholder or on a pre-existing leaf (a
+    parameter) is Python control flow the replay could not follow. Constants
+    created inside fn may be compared freely. The hook is a ContextVar, so
+    other threads compare Values undisturbed while fn is recorded.
     """
-
-    _names = ("__lt__", "__le__", "__gt__", "__ge__", "__float__")
-    _symbols = {"__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__float__": "float()"}
 
     def __init__(self, placeholders, mark):
         self.placeholders = placeholders
         self.mark = mark
-        self.saved = {}
+        self.token = None
 
     def _varies(self, v):
         if not isinstance(v, Value):
@@ -94,30 +91,21 @@ class _Guard:
                 return True
         return False
 
-    def _wrap(self, name, original):
-        guard = self
-
-        def method(self, *other):
-            if guard._varies(self) or any(guard._varies(o) for o in other):
-                raise ReplayError(
-                    f"fn applied {guard._symbols[name]} to a Value that depends on the batch inputs or the "
-                    f"parameters ({self!r}); Python control flow on a node's value can take another branch for "
-                    "another sample, so the graph cannot be replayed. Express the choice with ops "
-                    "(relu, max, leaky_relu, ...) or use the eager engine for this fn."
-                )
-            return original(self, *other)
-
-        return method
+    def __call__(self, symbol, value, other):
+        if self._varies(value) or self._varies(other):
+            raise ReplayError(
+                f"fn applied {symbol} to a Value that depends on the batch inputs or the "
+                f"parameters ({value!r}); Python control flow on a node's value can take another branch for "
+                "another sample, so the graph cannot be replayed. Express the choice with ops "
+                "(relu, max, leaky_relu, ...) or use the eager engine for this fn."
+            )
 
     def __enter__(self):
-        for name in self._names:
-            self.saved[name] = Value.__dict__[name]
-            setattr(Value, name, self._wrap(name, self.saved[name]))
+        self.token = reading.set(self)
         return self
 
     def __exit__(self, *exc):
-        for name, original in self.saved.items():
-            setattr(Value, name, original)
+        reading.reset(self.token)
 
 
 def _argument_names(fn, count):

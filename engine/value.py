@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+from contextvars import ContextVar
 from operator import attrgetter
 from typing import Iterator, NamedTuple
 
@@ -42,6 +43,19 @@ _POW, _POWV, _MAX, _SPLIT = OPS["pow"], OPS["powv"], OPS["max"], OPS["split"]
 _ids = itertools.count()
 _new = object.__new__
 _by_id = attrgetter("_id")
+
+
+# A hook called as hook(symbol, value, other) before a comparison or float()
+# hands a node's data to Python code: engine.batch sets it while recording, to
+# refuse control flow that could differ per sample. A ContextVar, so that a
+# recording in one thread never touches another thread's comparisons.
+reading: ContextVar = ContextVar("reading", default=None)
+
+
+def _read(symbol, value, other=None):
+    hook = reading.get()
+    if hook is not None:
+        hook(symbol, value, other)
 
 
 def _node(data, op, a=None, b=None, arg=None):
@@ -180,20 +194,25 @@ class Value:
         return f"Value(data={self.data!r}, grad={self.grad!r}{op}{name})"
 
     def __float__(self):
+        _read("float()", self)
         return float(self.data)
 
     # Comparisons read the data (so `if loss < 0.1` works); equality stays
     # identity so that Values can live in sets and dicts.
     def __lt__(self, other):
+        _read("<", self, other)
         return self.data < (other.data if isinstance(other, Value) else other)
 
     def __le__(self, other):
+        _read("<=", self, other)
         return self.data <= (other.data if isinstance(other, Value) else other)
 
     def __gt__(self, other):
+        _read(">", self, other)
         return self.data > (other.data if isinstance(other, Value) else other)
 
     def __ge__(self, other):
+        _read(">=", self, other)
         return self.data >= (other.data if isinstance(other, Value) else other)
 
     __hash__ = object.__hash__

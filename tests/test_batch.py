@@ -313,6 +313,29 @@ def test_comparisons_and_float_on_varying_values_are_refused(fn):
         trace(fn).run([1.0, 2.0])
 
 
+def test_recording_leaves_value_alone_and_other_threads_free_to_compare():
+    import threading
+
+    w = Value(1.0, kind="param")
+    methods = {name: Value.__dict__[name] for name in ("__lt__", "__le__", "__gt__", "__ge__", "__float__")}
+    seen = []
+
+    def fn(x):
+        seen.append({name: Value.__dict__[name] for name in methods})
+        # A thread that compares parameters while fn is being recorded: the
+        # guard belongs to the recording's context, not to the process.
+        results = []
+        thread = threading.Thread(target=lambda: results.append((w < 2, float(w))))
+        thread.start()
+        thread.join()
+        seen.append(results)
+        return w * x
+
+    assert trace(fn, reduce="sum").run([1.0, 2.0]) == 3.0
+    assert all(s == methods for s in seen[::2]) and seen[1] == [(True, 1.0)]
+    assert w < 2  # after recording, comparisons are plain again
+
+
 def test_comparisons_on_constants_made_inside_fn_are_fine():
     def fn(x):
         c = Value(2.0)

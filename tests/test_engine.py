@@ -395,3 +395,25 @@ def test_comparisons_read_data_and_equality_is_identity():
     assert a != b and a == a
     assert len({a, b, a}) == 2
     assert float(Value(2.5)) == 2.5
+
+
+def test_the_reading_hook_sees_every_comparison_and_float_and_is_per_context():
+    import threading
+
+    from engine.value import reading
+
+    a, b = Value(1.0), Value(2.0)
+    seen = []
+    token = reading.set(lambda symbol, value, other: seen.append((symbol, value, other)))
+    try:
+        assert a < b and a <= 1 and b > a and b >= 2 and 3 > a and float(b) == 2.0
+        others = []  # another thread runs in its own context: no hook there
+        thread = threading.Thread(target=lambda: others.append(a < b))
+        thread.start()
+        thread.join()
+    finally:
+        reading.reset(token)
+    # `3 > a` is Python's reflected a < 3: the hook sees the Value first.
+    assert seen == [("<", a, b), ("<=", a, 1), (">", b, a), (">=", b, 2), ("<", a, 3), ("float()", b, None)]
+    assert others == [True]
+    assert a < b and seen[-1] == ("float()", b, None)  # reset: the hook is gone
