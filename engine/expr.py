@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import numbers
 import re
 from typing import Mapping
 
@@ -41,8 +42,9 @@ FUNCTIONS: dict[str, int] = {
 
 def _signature(name):
     op = OPS[name]
-    args = ["x", "y"][: op.arity] + [f"{p}=..." for p in op.params]
-    return f"{name}({', '.join(args)})"
+    # Brackets mark the optional constant: arguments are positional only.
+    optional = "".join(f"[, {p}]" for p in op.params)
+    return f"{name}({', '.join(['x', 'y'][: op.arity])}{optional})"
 
 
 ALLOWED = (
@@ -97,7 +99,7 @@ _HINTS = {
     "]": "subscripts and lists (']') are not allowed",
     "{": "dicts and sets ('{') are not allowed",
     "}": "dicts and sets ('}') are not allowed",
-    "=": "assignments and comparisons ('=') are not allowed",
+    "=": "assignments, comparisons and keyword arguments ('=') are not allowed (write leaky_relu(x, 0.1))",
     "<": "comparisons ('<') are not allowed",
     ">": "comparisons ('>') are not allowed",
     "!": "comparisons ('!') are not allowed",
@@ -405,7 +407,7 @@ class Expr:
             known = ", ".join(sorted(values)) or "none"
             raise ExprError(f"unknown name {name!r}; the names defined here are: {known}", start + 1) from None
         if not isinstance(v, Value):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise ExprError(f"the value of {name!r} must be a number or a Value, got {type(v).__name__}",
                                 start + 1)
             v = Value(float(v), name)

@@ -90,7 +90,7 @@ def _div(x, y, _=None):
 def _pow(x, k):
     if x == 0 and k < 0:
         raise ZeroDivisionError(f"pow: 0 ** {k!r} is undefined; a zero base needs an exponent >= 0")
-    if x < 0 and k != int(k):
+    if x < 0 and not float(k).is_integer():
         raise DomainError(f"pow: {x!r} ** {k!r} is not a real number; a negative base needs an integer exponent")
     try:
         return float(x**k)

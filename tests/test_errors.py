@@ -114,6 +114,12 @@ def test_negative_base_with_a_fractional_constant_exponent():
         Value(-8.0) ** (1 / 3)
 
 
+@pytest.mark.parametrize("k", [math.inf, -math.inf, math.nan])
+def test_negative_base_with_a_non_finite_exponent(k):
+    with raises(DomainError, "pow", "-2.0", "integer exponent"):
+        Value(-2.0) ** k
+
+
 def test_negative_base_with_an_integer_exponent_is_fine():
     x = Value(-2.0)
     y = x**3

@@ -49,6 +49,12 @@ def test_alpha_is_an_optional_constant():
     assert parse("elu(x, 2)", {"x": -1.0}).arg == 2.0
     with pytest.raises(ExprError, match="alpha .* must be a number"):
         parse("elu(x, x)", {"x": -1.0})
+    # The signature shown is one the language accepts: alpha is positional.
+    with pytest.raises(ExprError, match=r"column 20: .*keyword arguments.*leaky_relu\(x\[, alpha\]\)") as info:
+        parse("leaky_relu(x, alpha=0.2)", {"x": -1.0})
+    assert "alpha=" not in str(info.value)
+    with pytest.raises(ExprError, match=r"elu takes 1 or 2 arguments: elu\(x\[, alpha\]\); got 3"):
+        parse("elu(x, 1, 2)", {"x": -1.0})
 
 
 def test_constant_exponents_fold_into_pow_and_value_exponents_make_powv():
@@ -61,6 +67,9 @@ def test_values_can_be_given_as_values_or_numbers():
     w = Value(1.5, "w", kind="param")
     y = parse("w * x", {"w": w, "x": 2})
     assert y.inputs[0] is w and y.inputs[1].label == "x"
+    # Any real number will do, numpy's included (as Value itself accepts).
+    import numpy as np
+    assert parse("x * y", {"x": np.int64(3), "y": np.float32(0.5)}).data == 1.5
 
 
 def test_names_in_order_of_first_use_without_functions():
