@@ -26,6 +26,8 @@ __all__ = ["Op", "OPS", "UNARY", "BINARY"]
 
 # Largest x with a finite exp(x); above it math.exp overflows.
 EXP_MAX = math.log(1.7976931348623157e308)
+# Smallest normal float: below it a result has underflowed and lost digits.
+TINY = 2.2250738585072014e-308
 
 
 @dataclass(frozen=True)
@@ -113,16 +115,20 @@ def _powv(x, y, _=None):
 
 
 def _dpow(x, out, k):
-    # k·x^(k−1), written without a second power where x ≠ 0.
+    # k·x^(k−1) as k·(out/x): a division instead of a second power. Only when
+    # out has underflowed (x² at x = 1e-200 is 0) is the power taken again.
     if x != 0:
-        return (k * out / x,)
+        return (k * (out / x) if abs(out) >= TINY else k * x ** (k - 1),)
     if k == 1:
         return (1.0,)
     return (0.0,) if k > 1 or k == 0 else (math.inf,)
 
 
 def _dpowv(x, y, out, _=None):
-    dx = y * out / x if x != 0 else (0.0 if y > 1 or y == 0 else (1.0 if y == 1 else math.inf))
+    if x != 0:
+        dx = y * (out / x) if out >= TINY else y * x ** (y - 1)  # as in _dpow
+    else:
+        dx = 0.0 if y > 1 or y == 0 else (1.0 if y == 1 else math.inf)
     # d/dy x^y = x^y log x; at x = 0 the limit from y > 0 is 0.
     dy = out * math.log(x) if x > 0 else 0.0
     return (dx, dy)
@@ -148,9 +154,17 @@ def _vsigmoid(x, _=None):
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _underflowed(d, out, power):
+    # As the scalar rules: where out has underflowed, d comes from the power.
+    tiny = np.abs(out) < TINY
+    return np.where(tiny, power(), d) if tiny.any() else d
+
+
 def _vdpow(x, out, k):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = np.where(x != 0, k * out / np.where(x != 0, x, 1.0), 0.0)
+    with np.errstate(all="ignore"):
+        safe = np.where(x != 0, x, 1.0)
+        d = _underflowed(k * (out / safe), out, lambda: k * safe ** (k - 1))
+        d = np.where(x != 0, d, 0.0)
     if k == 1:
         return (np.ones_like(x),)
     if 0 < k < 1 or k < 0:
@@ -161,7 +175,8 @@ def _vdpow(x, out, k):
 def _vdpowv(x, y, out, _=None):
     safe = np.where(x != 0, x, 1.0)
     dx0 = np.where(y > 1, 0.0, np.where(y == 1, 1.0, np.where(y == 0, 0.0, np.inf)))
-    dx = np.where(x != 0, y * out / safe, dx0)
+    with np.errstate(all="ignore"):
+        dx = np.where(x != 0, _underflowed(y * (out / safe), out, lambda: y * safe ** (y - 1)), dx0)
     dy = np.where(x > 0, out * np.log(np.where(x > 0, x, 1.0)), 0.0)
     return (dx, dy)
 

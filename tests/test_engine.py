@@ -417,3 +417,20 @@ def test_the_reading_hook_sees_every_comparison_and_float_and_is_per_context():
     assert seen == [("<", a, b), ("<=", a, 1), (">", b, a), (">=", b, 2), ("<", a, 3), ("float()", b, None)]
     assert others == [True]
     assert a < b and seen[-1] == ("float()", b, None)  # reset: the hook is gone
+
+
+@pytest.mark.parametrize("x, k", [(1e-200, 2), (1e-110, 3), (1e-160, 2), (-1e-200, 2), (1e-170, 2.5)])
+def test_power_rules_survive_an_underflowed_output(x, k):
+    # x**k underflows to 0 (or loses digits), yet k·x^(k−1) is a normal float.
+    import numpy as np
+
+    from engine import OPS
+
+    want = k * x ** (k - 1)
+    powers = [Value(x) ** k] + ([Value(x) ** Value(float(k))] if x > 0 else [])  # powv needs x >= 0
+    for y in powers:
+        y.backward()
+        base = y.inputs[0]
+        assert base.grad == approx(want)
+        xs = [np.array([v.data]) for v in y.inputs]
+        assert OPS[y.op].vd(*xs, np.array([y.data]), y.arg)[0][0] == approx(want)
