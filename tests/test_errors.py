@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from engine import NOT_COMPUTED, DomainError, Value
+from engine import NOT_COMPUTED, DomainError, Value, gradcheck, numerical_grad
 
 
 def raises(kind, *fragments):
@@ -160,6 +160,14 @@ def test_backward_needs_a_number():
         y.backward("one")
     with raises(TypeError, "backward", "NoneType"):
         list(y.steps(None))
+
+
+@pytest.mark.parametrize("check", [gradcheck, numerical_grad], ids=lambda c: c.__name__)
+def test_gradient_checks_name_themselves_and_what_f_returned(check):
+    with raises(TypeError, check.__name__, "must return a Value", "float"):
+        check(lambda x: x.data * 2, 1.0)
+    with raises(TypeError, check.__name__, "str"):
+        check(lambda x: x * 2, "1.0")
 
 
 # --- no half-built graph ---------------------------------------------------------------------
