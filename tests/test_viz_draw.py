@@ -303,6 +303,20 @@ def test_big_unnamed_graph_keeps_the_nodes_near_the_output():
     assert len(re.findall(r"^  n\d+ \[", d.source, re.M)) == 49
 
 
+def test_a_value_read_along_a_long_chain_renders_within_dots_timeout(dot):
+    # x read by each of 1,000 steps: with dot's default layout search this 400-node drawing
+    # ran past the 30 s timeout; the capped search draws it in seconds.
+    x = Value(1.0, "x")
+    s = x * 1.0
+    for _ in range(1000):
+        s = s * 1.0001 + x
+    s.backward()
+    d = draw(s)
+    assert "nearest the output are drawn" in d.note
+    assert "nslimit" in d.source and "nslimit" not in draw(x * 2.0).source
+    assert "<svg" in d.svg()
+
+
 # --- saving and Graphviz being missing ------------------------------------------
 
 

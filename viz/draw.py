@@ -56,6 +56,11 @@ SHADE_DECADES = 6
 
 MAX_NODES = 400  # above this many nodes the drawing collapses unless told not to
 EDGE_LABEL_NODES = 100  # edge labels by default only up to this many nodes
+# dot's network simplex can run for minutes on a long chain with one value read all along it
+# (x in each of 1,000 steps: over 30 s for 400 drawn nodes); capping its iterations above this
+# many drawn nodes brings that to seconds, while small drawings keep dot's best layout.
+SIMPLEX_NODES = 100
+SIMPLEX_LIMIT = 'nslimit="2" nslimit1="2" '
 WRAP = 40  # characters per label line
 MAX_LABEL = 1000  # characters of one label kept; the rest is summarised
 DOT_TIMEOUT = 30.0  # seconds before a `dot` run is stopped (dot can take minutes on huge graphs)
@@ -651,7 +656,8 @@ class _Builder:
 
         out = self.lines
         out.append("digraph gradflow {")
-        out.append(f'  graph [newrank="true" rankdir="{self.rankdir}" fontname="Helvetica" nodesep="0.25" ranksep="0.35" bgcolor="white"]')
+        limit = SIMPLEX_LIMIT if self.drawn(unit) > SIMPLEX_NODES else ""
+        out.append(f'  graph [newrank="true" {limit}rankdir="{self.rankdir}" fontname="Helvetica" nodesep="0.25" ranksep="0.35" bgcolor="white"]')
         out.append('  node [fontname="Helvetica" fontsize="10" margin="0.06,0.03"]')
         out.append('  edge [fontname="Helvetica" fontsize="9" color="#616161" arrowsize="0.6"]')
         caption = [t for t in (self.title, self.state.caption, note) if t]
