@@ -20,7 +20,7 @@ import keyword
 import math
 import numbers
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from .ops import OPS, DomainError
 from .value import Value
@@ -361,7 +361,14 @@ class Expr:
         folded, so ``x ** -1`` is the constant-exponent "pow" op). When
         ``texts`` is a dict, each node the expression creates is mapped to the
         source text that produced it.
+
+        >>> texts = {}
+        >>> y = Expr("(w*x) * 2").evaluate({"w": 3, "x": 0.5}, texts)
+        >>> y.data, sorted(texts.values())
+        (3.0, ['(w*x)', '(w*x) * 2'])
         """
+        if not isinstance(values, Mapping):
+            raise TypeError(f"the values must be a mapping from names to numbers or Values, got {type(values).__name__}")
         leaves = {}
         stack = []
         push, pop = stack.append, stack.pop

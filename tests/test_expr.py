@@ -72,6 +72,12 @@ def test_values_can_be_given_as_values_or_numbers():
     assert parse("x * y", {"x": np.int64(3), "y": np.float32(0.5)}).data == 1.5
 
 
+@pytest.mark.parametrize("values", [[1.0], None, "x"])
+def test_values_must_be_a_mapping(values):
+    with pytest.raises(TypeError, match=f"mapping from names .*got {type(values).__name__}"):
+        parse("x + 1", values)
+
+
 def test_names_in_order_of_first_use_without_functions():
     assert names("sigmoid(w1*x1 + w2*x2 + b) - t * w1") == ("w1", "x1", "w2", "x2", "b", "t")
     assert Expr("3 + 4").names == ()
