@@ -297,6 +297,8 @@ BAD = {
     "no graph": ("[inputs]\nx = 1\n", r"missing output"),
     "an empty graph": ("[inputs]\nx = 1\n[graph]\n", r"line 3: graph: missing output"),
     "an output that is not a step": (RELU.replace("tolerance", 'output = "q"\ntolerance'), r"output: missing output: 'q'"),
+    "an output that is not a string": (RELU.replace("tolerance", 'output = ["y"]\ntolerance'),
+                                       r"line 2: output: must be the name of a step in quotes, such as \"y\", got an array"),
     "log of a negative number": (RELU.replace('"relu(z)"', '"log(z - 5)"'),
                                  r"line 11: graph\.y: column 1: log\(z - 5\): log: the input must be > 0, got -2\.0; with z = 3"),
     "a formula answer outside its domain": (RELU.replace('"dy/dz" = "1"', '"dy/dz" = "log(-x)"'),

@@ -387,6 +387,8 @@ def _build(data: dict, source: str, locator: _Locator) -> Sheet:
         steps[name] = expr
 
     output = data.get("output", list(graph)[-1])
+    if not isinstance(output, str):
+        fail(("output",), f"must be the name of a step in quotes, such as \"{list(graph)[-1]}\", got {_kind_of(output)}")
     if output not in steps:
         fail(("output",), f"missing output: {output!r} is not a step of [graph]; the steps are {', '.join(steps)}")
     order = _order(steps, fail)
