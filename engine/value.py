@@ -287,16 +287,25 @@ class Value:
         return self._unary(OPS["sigmoid"])
 
     def tanh(self):
+        """(e^x − e^−x) / (e^x + e^−x); ``Value(1000.0).tanh().data`` is 1.0."""
         return self._unary(OPS["tanh"])
 
     def relu(self):
-        """max(x, 0); its derivative at 0 is taken as 0."""
+        """max(x, 0); its derivative at 0 is taken as 0.
+
+        >>> x = Value(0.0)
+        >>> x.relu().backward()
+        >>> x.grad
+        0.0
+        """
         return self._unary(OPS["relu"])
 
     def leaky_relu(self, alpha=0.01):
+        """x for x > 0, else alpha·x; ``Value(-2.0).leaky_relu(0.1).data`` is -0.2."""
         return self._unary(OPS["leaky_relu"], _number(alpha, "leaky_relu alpha"))
 
     def elu(self, alpha=1.0):
+        """x for x > 0, else alpha·(e^x − 1); ``Value(0.0).elu().data`` is 0.0."""
         return self._unary(OPS["elu"], _number(alpha, "elu alpha"))
 
     def softplus(self):
@@ -304,7 +313,13 @@ class Value:
         return self._unary(OPS["softplus"])
 
     def max(self, other):
-        """The larger of two; a tie sends half the gradient to each."""
+        """The larger of two; a tie sends half the gradient to each.
+
+        >>> a, b = Value(2.0), Value(2.0)
+        >>> a.max(b).backward()
+        >>> a.grad, b.grad
+        (0.5, 0.5)
+        """
         other = _lift(other, "max")
         return _node(_MAX.f(self.data, other.data, None), _MAX, self, other)
 
