@@ -52,6 +52,8 @@ from typing import Mapping, NamedTuple
 from engine import OPS, Value
 from engine.expr import Expr, ExprError, check_name
 
+from .draw import draw
+
 __all__ = ["load", "loads", "check", "Sheet", "Case", "Answer", "Solution", "SolutionSet", "Report", "CaseReport", "Row",
            "SheetError", "register", "DEFAULT_TOLERANCE", "MAX_SHEET_BYTES", "MAX_STEPS", "MAX_CASES"]
 
@@ -600,10 +602,11 @@ class Solution:
         # When each name's gradient is complete: a step's at its own Step, a leaf's at its last edge.
         # (A leaf's gradient is complete just after the Step of its last edge, hence the half.)
         late = len(self.sequence)
-        self.backward_rank = {
-            n: done.get(v, late) if v.op else max((i for i, _ in self.edges[n]), default=late) + 0.5
-            for n, v in self.nodes.items()
-        }
+        complete = {n: done.get(v, late) if v.op else max((i for i, _ in self.edges[n]), default=late) + 0.5
+                    for n, v in self.nodes.items()}
+        # sorted() is stable, so names completed together keep their forward order.
+        self.backward_order = sorted(self.nodes, key=complete.get)
+        self.backward_rank = {n: i for i, n in enumerate(self.backward_order)}
         self.forward_rank = {n: i for i, n in enumerate(self.nodes)}
 
         # Local derivatives of each step with respect to the names it uses, on a fresh copy
@@ -723,7 +726,7 @@ class Solution:
         lines = _columns(rows)
         lines.append("")
         lines.append("backward, in the order the engine completes each gradient:")
-        for name in sorted(self.nodes, key=lambda n: (self.backward_rank[n], self.forward_rank[n])):
+        for name in self.backward_order:
             lines.append("  " + self.chain(name))
             if self.path(name):
                 lines.append("    " + self.path(name))
@@ -737,13 +740,11 @@ class Solution:
             "inputs": {n: _json_number(x) for n, x in self.case.inputs.items()},
             "values": {n: _json_number(self.values[n]) for n in self.nodes},
             "gradients": {f"d{y}/d{n}": _json_number(self.grads[n]) for n in self.nodes},
-            "chains": [self.chain(n) for n in sorted(self.nodes, key=lambda n: (self.backward_rank[n], self.forward_rank[n]))],
+            "chains": [self.chain(n) for n in self.backward_order],
         }
 
     def draw(self, highlight=None, **options):
         """The case's graph drawn with values and gradients (see ``viz.draw``)."""
-        from viz.draw import draw
-
         title = options.pop("title", self.sheet.title + (f" ({self.case.name})" if self.case.name else ""))
         return draw(self.root, highlight=highlight, title=title, **options)
 
@@ -839,8 +840,7 @@ class CaseReport:
         wrong_grads = [r for r in self.rows if not r.ok and r.kind == "gradient"]
         wrong_values = [r for r in self.rows if not r.ok and r.kind == "value"]
         s = solution
-        self.first_wrong_gradient = min(wrong_grads, key=lambda r: (s.backward_rank[r.name], s.forward_rank[r.name]),
-                                        default=None)
+        self.first_wrong_gradient = min(wrong_grads, key=lambda r: s.backward_rank[r.name], default=None)
         self.first_wrong_value = min(wrong_values, key=lambda r: s.forward_rank[r.name], default=None)
 
     def _correct(self, a: Answer) -> float:
@@ -912,11 +912,10 @@ class CaseReport:
     def highlight(self) -> dict:
         """The drawn nodes to mark: each wrong answer's node, with a short note."""
         s = self.solution
-        reached = set(s.root.topo())
         notes = {}
         for r in self.wrong:
-            node = s.nodes[r.name]
-            if node in reached:
+            if r.name in s.reaches:  # only what leads to the output is drawn
+                node = s.nodes[r.name]
                 note = f"{r.key}: you wrote {_fmt(r.given)}, correct {_fmt(r.correct)}"
                 notes[node] = f"{notes[node]}; {note}" if node in notes else note
         return notes
