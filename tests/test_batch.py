@@ -194,6 +194,40 @@ def test_random_graphs_match_the_eager_engine(steps, data, options):
     assert_matches(got, total, scale)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(steps=STEPS, data=st.data(), options=st.sampled_from(OPTIONS))
+def test_random_aux_outputs_ride_along_without_touching_the_gradient(steps, data, options):
+    # The loss sums only the last nodes made; every node is also an aux
+    # output, so some outputs feed the loss, some do not, some are partial sums.
+    n = data.draw(st.integers(1, 4), label="samples")
+    X = np.array(data.draw(st.lists(st.lists(VALUES, min_size=2, max_size=2), min_size=n, max_size=n), label="X"))
+    params = [Value(v, kind="param") for v in data.draw(st.lists(VALUES, min_size=3, max_size=3), label="params")]
+    cut = data.draw(st.integers(0, len(steps) - 1), label="cut")
+
+    def fn(x):
+        pool = [x[0], x[1], *params]
+        for name, i, j, k in steps:
+            pool.append(BUILD[name](pool[i % len(pool)], pool[j % len(pool)], k))
+        made = pool[2 + len(params):]
+        return sum(made[cut + 1:], made[cut]), made
+
+    try:
+        outs, total, scale = eager(lambda x: fn(x)[0], [X], params)
+        auxes = np.array([[v.data for v in fn(*_sample([X], i))[1]] for i in range(n)])
+    except (ArithmeticError, ValueError):
+        assume(False)
+    assume(np.all(np.isfinite(outs)) and np.all(np.abs(outs) < 1e12) and np.all(np.isfinite(scale)))
+    assume(np.all(np.isfinite(auxes)))
+    for p in params:
+        p.grad = 0.0
+    tape = trace(fn, reduce="sum", has_aux=True, **options)
+    got_outs = tape.forward(X)
+    tape.backward()
+    assert_matches(got_outs, outs, np.maximum(np.abs(outs), 1.0))
+    assert_matches(tape.aux, auxes, np.maximum(np.abs(auxes), 1.0))
+    assert_matches(np.array([p.grad for p in params]), total, scale)
+
+
 # --- the MLP of micrograd's demo ---------------------------------------------------------
 
 
