@@ -1,6 +1,7 @@
 """The gradflow command: draw, train, demo; one-line errors with exit status 2."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,7 @@ def test_draw_saves_steps(dot, capsys, tmp_path):
         (["train", "mnist"], "invalid choice"),
         (["train", "moons", "--epochs", "0"], "--epochs must be at least 1"),
         (["train", "moons", "--hidden", "16,x"], "--hidden needs layer sizes"),
+        (["train", "moons", "--lr", "inf"], "--lr must be a finite number > 0"),
         (["demo", "--epochs", "0"], "--epochs must be at least 1"),
         (["frobnicate"], "invalid choice"),
         ([], "required"),
@@ -109,6 +111,8 @@ def test_demo_end_to_end(dot, tmp_path):
     done = subprocess.run(cmd + ["demo", "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "training accuracy 100.0%" in done.stdout  # as micrograd's demo
+    penalty = re.search(r"\+ ([0-9.e-]+) \(L2 penalty\)", done.stdout)  # the loss micrograd prints includes it
+    assert penalty and float(penalty.group(1)) > 0, done.stdout
     for name in ("decision_boundary.png", "loss_curve.png", "graph.svg"):
         assert (tmp_path / "out" / name).exists()
         assert str(tmp_path / "out" / name) in done.stdout
