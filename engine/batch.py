@@ -108,6 +108,16 @@ class _Guard:
         reading.reset(self.token)
 
 
+def _at_sample(e, i):
+    # The eager error, its message prefixed with the sample; an exception
+    # type that cannot be rebuilt from one message keeps itself, with a note.
+    try:
+        return type(e)(f"sample {i}: {e}")
+    except Exception:
+        e.add_note(f"(at sample {i})")
+        return e
+
+
 def _argument_names(fn, count):
     try:
         params = list(inspect.signature(fn).parameters.values())
@@ -145,7 +155,7 @@ class _Recording:
                 raise
             except (ArithmeticError, ValueError) as e:
                 # Said as the replay says it: the sample, then the eager message.
-                raise type(e)(f"sample {i}: {e}") from None
+                raise _at_sample(e, i) from None
         self.outputs, self.loss, self.aux = _outputs(out, has_aux)
         self.nodes = topo(*self.outputs)
         self._shape = None
@@ -494,7 +504,7 @@ def _explain(g, values, bufs):
                 try:
                     g.op.f(*[float(x[node, s]) for x in xs], g.arg)
                 except (ArithmeticError, ValueError) as e:
-                    raise type(e)(f"sample {s}: {e}") from None
+                    raise _at_sample(e, s) from None
     with np.errstate(all="ignore"):  # what eager would do: inf or nan, silently
         _step(g, values, bufs)
 

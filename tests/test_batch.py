@@ -438,6 +438,19 @@ def test_a_domain_error_names_the_sample_like_the_eager_engine():
         trace(lambda x: x.exp()).run([1000.0, 1.0])
 
 
+def test_fns_own_errors_keep_their_type_and_name_the_sample():
+    class Picky(ValueError):  # cannot be rebuilt from a single message
+        def __init__(self, low, high):
+            super().__init__(f"{low} is not below {high}")
+
+    def fn(x):
+        raise Picky(1, 0)
+
+    with pytest.raises(Picky, match="1 is not below 0") as info:
+        trace(fn).run([1.0, 2.0])
+    assert info.value.__notes__ == ["(at sample 0)"]
+
+
 def test_overflow_the_eager_engine_allows_gives_inf_too():
     # Python's float product overflows to inf without an error; so does the replay.
     out = trace(lambda x: x * 1e300).forward([1e10, 1.0])
