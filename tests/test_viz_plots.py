@@ -96,3 +96,5 @@ def test_gradients_vanish_through_sigmoid_layers():
     assert ax.get_yscale() == "log" and [line.get_label() for line in ax.lines] == ["sigmoid", "relu"]
     with pytest.raises(TypeError, match="Module or a dict"):
         plots.grad_magnitudes(42)
+    with pytest.raises(ValueError, match="call loss.backward\\(\\) first"):
+        plots.grad_magnitudes(MLP(2, [3, 1], seed=0))

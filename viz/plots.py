@@ -17,6 +17,8 @@ import numbers
 
 import numpy as np
 
+from engine import NOT_COMPUTED
+
 __all__ = ["plot_history", "plot_decision_boundary", "grad_magnitudes", "plot_grad_magnitudes", "history_series"]
 
 # Names a history may use for each curve; nn's History uses the first ones.
@@ -207,6 +209,10 @@ def grad_magnitudes(model) -> dict:
         raise TypeError(f"grad_magnitudes needs a Module or a dict name -> Value, got {type(model).__name__}")
     if not named:
         raise ValueError("grad_magnitudes: the model has no parameters")
+    if all(p.grad is NOT_COMPUTED for _, p in named):
+        # Every mean would read 0, which looks like gradients that vanished.
+        raise ValueError("grad_magnitudes: no backward pass has reached the parameters yet; "
+                         "call loss.backward() first")
     sums = {}
     for name, p in named:
         layer = name.split(".", 1)[0]
