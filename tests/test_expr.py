@@ -1,7 +1,6 @@
 """The expression language: what it accepts, what it builds, what it refuses."""
 
 import math
-import time
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -147,7 +146,6 @@ def test_unknown_names_and_domain_errors_name_the_place():
 
 
 def test_huge_and_deep_inputs_fail_fast_with_a_clear_message():
-    start = time.perf_counter()
     with pytest.raises(ExprError, match="limit is"):
         Expr("x+" * 5_000_000 + "x")  # 10 MB
     with pytest.raises(ExprError, match="limit is|deeper than"):
@@ -159,7 +157,6 @@ def test_huge_and_deep_inputs_fail_fast_with_a_clear_message():
         Expr("exp(" * 1000 + "x" + ")" * 1000)
     with pytest.raises(ExprError, match=f"deeper than {MAX_DEPTH}"):
         Expr("x**" * 2000 + "x")
-    assert time.perf_counter() - start < 30  # a guard against hangs, not a timing test
     # Long flat chains and long runs of signs are fine: they need no recursion.
     assert parse("-" * 9_000 + "x", {"x": 1.0}).data == 1.0
     assert parse("+".join(["x"] * 3000), {"x": 1.0}).data == 3000.0
