@@ -924,18 +924,28 @@ class CaseReport:
         """The graph with values and gradients, wrong answers highlighted."""
         return self.solution.draw(highlight=self.highlight(), **options)
 
+    @property
+    def right(self) -> int:
+        return sum(r.ok for r in self.rows)
+
+    def _head(self) -> str:
+        return (f"case {self.name!r}: " if self.name else "") + f"{self.right} of {len(self.rows)} answers right"
+
+    def _firsts(self) -> list:
+        # (what, key, why): the one wrong answer to look at first, for values and for gradients.
+        out = []
+        if self.first_wrong_value:
+            out.append(("first wrong value in forward order", self.first_wrong_value.key, "later values may follow from it"))
+        if self.first_wrong_gradient:
+            out.append(("first wrong gradient in backward order", self.first_wrong_gradient.key,
+                        "the gradients below it may follow from it"))
+        return out
+
     def lines(self) -> list:
-        right = sum(r.ok for r in self.rows)
-        head = f"case {self.name!r}: " if self.name else ""
-        out = [f"{head}{right} of {len(self.rows)} answers right"]
         table = [("answer", "yours", "correct", "")]
         table += [(r.key, r.yours, _fmt(r.correct), "right" if r.ok else "WRONG") for r in self.rows]
-        out += _columns(table)
-        if self.first_wrong_value:
-            out.append(f"first wrong value in forward order: {self.first_wrong_value.key} (later values may follow from it)")
-        if self.first_wrong_gradient:
-            out.append(f"first wrong gradient in backward order: {self.first_wrong_gradient.key} "
-                       "(the gradients below it may follow from it)")
+        out = [self._head(), *_columns(table)]
+        out += [f"{what}: {key} ({why})" for what, key, why in self._firsts()]
         for r in self.wrong:
             out.append("")
             out.append(f"{r.key}: you wrote {r.yours}; the correct value is {_fmt(r.correct)}")
@@ -944,21 +954,14 @@ class CaseReport:
 
     def _html(self) -> str:
         e = html.escape
-        out = []
-        right = sum(r.ok for r in self.rows)
-        head = f"case {self.name}: " if self.name else ""
-        out.append(f"<p><b>{e(head)}{right} of {len(self.rows)} answers right</b></p>")
-        out.append("<table><thead><tr><th>answer</th><th>yours</th><th>correct</th><th></th></tr></thead><tbody>")
+        out = [f"<p><b>{e(self._head())}</b></p>",
+               "<table><thead><tr><th>answer</th><th>yours</th><th>correct</th><th></th></tr></thead><tbody>"]
         for r in self.rows:
             mark = "<span style='color:#1b7a2f'>✓ right</span>" if r.ok else "<span style='color:#c62828'>✗ wrong</span>"
             out.append(f"<tr><td><code>{e(r.key)}</code></td><td>{e(r.yours)}</td>"
                        f"<td>{e(_fmt(r.correct))}</td><td>{mark}</td></tr>")
         out.append("</tbody></table>")
-        if self.first_wrong_value:
-            out.append(f"<p>First wrong value in forward order: <code>{e(self.first_wrong_value.key)}</code></p>")
-        if self.first_wrong_gradient:
-            out.append(f"<p>First wrong gradient in backward order: <code>{e(self.first_wrong_gradient.key)}</code>"
-                       " (the gradients below it may follow from it)</p>")
+        out += [f"<p>{e(what.capitalize())}: <code>{e(key)}</code> ({e(why)})</p>" for what, key, why in self._firsts()]
         for r in self.wrong:
             items = "".join(f"<li>{e(line)}</li>" for line in r.explanation)
             out.append(f"<p><code>{e(r.key)}</code>: you wrote {e(r.yours)}; the correct value is "
@@ -975,7 +978,7 @@ class CaseReport:
         return {
             "name": self.name,
             "ok": self.ok,
-            "right": sum(r.ok for r in self.rows),
+            "right": self.right,
             "total": len(self.rows),
             "first_wrong_value": self.first_wrong_value.key if self.first_wrong_value else None,
             "first_wrong_gradient": self.first_wrong_gradient.key if self.first_wrong_gradient else None,
@@ -1010,8 +1013,7 @@ class Report:
         return sum(len(c.rows) for c in self.cases)
 
     def __repr__(self):
-        right = sum(r.ok for c in self.cases for r in c.rows)
-        return f"<Report {self.sheet.title!r}: {right} of {self.total} right>"
+        return f"<Report {self.sheet.title!r}: {sum(c.right for c in self.cases)} of {self.total} right>"
 
     def text(self) -> str:
         out = [self.sheet.title]
