@@ -191,6 +191,15 @@ def test_partial_notation_and_input_values_are_accepted():
     assert case.wrong[0].explanation == ("x is an input; its value is given: 2",)
 
 
+@pytest.mark.parametrize("key", ["dy/dz", "∂y/∂z", "dy / dz"])
+def test_an_upstream_mistake_is_traced_whatever_the_notation(key):
+    # dy/dw = 10 follows from the student's own dy/dz = 5 (times x = 2).
+    case = loads(RELU).check({key: 5, "dy/dw": 10}).cases[0]
+    assert [r.key for r in case.wrong] == [key, "dy/dw"]
+    assert case.wrong[1].explanation[-1] == "your dy/dw follows correctly from your dy/dz, which is wrong: fix dy/dz first"
+    assert case.first_wrong_gradient.key == key
+
+
 def test_non_finite_answers_are_wrong_not_errors():
     report = loads(RELU).check({"y": math.nan, "dy/dw": math.inf})
     assert len(report.cases[0].wrong) == 2

@@ -830,11 +830,12 @@ class CaseReport:
         self.solution = solution
         self.name = solution.case.name
         tol = solution.sheet.tolerance
-        given = {a.key: a for a in answers}
-        ok = {a.key: _close(a.given, self._correct(a), tol) for a in answers}
+        # By (kind, name), not by key: "∂y/∂z" and "dy / dz" are the same answer as "dy/dz".
+        given = {(a.kind, a.name): a for a in answers}
+        ok = {(a.kind, a.name): _close(a.given, self._correct(a), tol) for a in answers}
         self.rows = [
-            Row(a.key, a.kind, a.name, a.given, a.formula, self._correct(a), ok[a.key],
-                () if ok[a.key] else tuple(self._explain(a, given, ok)))
+            Row(a.key, a.kind, a.name, a.given, a.formula, self._correct(a), ok[a.kind, a.name],
+                () if ok[a.kind, a.name] else tuple(self._explain(a, given, ok)))
             for a in answers
         ]
         wrong_grads = [r for r in self.rows if not r.ok and r.kind == "gradient"]
@@ -869,8 +870,8 @@ class CaseReport:
             return lines
         terms = [(st, s.grads[st], s.local[st][a.name]) for st in s.uses[a.name]]
         # Did the mistake come from above? Recompute with the student's own upstream answers.
-        theirs = {st: given[f"d{y}/d{st}"].given for st in s.uses[a.name] if f"d{y}/d{st}" in given}
-        upstream_wrong = [st for st in theirs if not ok[f"d{y}/d{st}"]]
+        theirs = {st: given["gradient", st].given for st in s.uses[a.name] if ("gradient", st) in given}
+        upstream_wrong = [st for st in theirs if not ok["gradient", st]]
         if upstream_wrong:
             own = sum(theirs.get(st, g) * d for st, g, d in terms)
             named = ", ".join(f"d{y}/d{st}" for st in upstream_wrong)
@@ -897,7 +898,7 @@ class CaseReport:
     def _forward_hints(self, a: Answer, given: dict, ok: dict) -> list:
         s = self.solution
         expr = s.sheet.steps[a.name]
-        theirs = {n: given[n].given for n in expr.names if n in given and not ok[n]}
+        theirs = {n: given["value", n].given for n in expr.names if ("value", n) in given and not ok["value", n]}
         if not theirs:
             return [f"its inputs are right ({_assignments(expr.names, s.values.get)}), so the mistake is in this step"]
         named = ", ".join(theirs)
