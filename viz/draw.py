@@ -98,7 +98,7 @@ def render(source: str, fmt: str = "svg", *, timeout: float = DOT_TIMEOUT) -> by
         raise ValueError(f"render: format must be one of svg, png, pdf, gif; got {fmt!r}")
     dot = dot_path()
     if dot is None:
-        raise GraphvizMissing(f"cannot draw a {fmt} image without Graphviz: {INSTALL_HINT}")
+        raise GraphvizMissing(f"cannot draw the {fmt.upper()} image without Graphviz: {INSTALL_HINT}")
     try:
         done = subprocess.run(
             [dot, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, timeout=timeout, check=False
