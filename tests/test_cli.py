@@ -51,6 +51,7 @@ def test_draw_saves_steps(dot, capsys, tmp_path):
         (["draw", "x * y", "--set", "x=1"], "y"),
         (["draw", "x", "--set", "x"], "--set needs NAME=NUMBER"),
         (["draw", "x", "--set", "x=two"], "'two' is not a number"),
+        (["draw", "-x*y", "--set", "x=1"], 'goes after --, as in: gradflow draw -- "-x*y"'),
         (["draw", "x", "--set", "x=nan"], "'nan' is not a finite number"),
         (["draw", "x", "--set", "x=-inf"], "'-inf' is not a finite number"),
         (["draw", "x", "--set", "x=1", "-o", "graph.jpg"], "-o 'graph.jpg': the extension must be one of .svg"),
@@ -75,6 +76,11 @@ def test_bad_input_is_one_line_and_status_2(capsys, argv, message):
     assert stop.value.code == 2
     assert len(err.strip().splitlines()) == 1, err
     assert message in err
+
+
+def test_an_expression_after_double_dash_may_start_with_minus(capsys):
+    status, out, _ = run(capsys, "draw", "--set", "x=3", "--set", "y=2", "--", "-x*y")
+    assert status == 0 and out.splitlines()[-1].split() == ["−x×y", "×", "-6", "1"]
 
 
 def test_an_unwritable_output_is_one_line_and_status_1(capsys, tmp_path):

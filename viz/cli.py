@@ -38,6 +38,8 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     # argparse prints the usage too; one line is easier to read in a terminal and a log.
     def error(self, message):
+        if "required: expression" in message:  # argparse takes "-x*y" for an option
+            message += '; an expression that starts with "-" goes after --, as in: gradflow draw -- "-x*y"'
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -71,43 +73,61 @@ def _additive(op) -> bool:
     return op.arity == 2 and op.d(2.0, 3.0, 5.0, None) in ((1.0, 1.0), (1.0, -1.0))
 
 
+PREFIX, ATOM = 2.5, math.inf  # how tightly a prefix symbol (−x, σx) and a name or call bind
+
+
+def _precedence(op) -> float:
+    # A one-character binary symbol: + − bind loosest, then × ÷, then ^.
+    return 1 if _additive(op) else 3 if op.symbol == "^" else 2
+
+
 def describe(order) -> dict:
     """A short text for each node: its label, else an expression built from its inputs.
 
     One-character symbols of the op table are written between or before the
-    operands; other ops are written as calls by name.
+    operands, with the parentheses their precedence needs; other ops are
+    written as calls by name.
 
     >>> from engine import Value
     >>> x = Value(2.0, "x")
     >>> y = (x * 3 - 1).relu() ** 2 / (x - 1 - (2 - x))
     >>> list(describe(y.topo()).values())[5:]
     ['relu(x×3−1)', 'relu(x×3−1)^2', '1', 'x−1', '2', '2−x', 'x−1−(2−x)', 'relu(x×3−1)^2÷(x−1−(2−x))']
+    >>> [describe(e.topo())[e] for e in ((-x) ** 2, -x ** 2, (x * x) ** x, (2 ** x) ** x, 2 ** x ** x, x - -x)]
+    ['(−x)^2', '−(x^2)', '(x×x)^x', '(2^x)^x', '2^(x^x)', 'x−(−x)']
     """
-    names, infix = {}, set()
+    names, prec = {}, {}
     for v in order:
+        p = ATOM
         if v.label:
             names[v] = v.label
         elif not v.op:
             names[v] = number(v.data)
+            p = PREFIX if names[v].startswith(("-", "−")) else ATOM
         else:
             op = v._op
             ins = [names[x] for x in v.inputs]
             if len(op.symbol) == 1 and op.arity == 2:
+                p = _precedence(op)
                 a, b = v.inputs
-                if a in infix and _additive(a._op) and not _additive(op):
+                if prec[a] < p or (prec[a] == p and op.symbol == "^"):  # ^ groups to the right
                     ins[0] = f"({ins[0]})"
-                if b in infix and not (_additive(op) and not _additive(b._op)) and op.d(2.0, 3.0, 5.0, None) != (1.0, 1.0):
+                # Only + regroups freely; a sign after a symbol (a−−b) reads as a typo.
+                if prec[b] < p or prec[b] == PREFIX or (prec[b] == p and op.d(2.0, 3.0, 5.0, None) != (1.0, 1.0)):
                     ins[1] = f"({ins[1]})"
                 names[v] = ins[0] + op.symbol + ins[1]
-                infix.add(v)
-            elif len(op.symbol) == 1:
-                arg = f"({ins[0]})" if v.inputs[0] in infix else ins[0]
-                names[v] = f"{arg}{op.symbol}{number(v.arg)}" if op.params else op.symbol + arg
+            elif len(op.symbol) == 1 and op.params:  # x^k
+                p = _precedence(op)
+                names[v] = (f"({ins[0]})" if prec[v.inputs[0]] <= p else ins[0]) + f"{op.symbol}{number(v.arg)}"
+            elif len(op.symbol) == 1:  # −x, σx
+                p = PREFIX
+                names[v] = op.symbol + (ins[0] if prec[v.inputs[0]] == ATOM else f"({ins[0]})")
             else:
                 extra = [number(v.arg)] if op.params and v.arg is not None else []
-                names[v] = f"{v.op}({', '.join([names[x] for x in v.inputs] + extra)})"
+                names[v] = f"{v.op}({', '.join(ins + extra)})"
         if len(names[v]) > NAME_WIDTH:
             names[v] = names[v][: NAME_WIDTH - 1] + "…"
+        prec[v] = p
     return names
 
 
@@ -159,7 +179,7 @@ def _add_draw(sub):
         description="Parse a small expression (numbers, names, + - * / **, parentheses and the engine's functions; "
         "never eval), run forward and backward, print every node's value and gradient, and save the drawing.",
     )
-    p.add_argument("expression", help='for example "relu(w*x + b)"')
+    p.add_argument("expression", help='for example "relu(w*x + b)"; one that starts with "-" goes after --, as in: gradflow draw -- "-x*y"')
     p.add_argument("--set", action="append", default=[], metavar="NAME=NUMBER", help="the value of a name (repeat for each)")
     p.add_argument("--param", action="append", default=[], metavar="NAME", help="draw this input as a parameter")
     p.add_argument("-o", "--output", metavar="FILE", help="save the drawing: .svg, .png, .pdf or .dot")
