@@ -285,8 +285,8 @@ plt.show()
 # ## Spirals
 #
 # The TensorFlow-playground spiral: three arms, one class each. No straight line or simple curve
-# separates them, so the network needs two hidden layers, and the loss is the softmax
-# cross-entropy over three outputs (one score per class).
+# separates them, so the network gets two hidden layers to bend its boundaries with, and the
+# loss is the softmax cross-entropy over three outputs (one score per class).
 
 # %%
 n_points, arms, hidden_layers, epochs = 150, 3, [16, 16], 100   # change these

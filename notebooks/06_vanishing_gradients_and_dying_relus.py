@@ -35,7 +35,7 @@ from engine import OPS, Value
 from engine.batch import trace
 from nn import MLP, SGD, bce_with_logits, fit, moons
 from viz import draw
-from viz.plots import plot_grad_magnitudes
+from viz.plots import grad_magnitudes, plot_grad_magnitudes
 
 # %matplotlib inline
 
@@ -129,8 +129,9 @@ draw(out, color_by_grad=True, collapse="neuron", legend=False)
 # ## Layer by layer in a wider network
 #
 # The same measurement on networks of eight hidden layers of eight units, on a batch of the moons
-# data with the cross-entropy loss: the mean size of ∂L/∂w over each layer's weights (printed) and
-# parameters (plotted), after one backward pass from the same kind of random start.
+# data with the cross-entropy loss: the mean size of ∂L/∂p over each layer's parameters, after one
+# backward pass from the same kind of random start (printed for the first and last layer, plotted
+# for all).
 
 # %%
 depth, width, n_samples = 8, 8, 32   # change these
@@ -142,7 +143,7 @@ for name in ("sigmoid", "tanh", "relu"):
     loss = bce_with_logits([model(x) for x in X.tolist()], y.tolist())
     loss.backward()
     models[name] = model
-    sizes = [np.mean([abs(w.grad) for neuron in layer.neurons for w in neuron.w]) for layer in model.layers]
+    sizes = list(grad_magnitudes(model).values())   # input side first, as plotted below
     print(f"{name:>8}: first layer {sizes[0]:.1e}, last layer {sizes[-1]:.1e}, ratio {sizes[-1] / sizes[0]:.0f}")
 fig, ax = plt.subplots(figsize=(8, 3.5))
 plot_grad_magnitudes(models, ax=ax)   # mean |grad| of each layer's parameters, log scale

@@ -93,8 +93,8 @@ report.draw(case=1)
 # ## The four gates
 #
 # f = (x·y + max(z, w)) · x uses every gate, and x twice. Three classic slips: taking only one of
-# x's two paths, splitting the gradient between the inputs of a max as if it were a sum, and
-# giving y the gradient times y instead of times x.
+# x's two paths, sharing the gradient half and half between the inputs of a max (right only at a
+# tie), and giving y the gradient times y instead of times x.
 
 # %%
 gates = load(sheets / "gates.toml")

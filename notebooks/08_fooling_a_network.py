@@ -92,9 +92,9 @@ ax.set_title("gradient ascent on the input")
 plt.show()
 
 # %% [markdown]
-# The path heads straight for the nearest part of the boundary: the input gradient points in the
-# direction in which the network's output changes fastest. In two dimensions the point has to
-# travel a visible distance. In many dimensions it does not, as the next part shows.
+# The path heads for the boundary by the locally steepest route: at every step the input gradient
+# points where the loss rises fastest, which is towards the other class. In two dimensions the
+# point has to travel a visible distance. In many dimensions it does not, as the next part shows.
 #
 # ## Fooling an image classifier
 #
