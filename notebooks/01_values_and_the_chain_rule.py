@@ -167,7 +167,8 @@ draw(q, legend=False)
 #
 # For q = max(a, b) only the larger input influences q, so it receives the whole gradient and the
 # other receives nothing. (At a tie the value does not tell which input "won"; gradflow splits the
-# gradient half and half.) ReLU is the special case max(z, 0).
+# gradient half and half.) ReLU computes the same *value* as max(z, 0), but not always the same
+# gradient: the next cell shows where they part.
 
 # %%
 a_value, b_value, upstream = 3.0, -1.0, 2.0   # change these (try a tie: a_value = b_value)
@@ -178,6 +179,40 @@ q.label = "q"
 q.backward(upstream)
 print(f"q = max(a, b) = {q.data}: a gets {a.grad}, b gets {b.grad}")
 draw(q, legend=False)
+
+# %% [markdown]
+# ### ReLU and max(z, 0) agree everywhere except at z = 0
+#
+# For z ≠ 0 the two are the same function with the same slope: 1 for z > 0, 0 for z < 0. At
+# z = 0 the slope does not exist (it is 0 from the left and 1 from the right), so each op has to
+# pick a value, and they pick differently. `relu` is its own row of the op table with the rule
+# "1 if z > 0 else 0", so relu′(0) = 0. `max(z, 0)` at z = 0 is a *tie*, and a tie sends half the
+# gradient to each input, so z receives ½.
+
+# %%
+z_value = 0.0   # change this: at 0.5 or −0.5 the two columns agree
+
+z_relu, z_max = Value(z_value, "z"), Value(z_value, "z")
+z_relu.relu().backward()
+z_max.max(0.0).backward()
+print(f"z = {z_value}: relu(z) gives dz = {z_relu.grad},  max(z, 0) gives dz = {z_max.grad}")
+
+# %% [markdown]
+# > **Erratum — deck 001_ae477276b4929235.txt** (the slide of popular activations and their
+# > derivatives)
+# >
+# > **The slide says** ReLU′(z) = 1 for z ≥ 0, so ReLU′(0) = 1. **What is right:** ReLU has no
+# > derivative at 0 (left slope 0, right slope 1); any number in [0, 1] is a *convention*. The deck
+# > picks 1; gradflow, like deck 002_94c761bf53992e40.txt (whose u(x) is 1 only for x > 0) and
+# > PyTorch, picks 0. Both conventions train the same in practice (an input of exactly 0 is rare),
+# > but a hand answer written with the deck's convention differs from gradflow at z = 0.
+# >
+# > **Check:** the two one-sided difference quotients at 0 are 0 and 1; gradflow's rule returns 0.
+
+# %%
+eps, zero = 1e-6, Value(0.0, "z")
+zero.relu().backward()
+print(f"left slope {(0.0 - Value(-eps).relu().data) / eps}, right slope {(Value(eps).relu().data - 0.0) / eps}, gradflow relu'(0) = {zero.grad}")
 
 # %% [markdown]
 # ### Split adds
