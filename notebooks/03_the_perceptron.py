@@ -21,12 +21,16 @@
 #    lectures attended, hours spent on the final project);
 # 2. meet ADALINE's delta rule and see that its update is exactly minus the gradient of the squared
 #    error — the gradient gradflow computes;
-# 3. see why one neuron can never learn XOR, and how one hidden layer fixes it.
+# 3. decide when to stop training: the three termination criteria of the lectures, and criterion
+#    (c) on data that no line separates;
+# 4. meet the lectures' threshold neuron σ(net − T) and see that its threshold is a bias;
+# 5. see why one neuron can never learn XOR, and how one hidden layer fixes it.
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 
+from engine import Value
 from nn import MLP, Adam, Perceptron, fit, pass_class, xor
 from viz import draw
 
@@ -88,6 +92,21 @@ for x, label in zip(X[:6].tolist(), y[:6].tolist()):
     print(f"x = {x}, label {label}, z was {before:+7.2f}: Δw = {dw}, Δb = {db:+.0f}")
 
 # %% [markdown]
+# > **Erratum — deck 004_e41f9ac31c75eef9.txt** (the Δ-rule slide, "The learning step")
+# >
+# > **The slide says** w_i(t+1) = w_i(t) + α(l_j − y_j)·x_j,i = w_i(t) + α(l_j − w(t)·x_j)·x_j,i.
+# > **What is right:** the second equality replaces the output y_j by the weighted sum w·x_j, which
+# > is true only for a *linear* output unit (and then the rule is ADALINE's delta rule, further
+# > down). Rosenblatt's perceptron outputs a step, y_j = 1 if w·x_j ≥ 0 else 0, so l_j − y_j is
+# > −1, 0 or +1 while l_j − w·x_j can be any number.
+# >
+# > **Check:** on the first student, the two "errors" the slide equates:
+
+# %%
+z0 = p(X[0].tolist()).data   # w·x + b of the perceptron just updated
+print(f"label {y[0]}: l − y = {y[0] - int(z0 >= 0)} (step output),  l − w·x = {y[0] - z0:+.2f} (linear output)")
+
+# %% [markdown]
 # `learn` repeats that over the data until a whole pass (an epoch) makes no mistake, or the epochs
 # run out. For separable data it always stops: that is the perceptron convergence theorem. The
 # number of epochs depends on how close the nearest points are to the line — try other seeds.
@@ -105,6 +124,56 @@ fig, ax = plt.subplots(figsize=(5, 4))
 scatter(X, y, ax, "Rosenblatt's perceptron")
 boundary_line(p, ax, X, color="k", label="z = 0")
 ax.legend()
+plt.show()
+
+# %% [markdown]
+# ## When to stop
+#
+# The lectures list three ways to end perceptron training:
+#
+# * **(a)** when every sample is labelled correctly (what `learn` does above);
+# * **(b)** after a pre-set number of epochs (the `epochs` limit);
+# * **(c)** after a pre-set number of epochs during which the *percentage* of misclassified
+#   samples stays stable.
+#
+# Criterion (a) is reached only when a line separates the data. Real students are noisy: some
+# who attended everything fail, some who attended little pass. On such data (`noise=True`) the
+# perceptron never runs a mistake-free epoch, and every mistake still moves the line, so the
+# error rate wobbles forever. Criterion (c) stops once the share of students the line gets wrong
+# (measured after each epoch) has stayed within `tolerance` for `window` epochs in a row.
+# (The inputs are standardised first, each feature shifted to mean 0 and scaled to spread 1, so
+# the bias and the weights move by comparable steps; notebook 11 shows why that matters.)
+
+# %%
+window, tolerance, max_epochs = 5, 0.05, 200   # change these (tolerance 0.0 asks for an exactly flat rate)
+
+X_noisy, y_noisy = pass_class(n_students, noise=True, seed=seed)
+mean, spread = X_noisy.mean(axis=0), X_noisy.std(axis=0)
+X_std = (X_noisy - mean) / spread
+noisy = Perceptron(2, seed=0)
+rates = []
+for epoch in range(1, max_epochs + 1):
+    for x, label in zip(X_std.tolist(), y_noisy.tolist()):
+        noisy.perceptron_update(x, label, lr=0.1)
+    rates.append(float(np.mean(noisy.predict(X_std) != y_noisy)))
+    recent = rates[-window:]
+    if len(rates) >= window and max(recent) - min(recent) <= tolerance:
+        break
+print(f"stopped after {epoch} epochs by criterion ({'c' if epoch < max_epochs else 'b'}); "
+      f"share misclassified after each epoch: {[f'{r:.0%}' for r in rates]}")
+
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+ax1.plot(range(1, len(rates) + 1), rates, "o-")
+ax1.axvspan(len(rates) - len(recent) + 0.5, len(rates) + 0.5, color="tab:green", alpha=0.2, label=f"the last {window} epochs")
+ax1.set_xlabel("epoch")
+ax1.set_ylabel("share misclassified")
+ax1.set_title("criterion (c): the rate has settled")
+ax1.legend()
+scatter(X_noisy, y_noisy, ax2, "noisy students, the line at the stop")
+(w1, w2), b = (w.data for w in noisy.w), noisy.b.data
+x1 = np.array([0.0, 12.0])
+ax2.plot(x1, mean[1] - spread[1] * (b + w1 * (x1 - mean[0]) / spread[0]) / w2, "k")   # z = 0 in raw units
+ax2.set_ylim(-0.5, 12.5)
 plt.show()
 
 # %% [markdown]
@@ -172,6 +241,36 @@ print(f"mistakes per epoch, last five: {result.errors[-5:]}; accuracy {accuracy:
 fig, ax = plt.subplots(figsize=(5, 4))
 scatter(X, y, ax, "ADALINE (delta rule)")
 boundary_line(p, ax, X, scale=scale, color="k")
+plt.show()
+
+# %% [markdown]
+# ## A threshold neuron: σ(net − T)
+#
+# The lectures also write a sigmoid unit with a *threshold* T: net = Σ w_i·x_i and
+# o = σ(net − T) = 1 / (1 + e^−(net − T)). The output crosses ½ exactly where net = T, so T
+# shifts the soft step along the net axis; and σ(k·(net − T)) with a large k is Rosenblatt's hard
+# step at T. Since net − T = net + b with b = −T, a threshold is a bias with its sign flipped:
+# ∂o/∂T = −o(1 − o) = −∂o/∂b, and learning T is learning a bias. gradflow checks it:
+
+# %%
+net_value, T_value = 0.8, 1.5   # change these
+
+net, T = Value(net_value, "net"), Value(T_value, "T", kind="param")
+o = (net - T).sigmoid()
+o.backward()
+print(f"o = σ(net − T) = {o.data:.4f};  ∂o/∂T = {T.grad:+.4f},  −o(1 − o) = {-o.data * (1 - o.data):+.4f},  "
+      f"∂o/∂net = {net.grad:+.4f}")
+
+grid = np.linspace(-4, 6, 400)
+fig, ax = plt.subplots(figsize=(6, 3.2))
+for t, k in ((0.0, 1), (T_value, 1), (T_value, 8)):
+    ax.plot(grid, 1 / (1 + np.exp(-k * (grid - t))), label=f"σ({k}·(net − {t}))" if k != 1 else f"σ(net − {t})")
+ax.step(grid, (grid >= T_value).astype(float), "k:", where="post", label=f"step at T = {T_value}")
+ax.axhline(0.5, color="grey", lw=0.6)
+ax.set_xlabel("net")
+ax.set_ylabel("o")
+ax.set_title("the threshold T moves the step; a steeper sigmoid approaches it")
+ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
