@@ -28,7 +28,7 @@
 # %%
 import math
 
-from engine import Value
+from engine import Value, numerical_grad
 from nn import MLP
 from viz import draw
 from viz.exercise import loads
@@ -94,6 +94,20 @@ draw(J, legend=False)
 # again), ∂a(3)/∂z(3) = σ'(z(3)) and ∂z(3)/∂W(2) = a(2). So
 # **∂J/∂W(2) = (ŷ − y) · W(3) · σ'(z(3)) · a(2)**.
 #
+# > **Erratum — deck 000_e15207e55994f5a1.txt** (the slide "Calculate ∂J/∂W(2)")
+# >
+# > **The slide says** ∂J/∂W(2) = ∂J/∂a(3) · ∂a(3)/∂z(3) · **∂z(3)/∂W(3)**. **What is right:** the
+# > last factor is **∂z(3)/∂W(2)** = a(2). z(3) = a(2)·W(2) does not depend on W(3) at all, so
+# > ∂z(3)/∂W(3) = 0 and the slide's product would be 0. (The slide before computes
+# > ∂z(3)/∂W(2) = a(2) correctly, and the punchline formula uses it.)
+# >
+# > **Check:** z(3) as a function of the three weights, differentiated by central differences:
+#
+# %%
+z3_of = lambda W1, W2, W3: (X_value * W1).sigmoid() * W2   # z(3); W3 is an argument but unused
+print("∂z(3)/∂(W1, W2, W3) =", [round(g, 6) for g in numerical_grad(z3_of, W1_value, W2_value, W3_value)], f"  a(2) = {a2.data:.6f}")
+
+# %% [markdown]
 # ## ∂J/∂W(1): and once more
 #
 # **∂J/∂W(1) = (ŷ − y) · W(3) · σ'(z(3)) · W(2) · σ'(z(2)) · X**.
@@ -101,6 +115,28 @@ draw(J, legend=False)
 # Notice that each formula *starts with the previous one's prefix*: backprop computes the shared
 # prefix (ŷ − y)·W(3)·σ'(z(3))… once and reuses it layer after layer. That reuse is why the
 # backward pass costs about as much as the forward pass.
+#
+# > **Erratum — deck 001_ae477276b4929235.txt** (the "Questions" slide)
+# >
+# > **The slide says** backpropagation could be efficient "because it can be parallelized".
+# > **What is right:** its efficiency is *reuse*: the shared prefix of the chain products above is
+# > computed once (the deck's own "dynamic programming (memoization)" bullet), so the backward pass
+# > visits each node of the graph once and its cost grows like the forward pass's. Writing every
+# > ∂J/∂W out as its own chain, as the formulas above do, repeats the prefix for every weight and
+# > the work grows with the *square* of the depth. Parallel hardware makes both faster; it is not
+# > why backprop beats the separate chains.
+# >
+# > **Check:** a chain of sigmoid layers: backward's steps (one per node) against the factors of the
+# > separate chains (about two per layer between a weight and the loss, one chain per weight).
+
+# %%
+for depth in (3, 30, 300):
+    ws = [Value(0.5, kind="param") for _ in range(depth)]
+    out = Value(1.0)
+    for w in ws:
+        out = (out * w).sigmoid()
+    print(f"{depth:>3} layers: backward takes {sum(1 for _ in out.steps())} steps; "
+          f"separate chains multiply {sum(2 * (depth - k) for k in range(depth))} factors")
 
 # %%
 err = a4.data - y.data
@@ -215,6 +251,33 @@ for (ws, b, z, a), w_out in zip(hidden, out_ws):
     print(f"{z.label}: σ'(z)·w·Δ_out = {delta:.6f}, gradflow ∂l/∂z = {z.grad:.6f}")
 
 # %% [markdown]
+# > **Erratum — deck 001_ae477276b4929235.txt** (the slides "Derivation of Learning Rule (3)–(6)"
+# > and "The Backpropagation Algorithm")
+# >
+# > **The slides say** δ_j = ∂E/∂net_j = (t_j − o_j)·o_j(1 − o_j) for an output unit, and for a
+# > hidden unit δ_j = o_j(1 − o_j)·Σ_k(−δ_k·w_jk), both used in Δw_ij = η·δ_j·x_i.
+# > **What is right:** with E = ½Σ(t − o)², ∂E/∂net_j = **−**(t_j − o_j)·o_j(1 − o_j). The output
+# > δ_j as written is −∂E/∂net_j (so Δw = η·δ·x steps downhill, but the "= ∂E/∂net_j" is wrong in
+# > sign); the hidden δ_j as written *is* ∂E/∂net_j, so Δw = η·δ_j·x steps **uphill**: gradient
+# > ascent. Consistent versions: δ_j = o_j(1 − o_j)·Σ_k δ_k·w_jk with δ_k = (t_k − o_k)·o_k(1 − o_k),
+# > and Δw = +η·δ·x (the rule of deck 003 and of the cell above, with the sign made explicit).
+# >
+# > **Check:** the numbers of sheet `generalized_delta_rule.toml` (x = 1, W_kj = 0.5, W_j1 = 0.3,
+# > W_j2 = −0.6, targets 1 and 0):
+
+# %%
+x_, Wkj, Wj1, Wj2 = Value(1.0), Value(0.5, "Wkj"), Value(0.3, "Wj1"), Value(-0.6, "Wj2")
+a_ = (Wkj * x_).sigmoid()
+net1, net2 = Wj1 * a_, Wj2 * a_
+o1, o2 = net1.sigmoid(), net2.sigmoid()
+E = 0.5 * (1 - o1) ** 2 + 0.5 * (0 - o2) ** 2
+E.backward()
+d1, d2 = ((t - o.data) * o.data * (1 - o.data) for t, o in ((1, o1), (0, o2)))   # the slides' output δ
+slide_dj = a_.data * (1 - a_.data) * (-d1 * Wj1.data - d2 * Wj2.data)             # the slides' hidden δ
+print(f"output unit 1: slide δ = {d1:+.4f}, but ∂E/∂net = {net1.grad:+.4f}")
+print(f"hidden unit: slide Δw_kj = η·δ_j·x = η·({slide_dj * x_.data:+.4f}); descent −η·∂E/∂w_kj = η·({-Wkj.grad:+.4f})")
+
+# %% [markdown]
 # ## One step downhill
 #
 # The gradient says which way each weight should move to make the loss *grow*; gradient descent
@@ -239,16 +302,32 @@ for step in range(steps):
 # %% [markdown]
 # ## The same network from `nn`
 #
-# `nn.MLP` builds exactly these neurons, and names every parameter after its place
-# (`layer1.neuron2.w1` is the first weight of the second neuron of the first layer). Drawn, each
-# neuron's nodes sit in a box of their own; with `collapse="neuron"` each neuron becomes one box,
-# which is how larger networks stay readable.
+# `nn.MLP` builds the same *structure*: the same neurons wired the same way, each parameter named
+# after its place (`layer1.neuron2.w1` is the first weight of the second neuron of the first
+# layer). It does not build the same *numbers*: it draws its own starting weights (uniform in
+# [−1, 1] from its own seed) and starts every bias at 0, so its gradients differ from the ones
+# above. To compare like with like, copy the hand-built network's current weights into the MLP
+# with `load_state_dict`, by name, and run the same sample through both: every gradient agrees.
+# Drawn, each neuron's nodes sit in a box of their own; with `collapse="neuron"` each neuron
+# becomes one box, which is how larger networks stay readable.
 
 # %%
 model = MLP(2, [hidden_units, 1], activation="sigmoid", output_activation="sigmoid", seed=seed)
-out = model(list(x_values))[0]
-loss = 0.5 * (out - target) ** 2
+hand_built = {}
+for j, (ws, b, _, _) in enumerate(hidden, 1):
+    hand_built |= {f"layer1.neuron{j}.w{i}": w for i, w in enumerate(ws, 1)} | {f"layer1.neuron{j}.b": b}
+hand_built |= {f"layer2.neuron1.w{i}": w for i, w in enumerate(out_ws, 1)} | {"layer2.neuron1.b": out_b}
+model.load_state_dict({name: p.data for name, p in hand_built.items()})
+
+# the same sample through both: the hand-built graph rebuilt with the current weights, and the MLP
+hs = [sum((w * x for w, x in zip(ws, xs)), b).sigmoid() for ws, b, _, _ in hidden]
+hand_loss = 0.5 * (sum((w * h for w, h in zip(out_ws, hs)), out_b).sigmoid() - target) ** 2
+hand_loss.zero_grad()
+hand_loss.backward()
+loss = 0.5 * (model(list(x_values))[0] - target) ** 2
 loss.backward()
-for name, p in model.named_parameters()[:4]:
-    print(f"{name:<20} value {p.data:+.4f}   ∂l/∂p {p.grad:+.5f}")
+print(f"loss: hand-built {hand_loss.data:.6f}, MLP {loss.data:.6f}")
+for name, p in model.named_parameters()[:4] + model.named_parameters()[-2:]:
+    print(f"{name:<20} value {p.data:+.4f}   MLP ∂l/∂p {p.grad:+.6f}   hand-built ∂l/∂p {hand_built[name].grad:+.6f}")
+print("every gradient equal:", all(abs(p.grad - hand_built[n].grad) < 1e-12 for n, p in model.named_parameters()))
 draw(loss, collapse="neuron")
