@@ -17,8 +17,8 @@
 # **What this notebook teaches.** Backprop gives the gradient; training is what you do with it.
 # Here you will
 #
-# 1. compare two losses, mean squared error and binary cross-entropy, and see why classifiers use
-#    the second;
+# 1. compare two losses, mean squared error (on the lectures' table of predicted and actual
+#    grades) and binary cross-entropy, and see why classifiers use the second;
 # 2. write the gradient-descent loop yourself (predict, loss, gradient, step, repeat), then let
 #    `nn.fit` run it, and run it again as one replay over the whole batch;
 # 3. compare full-batch gradient descent, stochastic gradient descent and mini-batches;
@@ -59,7 +59,27 @@ def curves(histories, key="loss", title="", ax=None, log=False):
 
 
 # %% [markdown]
-# ## Two losses
+# ## Mean squared error on the grade table
+#
+# The lectures' example of a regression loss: a model predicts each student's final grade (in
+# percent) from the two features, and the table puts its predictions f(x) beside the grades the
+# students actually got, y. Mean squared error averages the squared misses,
+# J = (1/n) Σ (y − f(x))², and its gradient tells each prediction which way to move:
+# ∂J/∂f_i = −2(y_i − f_i)/n.
+
+# %%
+predicted, actual = [30.0, 80.0, 85.0], [90.0, 20.0, 95.0]   # the lectures' f(x) and y; change them
+
+f = [Value(v, f"f{i + 1}") for i, v in enumerate(predicted)]
+J = mse(f, actual)
+J.backward()
+print(f"{'f(x)':>6} {'y':>6} {'(y − f)²':>10} {'∂J/∂f':>8}")
+for fi, yi in zip(f, actual):
+    print(f"{fi.data:>6.0f} {yi:>6.0f} {(yi - fi.data) ** 2:>10.0f} {fi.grad:>+8.2f}")
+print(f"J = {J.data:.1f}: two misses of 60 points dominate; the miss of 10 adds little (squaring punishes large errors)")
+
+# %% [markdown]
+# ## Two losses for a classifier
 #
 # For a classifier whose output p is the probability of class 1:
 #
@@ -80,6 +100,21 @@ for logit in (-6.0, -2.0, 0.0, 2.0):   # the network's raw output before the sig
         grads[name] = (loss.data, z.grad)
     print(f"z = {logit:+.0f} (p = {1 / (1 + math.exp(-logit)):.3f}):  "
           + "   ".join(f"{n} = {l:.3f}, dJ/dz = {g:+.3f}" for n, (l, g) in grads.items()))
+
+# %% [markdown]
+# > **Erratum — deck 001_ae477276b4929235.txt** (the slide "Binary Cross Entropy Loss")
+# >
+# > **The slide says** J(W) = (1/n) Σ y·log f(x) + (1 − y)·log(1 − f(x)), with no minus sign.
+# > **What is right:** J(W) = **−**(1/n) Σ [y·log f(x) + (1 − y)·log(1 − f(x))]. Both logs are
+# > negative, so without the minus the "loss" is ≤ 0, and minimising it drives the predictions
+# > *away* from the labels.
+# >
+# > **Check:** one sample of class 1 predicted at p = 0.5: the slide's formula, and `nn.bce` with
+# > its gradient (gradient descent must raise p, so ∂J/∂p must be negative).
+
+# %%
+p_half = Value(0.5, "p"); J = bce([p_half], [1.0]); J.backward()
+print(f"slide: {1 * math.log(0.5) + 0 * math.log(0.5):+.3f} (∂/∂p = +2: descent lowers p);  nn.bce: {J.data:+.3f}, ∂J/∂p = {p_half.grad:+.1f}")
 
 # %% [markdown]
 # With MSE the gradient at z = −6 is tiny (the sigmoid's σ' ≈ 0.0025 multiplies it), so a badly
@@ -284,9 +319,11 @@ plt.show()
 # %% [markdown]
 # ## Spirals
 #
-# The TensorFlow-playground spiral: three arms, one class each. No straight line or simple curve
-# separates them, so the network gets two hidden layers to bend its boundaries with, and the
-# loss is the softmax cross-entropy over three outputs (one score per class).
+# The lectures point at the TensorFlow Playground's spiral, which has *two* classes wound around
+# each other. Here we take the harder three-arm version of Stanford's CS231n course notes: three
+# arms, one class each. No straight line or simple curve separates them, so the network gets two
+# hidden layers to bend its boundaries with, and the loss is the softmax cross-entropy over three
+# outputs (one score per class). Set `arms = 2` for the Playground's two-class problem.
 
 # %%
 n_points, arms, hidden_layers, epochs = 150, 3, [16, 16], 100   # change these
