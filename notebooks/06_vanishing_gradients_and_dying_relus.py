@@ -31,7 +31,7 @@ import random
 import matplotlib.pyplot as plt
 import numpy as np
 
-from engine import OPS, Value
+from engine import OPS, Value, numerical_grad
 from engine.batch import trace
 from nn import MLP, SGD, bce_with_logits, fit, moons
 from viz import draw
@@ -64,6 +64,20 @@ ax.set_xlabel("z")
 ax.set_ylabel("local derivative")
 ax.legend(fontsize=8)
 plt.show()
+
+# %% [markdown]
+# > **Erratum — deck 004_e41f9ac31c75eef9.txt** (the slide "Vanishing gradients problem")
+# >
+# > **The slide says** the sigmoid "has gradient between 0-1". **What is right:** σ'(z) = σ(z)(1 − σ(z))
+# > is at most **0.25**, reached at z = 0 where σ = ½ (deck 000_e15207e55994f5a1.txt states it
+# > correctly: σ' ≤ .25). The bound matters: each sigmoid layer multiplies the gradient by at most
+# > a quarter (times a weight), not by something that could be close to 1.
+# >
+# > **Check:** gradflow's σ' by central differences over a fine grid, and its largest value:
+
+# %%
+slopes = [numerical_grad(lambda t: t.sigmoid(), t)[0] for t in np.linspace(-6, 6, 1201)]
+print(f"largest σ' on [−6, 6]: {max(slopes):.6f} at z = {np.linspace(-6, 6, 1201)[int(np.argmax(slopes))]:+.2f}")
 
 # %% [markdown]
 # ## A deep chain
