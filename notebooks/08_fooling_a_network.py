@@ -22,13 +22,16 @@
 # 1. push a point of a 2-D dataset across a trained network's decision boundary, and watch its path;
 # 2. fool a small image classifier with a change to every pixel smaller than the noise already in
 #    the images: to a person the picture has not changed, to the network it has switched class.
+# 3. choose the class: a *targeted* attack walks the input *down* the loss of a class you pick, until
+#    the network names that class with near certainty, beside the untargeted attack that only
+#    walks away from the true class.
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 
 from engine import Value
-from nn import MLP, Adam, bce_with_logits, fit, moons, predict
+from nn import MLP, Adam, bce_with_logits, fit, moons, predict, softmax_cross_entropy
 from viz.plots import plot_decision_boundary
 
 # %matplotlib inline
@@ -173,6 +176,108 @@ ax.set_title(f"true class {names[label]}: output > 0 means 'vertical'")
 plt.show()
 
 # %% [markdown]
+# ## A targeted attack: pick the class
+#
+# With two classes, "wrong" can only mean the other class. With more, an attack can choose. The
+# lectures' slide turns a photograph of a labrador into an "Italian greyhound" with 99.9%
+# confidence: not just any mistake, the one the attacker wanted. Four classes of 5×5 images now:
+# a horizontal bar, a vertical bar, the diagonal and the anti-diagonal, and a network with four
+# outputs trained with softmax cross-entropy.
+#
+# * **untargeted**: step *up* the loss of the true class c, x ← x + α·sign(∂loss_c/∂x);
+# * **targeted**: step *down* the loss of the chosen class t, x ← x − α·sign(∂loss_t/∂x), which
+#   raises t's probability directly.
+#
+# Both take many small steps and keep every pixel within ε of the original, so the change stays
+# bounded however long they run.
+
+# %%
+names4 = ("horizontal", "vertical", "diagonal", "anti-diagonal")
+
+
+def shapes(n, seed):
+    """n noisy size×size images, cycling through the four classes of names4."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    diagonal = np.arange(size)
+    for i in range(n):
+        image, label, k = np.zeros((size, size)), i % 4, rng.integers(size)
+        if label == 0:
+            image[k, :] = 1.0
+        elif label == 1:
+            image[:, k] = 1.0
+        elif label == 2:
+            image[diagonal, diagonal] = 1.0
+        else:
+            image[diagonal, size - 1 - diagonal] = 1.0
+        images.append((image + rng.normal(0, noise, image.shape)).ravel())
+        labels.append(label)
+    return np.array(images), np.array(labels)
+
+
+def probabilities(net, x):
+    """The softmax of the network's four raw outputs for one image."""
+    scores = predict(net, [x])[0]
+    e = np.exp(scores - scores.max())
+    return e / e.sum()
+
+
+def class_gradient(net, x, cls):
+    """∂(softmax cross-entropy of class cls)/∂x, the weights fixed."""
+    xs = [Value(float(v), f"x{i + 1}") for i, v in enumerate(x)]
+    softmax_cross_entropy([net(xs)], [cls]).backward()
+    return np.array([v.grad for v in xs])
+
+
+X4, y4 = shapes(80, seed=0)
+X4_test, y4_test = shapes(40, seed=1)
+net4 = MLP(size * size, [12, 4], activation="tanh", seed=0)
+history = fit(net4, X4, y4, loss="softmax_cross_entropy", optimizer=Adam(net4.parameters(), lr=0.05),
+              epochs=40, progress=False)
+print(f"training accuracy {history.acc[-1]:.0%}, "
+      f"accuracy on new images {np.mean(predict(net4, X4_test).argmax(axis=1) == y4_test):.0%}")
+
+# %%
+image_index, target, epsilon, step_size, max_steps = 0, 2, 0.3, 0.02, 100   # change these (target: 0–3)
+
+x0, true = X4_test[image_index], int(y4_test[image_index])
+attacks = {}
+for kind in ("untargeted", "targeted"):
+    x = x0.copy()
+    for step in range(1, max_steps + 1):
+        if kind == "targeted":
+            x = x - step_size * np.sign(class_gradient(net4, x, target))
+        else:
+            x = x + step_size * np.sign(class_gradient(net4, x, true))
+        x = np.clip(x, x0 - epsilon, x0 + epsilon)
+        p = probabilities(net4, x)
+        if (kind == "targeted" and p[target] > 0.99) or (kind == "untargeted" and p.argmax() != true):
+            break
+    attacks[kind] = (x, p, step)
+    print(f"{kind:>10}: after {step} steps the network says {names4[p.argmax()]} with {p.max():.1%} "
+          f"(the true class {names4[true]}: {p[true]:.1%}); largest pixel change {np.abs(x - x0).max():.2f}")
+
+fig, axes = plt.subplots(2, 3, figsize=(10, 6))
+p0 = probabilities(net4, x0)
+for row, (picture, p, title) in enumerate(((x0, p0, "original"),) + tuple((x, p, kind) for kind, (x, p, _) in attacks.items())):
+    ax_img, ax_bar = (axes[0, row], axes[1, row])
+    ax_img.imshow(picture.reshape(size, size), cmap="gray", vmin=-0.5, vmax=1.5)
+    ax_img.set_title(f"{title}: {names4[p.argmax()]}")
+    ax_img.set_xticks([])
+    ax_img.set_yticks([])
+    ax_bar.bar(range(4), p, color=["tab:green" if k == true else "tab:red" if k == target else "tab:grey" for k in range(4)])
+    ax_bar.set_xticks(range(4), names4, rotation=20, fontsize=8)
+    ax_bar.set_ylim(0, 1)
+axes[1, 0].set_ylabel("probability")
+fig.suptitle(f"true class {names4[true]} (green), chosen target {names4[target]} (red)")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The untargeted attack stops at the first wrong answer, whichever class that happens to be, and
+# usually only just across the line. The targeted one keeps going until the chosen class is
+# nearly certain. Try every target, and smaller ε: some targets need a larger budget than others.
+#
 # The same effect, at scale, makes an image network call a photograph of a dog a different breed
 # with near certainty after a change nobody can see. The gradient that trains a network is also
 # the most efficient way to break it. Defences start from the same tool: train on such
