@@ -14,13 +14,13 @@ from .losses import (
     LOSSES, Loss, bce, bce_with_logits, get_loss, half_squared_error, hinge, l1_penalty, l2_penalty, mse,
     softmax_cross_entropy,
 )
-from .module import ACTIVATIONS, MLP, Dropout, Layer, Module, Neuron, get_activation
+from .module import ACTIVATIONS, MLP, Dropout, Layer, Maxout, Module, Neuron, get_activation
 from .optim import SGD, Adam, AdamW, ExponentialDecay, LinearDecay, Optimizer, RMSprop, Schedule, StepDecay
 from .perceptron import Perceptron
 from .train import BatchResult, History, batch_loss, evaluate, fit, penalty, predict
 
 __all__ = [
-    "Module", "Neuron", "Layer", "MLP", "Dropout", "Perceptron", "ACTIVATIONS", "get_activation",
+    "Module", "Neuron", "Layer", "MLP", "Dropout", "Maxout", "Perceptron", "ACTIVATIONS", "get_activation",
     "Loss", "LOSSES", "get_loss", "mse", "half_squared_error", "bce", "bce_with_logits", "hinge",
     "softmax_cross_entropy", "l1_penalty", "l2_penalty",
     "Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Schedule", "LinearDecay", "StepDecay", "ExponentialDecay",

@@ -23,7 +23,7 @@ import numpy as np
 
 from engine import OPS, Value
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "ACTIVATIONS", "get_activation"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "Maxout", "ACTIVATIONS", "get_activation"]
 
 # The ops of the engine's table that make sense between layers. Each is also a
 # Value method of the same name, which is what a neuron calls.
@@ -287,6 +287,62 @@ class Layer(Module):
 
     def __repr__(self):
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+
+
+class Maxout(Module):
+    """``nout`` maxout units reading the same inputs: each the largest of ``pieces`` linear functions.
+
+    Unit j computes max_k (w_jk · x + b_jk), the lectures' max(w1ᵀx + b1, w2ᵀx + b2)
+    for two pieces. It learns its own convex, piecewise-linear activation (ReLU is
+    two pieces with one held at 0); the gradient reaches the winning piece only,
+    because max routes (a tie splits it). Weights start as in ``Neuron``, biases at 0.
+
+    >>> m = Maxout(2, 1, pieces=2, seed=0)
+    >>> [name for name, _ in m.named_parameters()][:4]
+    ['unit1.piece1.w1', 'unit1.piece1.w2', 'unit1.piece1.b', 'unit1.piece2.w1']
+    >>> m.load_state_dict({"unit1.piece1.w1": 1.0, "unit1.piece1.w2": 0.0, "unit1.piece1.b": 0.0,
+    ...                    "unit1.piece2.w1": -1.0, "unit1.piece2.w2": 0.0, "unit1.piece2.b": 0.0})
+    >>> [m([x, 0.0])[0].data for x in (-2.0, 3.0)]   # max(x, −x) = |x|
+    [2.0, 3.0]
+    """
+
+    def __init__(self, nin, nout, pieces=2, *, init="uniform", seed=None, rng=None):
+        nin = _check_size(nin, "Maxout nin (number of inputs)")
+        nout = _check_size(nout, "Maxout nout (number of units)")
+        self.k = _check_size(pieces, "Maxout pieces (linear functions per unit)")
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        # One flat list, unit by unit: the pieces of unit j are pieces[j·k : (j + 1)·k].
+        self.pieces = [Neuron(nin, "linear", init=init, rng=rng) for _ in range(nout * self.k)]
+        self._label_parameters()
+
+    @property
+    def nin(self):
+        return self.pieces[0].nin
+
+    @property
+    def nout(self):
+        return len(self.pieces) // self.k
+
+    def __call__(self, x) -> list[Value]:
+        xs = _inputs(x, self.nin, "Maxout")
+        outs = []
+        for j in range(self.nout):
+            zs = [p._forward(xs) for p in self.pieces[j * self.k:(j + 1) * self.k]]
+            best = zs[0]
+            for z in zs[1:]:
+                best = best.max(z)
+            outs.append(best)
+        return outs
+
+    def named_parameters(self):
+        return [
+            (f"unit{i // self.k + 1}.piece{i % self.k + 1}.{name}", p)
+            for i, n in enumerate(self.pieces)
+            for name, p in n.named_parameters()
+        ]
+
+    def __repr__(self):
+        return f"Maxout({self.nin}, {self.nout}, pieces={self.k})"
 
 
 class Dropout(Module):
