@@ -1,0 +1,290 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 11. Deeper networks
+#
+# **What this notebook teaches.** Four details that decide whether a network trains at all, each
+# shown with a small experiment and a gradient you can read. Here you will
+#
+# 1. see what the bias buys: without it every boundary passes through the origin;
+# 2. standardise the inputs and watch the same neuron train smoothly with a learning rate that
+#    made the raw inputs bounce;
+# 3. meet **Maxout**, a unit that learns its own piecewise-linear activation, and train a network
+#    of them (`nn.Maxout`);
+# 4. add **skip connections** to a deep network: the gradient per layer of a plain and a residual
+#    network of the same depth, side by side, and what that does to training.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from engine import Value
+from nn import MLP, SGD, Adam, Layer, Maxout, Module, Neuron, bce_with_logits, fit, moons, pass_class
+from viz.plots import grad_magnitudes, plot_decision_boundary
+
+# %matplotlib inline
+
+
+def boundary(neuron, ax, mean=(0.0, 0.0), spread=(1.0, 1.0), **style):
+    """Draw z = w1·x1 + w2·x2 + b = 0 of a neuron trained on (x − mean) / spread, in raw units."""
+    (w1, w2), b = (w.data for w in neuron.w), neuron.b.data
+    x1 = np.array([0.0, 12.0])
+    ax.plot(x1, mean[1] - spread[1] * (b + w1 * (x1 - mean[0]) / spread[0]) / w2, **style)
+
+
+def students(ax, X, y, title):
+    ax.scatter(*X[y == 1].T, marker="o", c="tab:blue", label="pass")
+    ax.scatter(*X[y == 0].T, marker="x", c="tab:red", label="fail")
+    ax.set_xlim(-0.5, 12.5)
+    ax.set_ylim(-0.5, 12.5)
+    ax.set_xlabel("lectures attended (x1)")
+    ax.set_ylabel("hours on the project (x2)")
+    ax.set_title(title)
+
+
+# %% [markdown]
+# ## Bias or no bias
+#
+# A neuron computes z = w·x + b. Without b, z = 0 exactly at x = 0 whatever the weights, so the
+# boundary z = 0 always passes through the origin: the weights can turn the line but not move it.
+# The lectures' "will I pass?" students need the line 0.9·x1 + 0.7·x2 = 10, far from the origin.
+# Train one linear neuron twice on the same data (inputs divided by 12), once with its bias held
+# at 0 (the optimiser is given the weights only) and once with it.
+
+# %%
+n_students, epochs = 100, 200   # change these
+
+X, y = pass_class(n_students, noise=False, seed=0)
+fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+for ax, with_bias in zip(axes, (False, True)):
+    neuron = Neuron(2, "linear", seed=0)
+    trained = neuron.parameters() if with_bias else neuron.w   # without: b stays at its start, 0
+    history = fit(neuron, X / 12, y, loss="bce_with_logits", optimizer=Adam(trained, lr=0.1), epochs=epochs, progress=False)
+    print(f"{'with' if with_bias else 'without':>7} bias: accuracy {history.acc[-1]:.0%}, "
+          f"w = ({neuron.w[0].data:+.2f}, {neuron.w[1].data:+.2f}), b = {neuron.b.data:+.2f}")
+    students(ax, X, y, f"{'with' if with_bias else 'without'} bias: {history.acc[-1]:.0%} right")
+    boundary(neuron, ax, spread=(12.0, 12.0), color="k")
+    ax.plot(0, 0, "k+", ms=12)
+axes[0].legend(loc="upper right")
+plt.show()
+
+# %% [markdown]
+# The bias-free line pivots around the origin (the cross) and the best it can do is a compromise.
+# With a bias it moves to where the classes meet. This is why every `nn.Neuron` has one, and why
+# the lectures count the bias as one more weight, on an input that is always 1.
+#
+# ## Input normalisation
+#
+# Raw features come in their own units: here 0 to 12 lectures and 0 to 12 hours, all positive.
+# Every weight's gradient is the neuron's δ times its input (∂L/∂w = δ·x, notebook 4), so large
+# inputs make large weight gradients, and since all inputs are positive, the weight gradients of
+# a sample all share one sign (the weights can only move together, up or down). The loss surface
+# is a long, tilted valley, and a learning rate small enough not to overshoot across it crawls
+# along it. *Standardising* each feature, x ← (x − mean) / spread, centres every input at 0 with
+# spread 1. Same neuron, same start, same learning rates, raw against standardised:
+
+# %%
+rates, epochs = (0.3, 0.03), 100   # change these
+
+mean, spread = X.mean(axis=0), X.std(axis=0)
+X_std = (X - mean) / spread
+inputs = {"raw": X, "standardised": X_std}
+
+first = {}
+for name, data in inputs.items():
+    neuron = Neuron(2, "linear", seed=0)
+    loss = bce_with_logits([neuron(x) for x in data.tolist()], y.tolist())
+    loss.backward()
+    first[name] = [abs(p.grad) for p in neuron.parameters()]
+    print(f"{name:>12} inputs: first gradient |∂L/∂w1|, |∂L/∂w2|, |∂L/∂b| = " + ", ".join(f"{g:.3f}" for g in first[name]))
+
+fig, ax = plt.subplots(figsize=(7, 3.8))
+for name, data in inputs.items():
+    for lr, style in zip(rates, ("-", "--")):
+        neuron = Neuron(2, "linear", seed=0)
+        history = fit(neuron, data, y, loss="bce_with_logits", optimizer=SGD(neuron.parameters(), lr=lr), epochs=epochs,
+                      progress=False)
+        ax.plot(range(1, epochs + 1), history.loss, style, color="tab:orange" if name == "raw" else "tab:blue",
+                label=f"{name}, η = {lr}: {history.acc[-1]:.0%} right")
+ax.set_xlabel("epoch")
+ax.set_ylabel("training loss")
+ax.set_title("one neuron, raw against standardised inputs")
+ax.legend(fontsize=8, loc="upper right")
+plt.show()
+
+# %% [markdown]
+# On raw inputs the first weight gradients are about ten times their standardised size, so the
+# same η takes steps ten times longer: with η = 0.3 the loss jumps up and down as the weights
+# overshoot across the valley, and η = 0.03, small enough to be calm, crawls. On standardised
+# inputs η = 0.3 descends smoothly to a better fit. The
+# standardisation is part of the model from now on: new inputs must be shifted and scaled with the
+# *training* data's mean and spread.
+#
+# ## Maxout
+#
+# The lectures' list of activations ends with **Maxout**: a unit that computes several linear
+# functions of its inputs and outputs the largest, max(w1ᵀx + b1, w2ᵀx + b2) for two pieces.
+# There is no fixed activation function: a maximum of lines is a convex, piecewise-linear curve,
+# and the unit *learns* its shape. ReLU is the special case max(wᵀx + b, 0); |x| is max(x, −x).
+# Backward, the max routes: the winning piece gets the whole gradient, the others nothing.
+#
+# `nn.Maxout(nin, nout, pieces)` is a layer of such units. First one unit with three pieces on one
+# input, trained to follow the curve t = x² − 1: it bends itself into three line segments.
+
+# %%
+pieces, epochs = 3, 300   # change these
+
+x_grid = np.linspace(-2, 2, 41)[:, None]
+unit = Maxout(1, 1, pieces=pieces, seed=0)
+history = fit(unit, x_grid, x_grid[:, 0] ** 2 - 1, loss="mse", optimizer=Adam(unit.parameters(), lr=0.05), epochs=epochs,
+              progress=False)
+fine = np.linspace(-2, 2, 200)
+fig, ax = plt.subplots(figsize=(6, 3.8))
+ax.plot(fine, fine**2 - 1, "k:", label="target x² − 1")
+for k, piece in enumerate(unit.pieces, 1):
+    ax.plot(fine, piece.w[0].data * fine + piece.b.data, lw=0.8, alpha=0.6, label=f"piece {k}")
+ax.plot(fine, [unit([v])[0].data for v in fine], "tab:red", lw=2.5, label="maxout: the largest piece")
+ax.set_ylim(-2, 4)
+ax.set_xlabel("x")
+ax.set_title(f"one maxout unit, {pieces} pieces, after {epochs} epochs (MSE {history.loss[-1]:.3f})")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# Now a network: a hidden layer of maxout units and a linear output, on the two moons, beside a
+# ReLU network of the same width. A maxout unit with two pieces has twice the weights of a ReLU
+# unit; that is its price.
+
+# %%
+hidden, pieces, epochs = 8, 2, 100   # change these
+
+
+class MaxoutNet(Module):
+    """Maxout hidden layer, linear output."""
+
+    def __init__(self, hidden, pieces, seed=0):
+        self.hidden = Maxout(2, hidden, pieces=pieces, seed=seed)
+        self.out = Layer(hidden, 1, activation="linear", seed=seed + 1)
+
+    def __call__(self, x):
+        return self.out(self.hidden(x))
+
+
+X_moons, y_moons = moons(100, noise=0.15, seed=0)
+nets = {"maxout": MaxoutNet(hidden, pieces), "ReLU": MLP(2, [hidden, 1], activation="relu", seed=0)}
+fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+for ax, (name, net) in zip(axes, nets.items()):
+    history = fit(net, X_moons, y_moons, loss="bce_with_logits", optimizer=Adam(net.parameters(), lr=0.05), epochs=epochs,
+                  progress=False)
+    print(f"{name:>7}: {len(net.parameters())} parameters, final loss {history.loss[-1]:.3f}, accuracy {history.acc[-1]:.0%}")
+    plot_decision_boundary(net, X_moons, y_moons, ax=ax, loss="bce_with_logits")
+    ax.set_title(f"{name}, {hidden} hidden units: {history.acc[-1]:.0%} right")
+plt.show()
+
+# %% [markdown]
+# ## Skip connections
+#
+# Notebook 6 showed the gradient shrinking layer by layer in a deep sigmoid network: every layer
+# multiplies it by σ' ≤ 0.25 and a weight, so the first layers hardly learn. The lectures name
+# the cure used in the deepest networks: **skip connections**. A residual layer adds its input to
+# its output,
+#
+# h(k+1) = h(k) + f(W(k)·h(k) + b(k)),
+#
+# so ∂h(k+1)/∂h(k) = 1 + (the layer's own derivative). The "1" is a path on which the gradient
+# passes each layer untouched (split adds: the skip and the layer's path are summed), so however
+# small the layer's factor, the gradient that reaches the first layers does not vanish.
+#
+# Two networks of the same depth and width, built from `nn.Layer`s; the only difference is the
+# `+ h` of the residual one. One backward pass on the same batch, then the mean |gradient| of
+# each layer's parameters (input side first), with `viz.plots.grad_magnitudes`.
+
+# %%
+depth, width, activation = 12, 6, "sigmoid"   # change these (try "tanh", or depth = 30)
+
+
+class Deep(Module):
+    """An input layer, ``depth`` hidden layers of ``width``, a linear output; optionally residual."""
+
+    def __init__(self, depth, width, activation, residual, seed=0):
+        rng = np.random.default_rng(seed)
+        self.residual = residual
+        self.layers = ([Layer(2, width, activation, rng=rng)]
+                       + [Layer(width, width, activation, rng=rng) for _ in range(depth)]
+                       + [Layer(width, 1, "linear", rng=rng)])
+        self._label_parameters()
+
+    def named_parameters(self):   # layer1.neuron1.w1, ...: the names grad_magnitudes groups by
+        return [(f"layer{i}.{name}", p) for i, layer in enumerate(self.layers, 1) for name, p in layer.named_parameters()]
+
+    def __call__(self, x):
+        h = self.layers[0](x)
+        for layer in self.layers[1:-1]:
+            out = layer(h)
+            h = [a + b for a, b in zip(h, out)] if self.residual else out   # the skip: + h
+        return self.layers[-1](h)
+
+
+models = {"plain": Deep(depth, width, activation, residual=False), "residual": Deep(depth, width, activation, residual=True)}
+magnitudes = {}
+for name, model in models.items():
+    loss = bce_with_logits([model(x) for x in X_moons.tolist()], y_moons.tolist())
+    loss.backward()
+    magnitudes[name] = grad_magnitudes(model)
+    values = list(magnitudes[name].values())
+    print(f"{name:>8}: mean |grad| in layer 1 {values[0]:.1e}, in layer {len(values)} {values[-1]:.1e}, "
+          f"ratio {values[0] / values[-1]:.1e}")
+
+fig, ax = plt.subplots(figsize=(8, 4))
+for name, mags in magnitudes.items():
+    ax.plot(range(1, len(mags) + 1), list(mags.values()), "o-", label=f"{name} ({activation})")
+ax.set_yscale("log")
+ax.set_xlabel("layer (input side first)")
+ax.set_ylabel("mean |∂L/∂parameter|")
+ax.set_title(f"{depth + 2} layers of width {width}: gradient size per layer, one backward pass")
+ax.grid(alpha=0.3, which="both")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# In the plain sigmoid network the gradient falls by a factor of roughly 3 to 5 per layer and
+# reaches the first layer millions of times smaller than at the output: those weights will not
+# move. The residual network's curve is flat across the hidden layers, all of them between about
+# 10⁻³ and 10⁻¹: no layer is starved. (Its output layer stands higher because its inputs are
+# large: every skip adds a positive sigmoid output, so the hidden values grow with depth.)
+# What that means for training, same networks, same optimiser, same epochs:
+
+# %%
+epochs = 60   # change this
+
+fig, ax = plt.subplots(figsize=(7, 3.8))
+for name, residual in (("plain", False), ("residual", True)):
+    model = Deep(depth, width, activation, residual=residual)
+    history = fit(model, X_moons, y_moons, loss="bce_with_logits", optimizer=Adam(model.parameters(), lr=0.01),
+                  epochs=epochs, progress=False)
+    print(f"{name:>8}: loss {history.loss[0]:.3f} → {history.loss[-1]:.3f}, accuracy {history.acc[-1]:.0%}")
+    ax.plot(range(1, epochs + 1), history.loss, label=name)
+ax.set_xlabel("epoch")
+ax.set_ylabel("training loss")
+ax.set_title(f"{depth + 2}-layer {activation} networks, Adam η = 0.01")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# The plain network sits at loss log 2 ≈ 0.693, the loss of a coin flip: its early layers get no
+# signal and its output cannot tell the moons apart. The residual network, identical except for
+# the skips, learns (it starts higher, from its large hidden values, and comes down past the
+# plain one). Residual connections are how networks of hundreds of layers are trained;
+# with ReLU units instead of sigmoids (notebook 6) and careful starting weights they are the
+# standard recipe.
