@@ -56,7 +56,8 @@ for neuron in layer.neurons:                       # give the biases a value, so
 y = [Value(v, f"y{i + 1}") for i, v in enumerate(y_values)]
 z = layer(y)                                       # three Values, one per neuron
 a = [zj.sigmoid() for zj in z]
-L = 0.5 * sum((aj - tj) ** 2 for aj, tj in zip(a, targets))   # squared error over the three outputs
+squares = [(aj - tj) ** 2 for aj, tj in zip(a, targets)]
+L = 0.5 * sum(squares[1:], squares[0])             # squared error over the three outputs (no "0 +" node)
 L.label = "L"
 L.backward()
 
