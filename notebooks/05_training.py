@@ -113,7 +113,9 @@ for logit in (-6.0, -2.0, 0.0, 2.0):   # the network's raw output before the sig
 # > its gradient (gradient descent must raise p, so ∂J/∂p must be negative).
 
 # %%
-p_half = Value(0.5, "p"); J = bce([p_half], [1.0]); J.backward()
+p_half = Value(0.5, "p")
+J = bce([p_half], [1.0])
+J.backward()
 print(f"slide: {1 * math.log(0.5) + 0 * math.log(0.5):+.3f} (∂/∂p = +2: descent lowers p);  nn.bce: {J.data:+.3f}, ∂J/∂p = {p_half.grad:+.1f}")
 
 # %% [markdown]
