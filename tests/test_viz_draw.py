@@ -77,7 +77,7 @@ def test_gates_show_the_op_tables_symbol():
 def test_edge_labels_show_local_derivative_and_contribution():
     x, w, b, z, y = perceptron()
     (y * 3.0).backward()
-    src = draw(y).source  # y's grad is the latest pass's: 3
+    src = draw(y, legend=True).source  # y's grad is the latest pass's: 3
     # z = w*x + b, y = relu(z): the edge w -> (×) carries local x = 2 and 3 × 2 = 6.
     edge = next(line for line in src.splitlines() if line.startswith("  n1 -> "))
     assert "local 2" in edge and "3 × 2 = 6" in edge
@@ -101,9 +101,11 @@ def test_a_value_used_twice_is_a_split_gate_whose_grad_is_the_sum():
     a = Value(3.0, "a")
     b = a * a
     b.backward()
-    src = draw(b).source
+    src = draw(b, legend=True).source
     assert "n0s [" in src and "n0 -> n0s" in src
-    assert src.count("n0s -> n1") == 2  # one branch per use
+    # Both uses go from the split to the same gate with the same numbers: one edge, ×2.
+    edge = [line for line in src.splitlines() if "n0s -> n1" in line]
+    assert len(edge) == 1 and "×2, each:" in edge[0] and "1 × 3 = 3" in edge[0]
     assert "grad 6 = 3 + 3" in src
     assert "split adds" in src  # the legend reads the gate rule from the op table
 
@@ -152,7 +154,7 @@ def test_rankdir_and_bad_options():
 def test_highlight_with_notes():
     x, w, b, z, y = perceptron()
     y.backward()
-    src = draw(y, highlight={w: "dy/dw: you wrote 3, correct 2"}).source
+    src = draw(y, highlight={w: "dy/dw: you wrote 3, correct 2"}, legend=True).source
     line = node_line(src, "<B>w</B>")
     assert "penwidth" in line and "you wrote 3, correct 2" in line
     assert "highlighted" in src
