@@ -71,7 +71,7 @@ DOT_TIMEOUT = 30.0  # seconds before a `dot` run is stopped (dot can take minute
 INLINE_TIMEOUT = 10.0  # shorter in a notebook, which falls back to the DOT text
 FALLBACK_CHARS = 20_000  # DOT text shown in a notebook when dot fails; the rest is cut (and said)
 BUNDLE_EDGES = 8  # a fully connected pair of layers with more edges than this is drawn as one edge
-COMPACT_NODES = 12  # up to this many drawn nodes, the legend is one short line
+COMPACT_NODES = 40  # up to this many drawn nodes, the legend is one short line
 
 INSTALL_HINT = (
     "install Graphviz, which provides the `dot` program: sudo apt-get install graphviz (Debian/Ubuntu), "
