@@ -155,3 +155,11 @@ def test_the_player_text_is_the_same_every_time_in_one_session(dot):
     *_, y = graph()
     a, b = steps(y).html(), steps(y).html()
     assert re.sub(r"gf-steps-\d+", "ID", a) == re.sub(r"gf-steps-\d+", "ID", b)
+
+
+def test_the_inline_player_stops_drawing_when_its_time_is_spent(dot):
+    *_, y = graph()
+    frames = steps(y)
+    page = frames.html(budget=0.0)  # spent after the first frame
+    assert page.count('class="gf-frame"') == 1 and 'max="0"' in page
+    assert f"showing the first 1 of {len(frames)} frames" in page and 'save("steps.html")' in page

@@ -24,11 +24,12 @@ from __future__ import annotations
 import html
 import io
 import itertools
+import time
 from pathlib import Path
 
 from engine import NOT_COMPUTED, Value  # NOT_COMPUTED: the module doctest reads it
 
-from .draw import FORMATS, GradState, GraphvizMissing, RenderError, accumulated, draw, fitted, number, render, shorten, svg_size
+from .draw import INLINE_TIMEOUT, FORMATS, GradState, GraphvizMissing, RenderError, accumulated, draw, fitted, number, render, shorten, svg_size
 
 FRAME_FORMATS = ("gif", "html") + FORMATS  # what Frames.save writes, by extension
 
@@ -197,13 +198,21 @@ class Frames:
         sizes = [svg_size(self.svg(k)) for k in range(len(self) if count is None else count)]
         return max(w for w, _ in sizes), max(h for _, h in sizes)
 
-    def html(self, limit: int | None = PLAYER_FRAMES) -> str:
+    def html(self, limit: int | None = PLAYER_FRAMES, budget: float | None = None) -> str:
         """A self-contained player: every frame's SVG in one box, a slider, ◀ ▶ and the arrow keys.
 
         It needs no kernel and no network (a few lines of inline JavaScript), so
         it works in JupyterLab, in an nbconvert HTML export, on nbviewer and as a file.
+        ``budget`` (seconds) stops drawing further frames once it is spent, and says so.
         """
         count = len(self) if limit is None else min(limit, len(self))
+        if budget is not None:
+            start = time.perf_counter()
+            for k in range(count):
+                self.svg(k)
+                if time.perf_counter() - start > budget:
+                    count = k + 1
+                    break
         box = self.box(count)
         natural = not self.options.get("fit", True)
         slides = "\n".join(
@@ -211,7 +220,10 @@ class Frames:
             f"{self._fitted(k, box, natural)}</div>"
             for k in range(count)
         )
-        more = "" if count == len(self) else f"<p>showing the first {count} of {len(self)} frames (save as .gif for all)</p>"
+        more = "" if count == len(self) else (
+            f'<p style="font:13px sans-serif">showing the first {count} of {len(self)} frames; '
+            'frames.save("steps.html") or .save("steps.gif") writes them all</p>'
+        )
         uid = f"gf-steps-{next(_players)}"
         width = f"{box[0]:g}pt" if not natural else "none"
         return (
@@ -268,7 +280,8 @@ class Frames:
 
     def _repr_html_(self):
         try:
-            return self.html(limit=PLAYER_FRAMES)
+            # A notebook waits for this: draw frames for at most INLINE_TIMEOUT seconds.
+            return self.html(limit=PLAYER_FRAMES, budget=INLINE_TIMEOUT)
         except GraphvizMissing as e:
             last = self[len(self) - 1]
             return f"<pre>{html.escape(str(e))}\n\n{html.escape(shorten(last.source))}</pre>"
