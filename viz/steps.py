@@ -24,7 +24,9 @@ from __future__ import annotations
 import html
 import io
 import itertools
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from engine import NOT_COMPUTED, Value  # NOT_COMPUTED: the module doctest reads it
@@ -193,6 +195,14 @@ class Frames:
         padded[0].save(path, save_all=True, append_images=padded[1:], duration=ms_per_frame, loop=0)
         return path
 
+    def _render(self, ks):
+        # Each frame is one run of dot: run them side by side, one per core.
+        todo = [k for k in ks if k not in self._svgs]
+        if len(todo) > 1:
+            with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1)) as pool:
+                for k, svg in zip(todo, pool.map(lambda k: self[k].svg(), todo)):
+                    self._svgs[k] = svg
+
     def box(self, count: int | None = None) -> tuple[float, float]:
         """The largest width and height (points) of the first ``count`` frames: the player's one box."""
         sizes = [svg_size(self.svg(k)) for k in range(len(self) if count is None else count)]
@@ -206,7 +216,9 @@ class Frames:
         ``budget`` (seconds) stops drawing further frames once it is spent, and says so.
         """
         count = len(self) if limit is None else min(limit, len(self))
-        if budget is not None:
+        if budget is None:
+            self._render(range(count))
+        else:
             start = time.perf_counter()
             for k in range(count):
                 self.svg(k)
