@@ -142,3 +142,17 @@ def test_notebook_02_exported_to_html(browser, dot, tmp_path):
     _drive(page, player)
     _fits(page)
     page.screenshot(path=str(tmp_path / "notebook02.png"), full_page=True, timeout=60_000)
+
+
+NOTEBOOKS = sorted(NOTEBOOK.parent.glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_stored_notebook_fits_a_1280_px_window(browser, tmp_path, path):
+    nbconvert = pytest.importorskip("nbconvert")
+    body, _ = nbconvert.HTMLExporter().from_filename(str(path))
+    page_path = tmp_path / f"{path.stem}.html"
+    page_path.write_text(body, encoding="utf-8")
+    page = _open(browser, page_path.as_uri())
+    assert page.locator("svg, img").count() > 0, f"{path.name}: the export shows no picture (stored without outputs?)"
+    _fits(page)
