@@ -210,10 +210,10 @@ class _Net:
 
     def positions(self):
         cols = [self.xs] + [[u for u in units] for _, _, units in self.layers]
-        gap_x = 2.6 if self.numbers else 1.8
+        gap_x = 3.2 if self.numbers else 1.8
         pos = []
         for c, col in enumerate(cols):
-            gap_y = 1.15 if self.numbers else 0.8 if self.small else max(0.22, min(0.6, 9.0 / len(col)))
+            gap_y = 1.3 if self.numbers else 0.8 if self.small else max(0.22, min(0.6, 9.0 / len(col)))
             top = (len(col) - 1) * gap_y / 2
             pos.append([(c * gap_x, top - r * gap_y) for r in range(len(col))])
         return pos, gap_x
