@@ -70,6 +70,7 @@ def _node(data, op, a=None, b=None, arg=None):
     v._b = b
     v._arg = arg
     v._id = next(_ids)
+    v._passes = 0
     return v
 
 
@@ -143,7 +144,7 @@ class Value:
 
     # Inputs sit in two slots rather than a tuple: one fewer object per node
     # to allocate and for the cyclic collector to walk (see benchmarks/).
-    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_arg", "_id")
+    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_arg", "_id", "_passes")
 
     def __init__(self, data, label="", *, kind="input"):
         self.data = _number(data, "Value")
@@ -157,6 +158,7 @@ class Value:
             raise ValueError(f"Value kind must be 'input', 'param' or 'const', got {kind!r}")
         self._arg = kind
         self._id = next(_ids)
+        self._passes = 0
 
     # --- what the node is ---------------------------------------------------------
 
@@ -187,6 +189,29 @@ class Value:
         if self._op or kind not in ("input", "param", "const"):
             raise ValueError(f"only a leaf's kind can be set, to 'input', 'param' or 'const'; got {kind!r}")
         self._arg = kind
+
+    @property
+    def passes(self) -> int:
+        """Backward passes summed in ``grad``: for a leaf, passes since creation or ``zero_grad()``;
+        for a computed node, 1 once a pass reached it (it shows the latest pass only), else 0.
+
+        A drawing reads it to say when leaf gradients add up several passes.
+
+        >>> w = Value(3.0, "w")
+        >>> y = w * w
+        >>> w.passes, y.passes
+        (0, 0)
+        >>> y.backward(); y.backward(); w.passes, y.passes
+        (2, 1)
+        >>> y.zero_grad(); w.passes
+        0
+        """
+        return self._passes
+
+    @passes.setter
+    def passes(self, n):
+        # Only to put a graph back as it was (viz.steps replays a pass, then restores it).
+        self._passes = int(n)
 
     def __repr__(self):
         name = f", label={self.label!r}" if self.label else ""
@@ -348,6 +373,9 @@ class Value:
         for v in order:
             if v._op is not None:
                 v.grad = 0.0  # only this pass's gradient flows through interior nodes
+                v._passes = 1
+            else:
+                v._passes += 1  # leaves accumulate: count what is summed in their grad
         self.grad += grad
         order.reverse()
         return order
@@ -406,6 +434,7 @@ class Value:
                 b.grad += g * db
 
     def zero_grad(self):
-        """Set the gradient of every node in this graph to 0.0."""
+        """Set the gradient of every node in this graph to 0.0 (and its count of passes to 0)."""
         for v in self.topo():
             v.grad = 0.0
+            v._passes = 0

@@ -129,7 +129,7 @@ class Module:
     def zero_grad(self):
         """Set every parameter's gradient to 0.0 before the next backward pass."""
         for p in self.parameters():
-            p.grad = 0.0
+            p.zero_grad()  # a leaf's zero_grad also resets its count of passes
 
     def train(self, mode: bool = True):
         """Switch to training mode (dropout active); returns the module."""

@@ -71,7 +71,7 @@ class Optimizer:
     def zero_grad(self):
         """Set every parameter's gradient to 0.0."""
         for p in self.params:
-            p.grad = 0.0
+            p.zero_grad()  # a leaf's zero_grad also resets its count of passes
 
     def step(self):
         """Update every parameter from its current gradient."""

@@ -1,6 +1,7 @@
 """The notebooks' bookkeeping: listed in their README, paired with an in-sync
-jupytext twin, opening with what they teach, stored without outputs, and
-runnable without ipywidgets. (nbmake executes the notebooks themselves.)
+jupytext twin, opening with what they teach, stored with their outputs (so
+GitHub and nbviewer show the pictures; ``./run refresh-notebooks`` makes
+them), and runnable without ipywidgets. (nbmake executes the notebooks themselves.)
 """
 
 from __future__ import annotations
@@ -63,11 +64,26 @@ def test_opens_with_its_title_and_what_it_teaches(name):
     assert "what this notebook teaches" in first.source.lower()
 
 
+MAX_BYTES = 2_000_000  # per stored notebook, as notebooks/refresh.py enforces
+PICTURES = ("image/svg+xml", "image/png", "text/html")
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_stored_without_outputs(name):
-    notebook = jupytext.read(NOTEBOOKS / f"{name}.ipynb")
-    with_outputs = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and c.get("outputs")]
-    assert not with_outputs, f"{name}.ipynb stores outputs in cells {with_outputs}; store notebooks stripped"
+def test_stored_with_outputs_of_every_cell(name):
+    path = NOTEBOOKS / f"{name}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    not_run = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and c.get("execution_count") is None]
+    assert code and not not_run, (
+        f"{name}.ipynb has code cells stored without being run (cells {not_run[:5]}); "
+        "store it with outputs: ./run refresh-notebooks"
+    )
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), f"{name}.ipynb was not run top to bottom in one go: {counts[:10]}"
+    outputs = [o for c in code for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"], f"{name}.ipynb stores an error output"
+    assert any(k in o.get("data", {}) for o in outputs for k in PICTURES), f"{name}.ipynb stores no picture"
+    assert path.stat().st_size < MAX_BYTES, f"{name}.ipynb is {path.stat().st_size:,} bytes; keep it under {MAX_BYTES:,}"
 
 
 # A notebook that offers a slider must still run, and still show its frames, without ipywidgets.

@@ -7,7 +7,8 @@ import pytest
 
 from engine import OPS, Value
 from viz import draw
-from viz.draw import GraphvizMissing, SHADE_ZERO, groups, number, text
+from nn import MLP
+from viz.draw import FALLBACK_CHARS, GraphvizMissing, SHADE_ZERO, groups, number, render, svg_size, text
 
 
 def perceptron():
@@ -77,7 +78,7 @@ def test_gates_show_the_op_tables_symbol():
 def test_edge_labels_show_local_derivative_and_contribution():
     x, w, b, z, y = perceptron()
     (y * 3.0).backward()
-    src = draw(y).source  # y's grad is the latest pass's: 3
+    src = draw(y, legend=True).source  # y's grad is the latest pass's: 3
     # z = w*x + b, y = relu(z): the edge w -> (×) carries local x = 2 and 3 × 2 = 6.
     edge = next(line for line in src.splitlines() if line.startswith("  n1 -> "))
     assert "local 2" in edge and "3 × 2 = 6" in edge
@@ -101,9 +102,11 @@ def test_a_value_used_twice_is_a_split_gate_whose_grad_is_the_sum():
     a = Value(3.0, "a")
     b = a * a
     b.backward()
-    src = draw(b).source
+    src = draw(b, legend=True).source
     assert "n0s [" in src and "n0 -> n0s" in src
-    assert src.count("n0s -> n1") == 2  # one branch per use
+    # Both uses go from the split to the same gate with the same numbers: one edge, ×2.
+    edge = [line for line in src.splitlines() if "n0s -> n1" in line]
+    assert len(edge) == 1 and "×2, each:" in edge[0] and "1 × 3 = 3" in edge[0]
     assert "grad 6 = 3 + 3" in src
     assert "split adds" in src  # the legend reads the gate rule from the op table
 
@@ -152,7 +155,7 @@ def test_rankdir_and_bad_options():
 def test_highlight_with_notes():
     x, w, b, z, y = perceptron()
     y.backward()
-    src = draw(y, highlight={w: "dy/dw: you wrote 3, correct 2"}).source
+    src = draw(y, highlight={w: "dy/dw: you wrote 3, correct 2"}, legend=True).source
     line = node_line(src, "<B>w</B>")
     assert "penwidth" in line and "you wrote 3, correct 2" in line
     assert "highlighted" in src
@@ -171,7 +174,7 @@ def test_color_by_grad_shows_vanishing_and_blocked_gradients():
     dead = Value(-1.0, "d").relu()
     y = h + dead
     y.backward()
-    src = draw(y, color_by_grad=True).source
+    src = draw(y, color_by_grad=True, legend=True).source
     fills = dict(re.findall(r"^  (n\d+) \[.*?fillcolor=\"(#[0-9a-f]{6})\"", src, re.M))
     root = max(fills, key=lambda n: int(n[1:]))
     assert fills["n0"] != fills[root]  # x is paler than the output
@@ -357,3 +360,125 @@ def test_collapse_asked_for_without_parameter_names_folds_long_chains():
     d = draw(total, collapse="neuron")
     assert "no parameter names like layer1.neuron3.w2" in d.note
     assert "+ chain 1" in d.source
+
+
+# --- no blow-ups: dense multi-edges, huge fallbacks ---------------------------------
+
+
+def test_one_value_summed_many_times_caps_dots_effort_by_edges(dot):
+    # x read by each of 80 sums: 81 nodes (under the 100-node cap) but 161 edges; dot at full
+    # effort took over 30 s on it, capped it takes about one.
+    x = Value(1.5, "x")
+    s = x
+    for _ in range(80):
+        s = s + x
+    s.backward()
+    d = draw(s, legend=False)
+    assert d.note == "" and "nslimit" in d.source  # every node drawn, the search capped
+    assert "grad 81 = sum of 81 branches" in d.source
+    assert d.svg().count('class="node"') == 81 + 1  # and the split point
+
+
+def test_parallel_edges_are_drawn_once_with_their_count():
+    x = Value(2.0, "x")
+    y = x + x
+    y.backward()
+    src = draw(y).source
+    edge = [line for line in src.splitlines() if " -> n1" in line]
+    assert len(edge) == 1 and "×2, each:" in edge[0]
+
+
+def test_box_edges_carry_their_count():
+    model = MLP(2, [2, 1], seed=0)
+    out = model([1.0, 2.0])[0]
+    out.backward()
+    src = draw(out, collapse="layer").source
+    # x1 is read by both neurons of layer1 (2 products), so x1 -> the layer1 box is one edge, ×2.
+    assert re.search(r"n\d+ -> g0 \[xlabel=<.*×2", src)
+
+
+def test_the_text_fallback_of_a_huge_graph_is_cut_to_a_notebook_safe_size(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot: the notebook gets the DOT text
+    x = Value(1.0, "x")
+    s = x
+    for _ in range(3000):
+        s = s * 1.0001 + x
+    s.backward()
+    d = draw(s, collapse=False)
+    assert len(d.source) > 1_000_000
+    bundle = d._repr_mimebundle_()
+    assert len(bundle["text/plain"]) < FALLBACK_CHARS + 2_000 and len(bundle["text/html"]) < 2 * FALLBACK_CHARS + 2_000
+    assert "more characters of DOT text not shown" in bundle["text/plain"]
+
+
+# --- fit to the page -------------------------------------------------------------------
+
+
+def test_inline_drawings_scale_to_the_width_never_above_natural_size(dot):
+    *_, y = perceptron()
+    y.backward()
+    d = draw(y)
+    natural = d.svg()
+    w, h = svg_size(natural)
+    bundle = d._repr_mimebundle_()
+    for shown in (bundle["image/svg+xml"], bundle["text/html"]):
+        assert f'width="100%" style="max-width:{w:g}pt;height:auto;display:block" viewBox="0 0 {w:g} {h:g}"' in shown
+    assert ET.fromstring(bundle["image/svg+xml"]) is not None  # still valid XML
+    assert draw(y, fit=False)._repr_mimebundle_()["image/svg+xml"] == natural
+
+
+def test_small_drawings_get_a_one_line_legend_large_ones_the_full_legend():
+    *_, y = perceptron()
+    y.backward()
+    assert "cluster_legend" not in draw(y).source and "= forward value" in draw(y).source
+    assert "cluster_legend" in draw(y, legend=True).source
+    assert "forward value" not in draw(y, legend=False).source
+    model = MLP(2, [8, 1], seed=0)
+    out = model([1.0, 2.0])[0]
+    assert "cluster_legend" in draw(out).source  # more than 40 nodes
+
+
+# --- collapsed networks --------------------------------------------------------------------
+
+
+def demo_loss():
+    model = MLP(2, [16, 16, 1], seed=0)
+    loss = (1 - model([0.5, -0.3])[0]).relu() + 1e-4 * sum((p * p for p in model.parameters()), Value(0.0))
+    loss.backward()
+    return loss
+
+
+def boxes(src):
+    return re.findall(r"^  (g\d+) \[.*?<B>([^<]*)</B>(.*)\]$", src, re.M)
+
+
+def test_neuron_boxes_in_layer_order_with_the_same_rows():
+    src = draw(demo_loss(), collapse="neuron").source
+    names = [name for _, name, _ in boxes(src)]
+    layer1 = [n for n in names if n.startswith("layer1.")]
+    assert layer1 == [f"layer1.neuron{k}" for k in range(1, 17)]  # neuron2 before neuron10
+    rows = {}
+    for _, name, rest in boxes(src):
+        if name.startswith("layer"):
+            rows.setdefault(name.split(".")[0], set()).add((rest.count("<TR>"), re.search(r"(\d+) nodes", rest).group(1)))
+    # Every neuron of a layer has the same rows and the same size: the L2 sum no longer joins neuron1.
+    assert all(len(r) == 1 for r in rows.values()), rows
+    assert all("out grad" in rest for _, name, rest in boxes(src) if name.startswith("layer"))
+
+
+def test_fully_connected_layers_are_one_bundled_edge(dot):
+    d = draw(demo_loss(), collapse="neuron")
+    assert "256 edges: each of the 16 neurons of layer1 feeds each of the 16 of layer2" in d.source.replace("<BR/>", "")
+    layer1 = {g for g, name, _ in boxes(d.source) if name.startswith("layer1.")}
+    layer2 = {g for g, name, _ in boxes(d.source) if name.startswith("layer2.")}
+    pairs = re.findall(r"^  (g\d+) -> (g\d+)", d.source, re.M)
+    assert len([p for p in pairs if p[0] in layer1 and p[1] in layer2]) == 1
+    # The drawn order down the column is neuron1, neuron2, ..., neuron16.
+    ys = {}
+    for line in render(d.source, "svg").decode().split("<g id=")[1:]:
+        m = re.search(r"<title>(g\d+)</title>.*?<text[^>]* y=\"([-\d.]+)\"", line, re.S)
+        if m:
+            ys[m.group(1)] = float(m.group(2))
+    order = sorted((g for g in layer1), key=lambda g: ys[g])
+    names = dict((g, name) for g, name, _ in boxes(d.source))
+    assert [names[g] for g in order] == [f"layer1.neuron{k}" for k in range(1, 17)]

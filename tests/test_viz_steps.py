@@ -1,6 +1,8 @@
 """viz.steps: one frame per engine step, the graph left as it was, saving and the slider."""
 
 
+import re
+
 import pytest
 
 from engine import NOT_COMPUTED, Value
@@ -117,12 +119,47 @@ def test_slider_without_dot_shows_the_install_command(monkeypatch, tmp_path):
         frames.save(tmp_path / "x.gif")
 
 
-def test_without_ipywidgets_a_plain_html_player_is_shown(dot, monkeypatch):
-    import IPython.display
-
-    shown = []
+def test_the_player_needs_no_ipywidgets(dot, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "ipywidgets", None)  # import ipywidgets now fails
-    monkeypatch.setattr(IPython.display, "display", shown.append)
     *_, y = graph()
-    steps(y)._ipython_display_()
-    assert len(shown) == 1 and 'type="range"' in shown[0].data and "<svg" in shown[0].data
+    page = steps(y)._repr_html_()
+    assert 'type="range"' in page and page.count("<svg") == 5 and "<script>" in page
+
+
+def test_every_frame_of_the_player_shares_one_box(dot):
+    *_, y = graph()
+    frames = steps(y)
+    page = frames.html()
+    boxes = set(re.findall(r'<svg width="100%" style="max-width:([\d.]+)pt;height:auto;display:block" viewBox="0 0 ([\d.]+) ([\d.]+)"', page))
+    assert len(re.findall(r'<svg width="100%"', page)) == len(frames) and len(boxes) == 1
+    w, h = frames.box()
+    assert boxes == {(f"{w:g}", f"{w:g}", f"{h:g}")}
+    # The natural sizes differ (labels grow as gradients arrive): the box is the largest.
+    from viz.draw import svg_size
+
+    assert len({svg_size(frames.svg(k)) for k in range(len(frames))}) > 1
+
+
+def test_the_saved_page_is_a_complete_document_that_fetches_nothing(dot, tmp_path):
+    *_, y = graph()
+    page = steps(y).save(tmp_path / "x.html")[0].read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page and "<title>backward pass of y" in page
+    assert page.rstrip().endswith("</html>")
+    assert "<?xml" not in page  # the frames' XML prologue stays out of HTML
+    assert not re.search(r'(src|href)="(https?:)?//', page)  # no script, style or image from the network
+    for control in ('type="range"', "◀", "▶", "ArrowLeft", "ArrowRight"):
+        assert control in page
+
+
+def test_the_player_text_is_the_same_every_time_in_one_session(dot):
+    *_, y = graph()
+    a, b = steps(y).html(), steps(y).html()
+    assert re.sub(r"gf-steps-\d+", "ID", a) == re.sub(r"gf-steps-\d+", "ID", b)
+
+
+def test_the_inline_player_stops_drawing_when_its_time_is_spent(dot):
+    *_, y = graph()
+    frames = steps(y)
+    page = frames.html(budget=0.0)  # spent after the first frame
+    assert page.count('class="gf-frame"') == 1 and 'max="0"' in page
+    assert f"showing the first 1 of {len(frames)} frames" in page and 'save("steps.html")' in page

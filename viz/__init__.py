@@ -14,8 +14,9 @@ True
 
 from .draw import Drawing, GraphvizMissing, RenderError, draw
 from .steps import Frames, steps
+from .network import draw_network
 
-__all__ = ["draw", "Drawing", "steps", "Frames", "GraphvizMissing", "RenderError", "plots"]
+__all__ = ["draw", "draw_network", "Drawing", "steps", "Frames", "GraphvizMissing", "RenderError", "plots"]
 
 
 def __getattr__(name):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import shutil
 import subprocess
 import textwrap
@@ -60,11 +61,17 @@ EDGE_LABEL_NODES = 100  # edge labels by default only up to this many nodes
 # (x in each of 1,000 steps: over 30 s for 400 drawn nodes); capping its iterations above this
 # many drawn nodes brings that to seconds, while small drawings keep dot's best layout.
 SIMPLEX_NODES = 100
+# Many edges do it too: one value read 80 times along a chain of sums (161 edges) took dot
+# 33 s at full effort and 1.4 s capped; so the cap also applies above this many edges.
+SIMPLEX_EDGES = 120
 SIMPLEX_LIMIT = 'nslimit="2" nslimit1="2" '
 WRAP = 40  # characters per label line
 MAX_LABEL = 1000  # characters of one label kept; the rest is summarised
 DOT_TIMEOUT = 30.0  # seconds before a `dot` run is stopped (dot can take minutes on huge graphs)
 INLINE_TIMEOUT = 10.0  # shorter in a notebook, which falls back to the DOT text
+FALLBACK_CHARS = 20_000  # DOT text shown in a notebook when dot fails; the rest is cut (and said)
+BUNDLE_EDGES = 8  # a fully connected pair of layers with more edges than this is drawn as one edge
+COMPACT_NODES = 40  # up to this many drawn nodes, the legend is one short line
 
 INSTALL_HINT = (
     "install Graphviz, which provides the `dot` program: sudo apt-get install graphviz (Debian/Ubuntu), "
@@ -123,10 +130,11 @@ class Drawing:
     command when Graphviz is missing.
     """
 
-    def __init__(self, source: str, *, nodes: int, note: str = ""):
+    def __init__(self, source: str, *, nodes: int, note: str = "", fit: bool = True):
         self.source = source
         self.nodes = nodes
         self.note = note
+        self.fit = fit  # inline: scale down to the output's width (False: natural size)
         self._svg = None
 
     def __repr__(self):
@@ -163,12 +171,18 @@ class Drawing:
         return path
 
     def _fallback(self, why: str) -> dict:
-        text = f"{why}\n\n{self.source}"
+        text = f"{why}\n\n{shorten(self.source)}"
         return {"text/plain": text, "text/html": f"<pre>{html.escape(text)}</pre>"}
+
+    def inline(self) -> str:
+        """The SVG as shown in a notebook: fitted to the output's width unless ``fit`` is False."""
+        svg = self.svg(timeout=INLINE_TIMEOUT)
+        return fitted(svg) if self.fit else svg
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         try:
-            return {"image/svg+xml": self.svg(timeout=INLINE_TIMEOUT)}
+            svg = self.inline()
+            return {"image/svg+xml": svg, "text/html": f"<div>{svg[svg.find('<svg'):]}</div>"}
         except GraphvizMissing:
             return self._fallback(f"Graphviz's `dot` was not found, so here is the graph as DOT text. To see it drawn, {INSTALL_HINT}.")
         except RenderError as e:
@@ -176,9 +190,48 @@ class Drawing:
 
     def _repr_svg_(self):
         try:
-            return self.svg(timeout=INLINE_TIMEOUT)
+            return self.inline()
         except (GraphvizMissing, RenderError):
             return None
+
+
+def shorten(source: str, limit: int = FALLBACK_CHARS) -> str:
+    """DOT text cut to ``limit`` characters at a line break, saying how much was left out.
+
+    >>> shorten("a\\nb\\nc\\n", 3)
+    'a\\n… (4 more characters of DOT text not shown; Drawing.source has all of it)'
+    """
+    if len(source) <= limit:
+        return source
+    cut = source.rfind("\n", 0, limit) + 1 or limit
+    return source[:cut] + f"… ({len(source) - cut:,} more characters of DOT text not shown; Drawing.source has all of it)"
+
+
+_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
+
+
+def svg_size(svg: str) -> tuple[float, float]:
+    """The natural width and height (in points) of an SVG that ``dot`` wrote."""
+    m = _SIZE.search(svg)
+    if m is None:
+        raise ValueError("not an SVG written by dot: no width and height in points on its <svg> element")
+    return float(m.group(1)), float(m.group(2))
+
+
+def fitted(svg: str, box: tuple[float, float] | None = None) -> str:
+    """An SVG from ``dot`` that scales down to its container's width, never above its natural size.
+
+    ``box`` (width, height in points) pads the picture to that size, top left,
+    so that frames of different sizes share one box and a page does not jump.
+
+    >>> fitted('<svg width="20pt" height="10pt"\\n viewBox="0.00 0.00 20.00 10.00" x>')
+    '<svg width="100%" style="max-width:20pt;height:auto;display:block" viewBox="0 0 20 10" x>'
+    """
+    w, h = svg_size(svg)
+    if box is not None:
+        w, h = max(w, box[0]), max(h, box[1])
+    head = f'<svg width="100%" style="max-width:{w:g}pt;height:auto;display:block" viewBox="0 0 {w:g} {h:g}"'
+    return re.sub(r'<svg width="[\d.]+pt" height="[\d.]+pt"\s+viewBox="[^"]*"', head, svg, count=1)
 
 
 # --- escaping --------------------------------------------------------------------------
@@ -271,13 +324,34 @@ class GradState(NamedTuple):
     done: Callable
     focus: Value | None = None
     caption: str = ""
+    passes: str = ""  # what the drawing says when leaf gradients add up several passes
 
 
 def _engine_state(root) -> GradState:
     def grad(v):
         return None if v.grad is NOT_COMPUTED else v.grad
 
-    return GradState(grad, lambda v: None, lambda v: v._op is not None and v.grad is not NOT_COMPUTED)
+    done = lambda v: v._op is not None and v.grad is not NOT_COMPUTED  # noqa: E731
+    return GradState(grad, lambda v: None, done, passes=accumulated(root.topo()))
+
+
+def accumulated(order) -> str:
+    """What to say when the leaves' gradients add up more than one backward pass ("" if not).
+
+    >>> from engine import Value
+    >>> w = Value(3.0, "w")
+    >>> y = w * 2
+    >>> y.backward(); accumulated(y.topo())
+    ''
+    >>> y.backward(); accumulated(y.topo())
+    'leaf gradients accumulated over 2 passes (zero_grad() clears them); gates and edges show the latest pass'
+    """
+    counts = {v.passes for v in order if v._op is None and v.kind != "const"}
+    most = max(counts, default=0)
+    if most <= 1:
+        return ""
+    over = f"over {most} passes" if len(counts) == 1 else f"over up to {most} passes"
+    return f"leaf gradients accumulated {over} (zero_grad() clears them); gates and edges show the latest pass"
 
 
 # --- grouping by parameter names ----------------------------------------------------
@@ -302,18 +376,23 @@ def groups(order: list) -> dict:
     (['n1'], 5)
     """
     owner = {}
+    # Terms that read parameters alone (p*p of an L2 penalty) and their sums: such a
+    # sum is the penalty's, not a neuron's, even when its first terms share a neuron.
+    penalty = set()
     for v in order:
         if v._op is None:
             if v.kind == "param" and "." in v.label:
                 owner[v] = _parent(v.label)
             continue
         ins = v.inputs
+        if all((x._op is None and x.kind == "param") or x in penalty for x in ins):
+            penalty.add(v)
         found = None
         for x in ins:
             if x._op is None and x in owner:
                 found = owner[x]
                 break
-        if found is None:
+        if found is None and not all(x in penalty for x in ins):
             first = owner.get(ins[0])
             if first is not None and all(owner.get(x) == first for x in ins):
                 found = first
@@ -323,6 +402,15 @@ def groups(order: list) -> dict:
 
 
 # --- the drawing ---------------------------------------------------------------------
+
+
+def natural(key: str):
+    """A sort key that puts layer2 before layer10 and neuron9 before neuron11.
+
+    >>> sorted(["layer1.neuron11", "layer1.neuron2", "layer10", "layer2"], key=natural)
+    ['layer1.neuron2', 'layer1.neuron11', 'layer2', 'layer10']
+    """
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", key) if part]
 
 
 def _check(name, value, allowed):
@@ -387,9 +475,10 @@ def draw(
     group: bool | None = None,
     collapse=None,
     max_nodes: int = MAX_NODES,
-    legend: bool = True,
+    legend: bool | None = None,
     title: str | None = None,
     digits: int = 4,
+    fit: bool = True,
     _state: GradState | None = None,
 ) -> Drawing:
     """Draw the graph that computes ``root``.
@@ -405,6 +494,14 @@ def draw(
       ``layer1.neuron3.w2``); default on when such names exist.
     - ``collapse``: "neuron" or "layer" draws one box per neuron or layer;
       False draws every node; None (default) collapses above ``max_nodes``.
+    - ``legend``: True for the full legend, False for none; None (default)
+      gives one short line for small drawings, the full legend otherwise.
+    - ``fit``: in a notebook, scale down to the output's width (default);
+      False shows the drawing at its natural size.
+
+    A leaf whose gradient adds up several backward passes (``Value.passes``)
+    is named in the caption, so single-pass gate gradients beside it do not
+    read as a contradiction.
 
     >>> from engine import Value
     >>> a = Value(3.0, "a")
@@ -432,7 +529,7 @@ def draw(
     notes = _highlights(highlight, index)
     state = _state or _engine_state(root)
     opts = dict(view=view, edge_labels=edge_labels, color_by_grad=color_by_grad, rankdir=rankdir, group=group,
-                collapse=collapse, max_nodes=max_nodes, legend=legend, title=title, digits=digits)
+                collapse=collapse, max_nodes=max_nodes, legend=legend, title=title, digits=digits, fit=bool(fit))
     return _Builder(root, order, index, notes, state, opts).build()
 
 
@@ -446,6 +543,7 @@ class _Builder:
         self.rankdir = opts["rankdir"]
         self.color_by_grad = opts["color_by_grad"]
         self.legend = opts["legend"]
+        self.fit = opts["fit"]
         self.title = opts["title"]
         self.max_nodes = opts["max_nodes"]
         edge_labels = opts["edge_labels"]
@@ -656,18 +754,23 @@ class _Builder:
 
         out = self.lines
         out.append("digraph gradflow {")
-        limit = SIMPLEX_LIMIT if self.drawn(unit) > SIMPLEX_NODES else ""
-        out.append(f'  graph [newrank="true" {limit}rankdir="{self.rankdir}" fontname="Helvetica" nodesep="0.25" ranksep="0.35" bgcolor="white"]')
+        edges = self.edge_count(unit)
+        big = self.drawn(unit) > SIMPLEX_NODES or edges > SIMPLEX_EDGES
+        limit = SIMPLEX_LIMIT if big else ""
+        layered = unit and self.collapse != "layer" and any("." in k for k in set(unit.values()) - self.chain_keys)
+        limit += 'remincross="false" ' if layered else ""
+        out.append(f'  graph [newrank="true" compound="true" {limit}rankdir="{self.rankdir}" fontname="Helvetica" nodesep="0.25" ranksep="0.35" bgcolor="white"]')
         out.append('  node [fontname="Helvetica" fontsize="10" margin="0.06,0.03"]')
         out.append('  edge [fontname="Helvetica" fontsize="9" color="#616161" arrowsize="0.6"]')
-        caption = [t for t in (self.title, self.state.caption, note) if t]
-        if caption:
-            out.append(f'  labelloc="t" label={_table([text(t, 100) for t in caption])}')
+        caption = [text(t, 100) for t in (self.title, self.state.caption, note, self.state.passes) if t]
+        compact = self.legend is None and self.drawn(unit) <= COMPACT_NODES
+        self.compact_legend = compact
+        rows = caption + ([self.legend_line()] if compact else [])
+        if rows:
+            out.append(f'  labelloc="t" label={_table(rows)}')
 
         ids = {v: f"n{index[v]}" for v in order}
-        box_ids = {}
-        for key in unit.values():
-            box_ids.setdefault(key, f"g{len(box_ids)}")
+        box_ids = {key: f"g{i}" for i, key in enumerate(sorted(set(unit.values()), key=natural))}
         node_lines = {}
         for v in order:
             if v in unit:
@@ -686,38 +789,94 @@ class _Builder:
         if unit:
             self.emit_boxes(unit, box_ids, top)
 
-        # Edges, in order of the node that reads them, then input position.
-        seen_box_edges = set()
+        # Edges, in order of the node that reads them, then input position. Parallel
+        # edges (x + x, or many edges between two boxes) are drawn once, labelled ×k.
+        edges = {}  # (src, dst) -> the (reader, input position) pairs it stands for; box edges hold None
         for v in order:
             dst = box_ids[unit[v]] if v in unit else ids[v]
             for i, x in enumerate(v.inputs):
                 src = box_ids[unit[x]] if x in unit else ids[x]
-                if x in unit or v in unit:
-                    if src != dst and (src, dst) not in seen_box_edges:
-                        seen_box_edges.add((src, dst))
-                        out.append(f"  {src} -> {dst}")
+                boxed = x in unit or v in unit
+                if boxed and src == dst:
                     continue
-                if x in splits:
+                if x in splits and not boxed:
                     src = ids[x] + "s"
-                out.append(f"  {src} -> {dst}{self.edge_attrs(v, i, locals_, contrib)}")
+                edges.setdefault((src, dst), []).append(None if boxed else (v, i))
+        bundled = self.emit_bundles(edges, box_ids) if unit else set()
+        for (src, dst), uses in edges.items():
+            if (src, dst) in bundled:
+                continue
+            if uses[0] is None:
+                out.append(f"  {src} -> {dst}" + (_attrs(xlabel=_table([text(f"×{len(uses)}")])) if len(uses) > 1 else ""))
+            else:
+                out.append(f"  {src} -> {dst}{self.edge_attrs(uses, locals_, contrib)}")
         for x in order:
             if x in splits:
                 out.append(f'  {ids[x]} -> {ids[x]}s [arrowhead="none"]')
-        if self.legend:
+        if self.legend or (self.legend is None and not compact):
             self.emit_legend()
         out.append("}")
-        return Drawing("\n".join(out) + "\n", nodes=len(order), note=note)
+        return Drawing("\n".join(out) + "\n", nodes=len(order), note=note, fit=self.fit)
 
-    def edge_attrs(self, v, i, locals_, contrib):
+    def edge_count(self, unit):
+        # Edges as drawn: node-to-node edges one by one, box edges once per pair.
+        pairs, count = set(), 0
+        for v in self.order:
+            for x in v.inputs:
+                if x in unit or v in unit:
+                    pairs.add((unit.get(x, x), unit.get(v, v)))
+                else:
+                    count += 1
+        return count + len(pairs)
+
+    def edge_attrs(self, uses, locals_, contrib):
+        k = len(uses)
+        head = [text(f"×{k}")] if k > 1 else []
         if not self.edge_labels or self.view == "forward":
-            return ""
-        d = locals_[v][i]
-        rows = [_font(text("local " + ("undefined" if d is None else self.num(d))), MUTED)]
-        c = contrib[v][i]
-        if self.show_grad and c is not None:
-            g = self.state.grad(v)
-            rows.append(_font(text(f"{self.num(g)} × {self.num(d)} = {self.num(c)}"), GRAD_COLOR))
-        return _attrs(label=_table(rows))
+            return _attrs(label=_table(head)) if head else ""
+        rows = []
+        for v, i in uses:
+            d = locals_[v][i]
+            row = [_font(text("local " + ("undefined" if d is None else self.num(d))), MUTED)]
+            c = contrib[v][i]
+            if self.show_grad and c is not None:
+                g = self.state.grad(v)
+                row.append(_font(text(f"{self.num(g)} × {self.num(d)} = {self.num(c)}"), GRAD_COLOR))
+            if row not in rows:  # x + x: both edges carry the same numbers; say them once
+                rows.append(row)
+        shown = [r for row in rows[:3] for r in row]
+        if len(rows) > 3:
+            shown.append(_font(text(f"… and {len(rows) - 3} more"), MUTED))
+        if k > 1 and len(rows) == 1:
+            head = [text(f"×{k}, each:")]
+        return _attrs(label=_table(head + shown))
+
+    def emit_bundles(self, box_edges, box_ids) -> set:
+        """One edge for each fully connected pair of layers of neuron boxes; the pairs it stands for."""
+        layers = {}
+        for key, bid in box_ids.items():
+            if key not in self.chain_keys and "." in key:
+                layers.setdefault(_parent(key), []).append(bid)
+        if len(layers) < 2:
+            return set()
+        names = {bid: layer for layer, bids in layers.items() for bid in bids}
+        done = set()
+        for a, srcs in layers.items():
+            for b, dsts in layers.items():
+                pairs = {(s, d) for s in srcs for d in dsts}
+                if a == b or len(pairs) <= BUNDLE_EDGES or not pairs <= set(box_edges):
+                    continue
+                if any(names.get(d) == a and s in dsts for s, d in box_edges):
+                    continue
+                s, d = srcs[len(srcs) // 2], dsts[len(dsts) // 2]
+                label = f"{len(pairs)} edges: each of the {len(srcs)} neurons of {a} feeds each of the {len(dsts)} of {b}"
+                self.lines.append(
+                    f"  {s} -> {d}"
+                    + _attrs(ltail=f"cluster_box_{self.cluster_ids[a]}", lhead=f"cluster_box_{self.cluster_ids[b]}",
+                             penwidth="3", color="#8e24aa", label=_table([_font(text(label, 30), "#6a1b9a")]))
+                )
+                done |= pairs
+        return done
 
     def emit_nodes(self, node_lines):
         if not (self.group and self.owner):
@@ -749,47 +908,93 @@ class _Builder:
 
     def emit_boxes(self, unit, box_ids, top):
         self.used["box"] = True
-        members = {}
+        members = {key: [] for key in box_ids}  # layer order: layer2 before layer10
         for v in self.order:
             if v in unit:
-                members.setdefault(unit[v], []).append(v)
+                members[unit[v]].append(v)
+        # Every box has the same rows, so boxes of one layer read alike.
+        self.cluster_ids = {}
+        layers = {}
+        for key in members:
+            if key not in self.chain_keys and "." in key:
+                layers.setdefault(_parent(key), []).append(key)
+        in_layer = {key: layer for layer, keys in layers.items() for key in keys}
+        opened = None
         for key, vs in members.items():
-            params = [v for v in vs if v.kind == "param"]
-            size = f"{len(vs)} nodes" + (f", {len(params)} parameters" if params else "")
-            rows = [_font(text(key), "#000000", bold=True), _font(text(size), MUTED)]
-            grads = [g for v in params if (g := self.state.grad(v)) is not None]
-            if self.show_data and params and len(params) <= 4:
-                for p in params:
-                    g = self.state.grad(p)
-                    row = f"{p.label.rsplit('.', 1)[-1]} {self.num(p.data)}"
-                    rows.append(_font(text(row), DATA_COLOR) + ("" if g is None or not self.show_grad else "  " + _font(text(f"grad {self.num(g)}"), GRAD_COLOR)))
-            elif self.show_grad and grads:
-                mean = math.fsum(abs(g) for g in grads) / len(grads)
-                rows.append(_font(text(f"mean |grad| of parameters {self.num(mean)}"), GRAD_COLOR))
-            # The box's output: what is read outside it, not counting penalty
-            # terms such as p*p that read nothing but parameters.
-            outs = [
-                v for v in vs
-                if any(unit.get(c) != key for c, _ in self.uses.get(v, ())) and not all(x.kind == "param" for x in v.inputs)
-            ]
-            if len(outs) == 1:
-                o = outs[0]
-                if self.show_data:
-                    rows.append(_font(text(f"out data {self.num(o.data)}"), DATA_COLOR))
-                if self.show_grad:
-                    g = self.state.grad(o)
-                    rows.append(_font(text("out grad: not computed" if g is None else f"out grad {self.num(g)}"), GRAD_COLOR))
-            marked = [self.notes[v] for v in vs if v in self.notes]
-            rows += [_font(text(n), HIGHLIGHT, bold=True) for n in marked if n]
-            a = dict(shape="box", style="rounded,filled", fillcolor=BOX_FILL, color="#8e24aa")
-            if self.color_by_grad and grads:
-                a["fillcolor"] = _shade(math.fsum(abs(g) for g in grads) / len(grads), top)
-            if marked:
-                a.update(color=HIGHLIGHT, penwidth="3")
-            if self.state.focus in vs:
-                a.update(color=FOCUS, penwidth="3")
-            a["label"] = _table(rows)
-            self.lines.append(f"  {box_ids[key]}{_attrs(**a)}")
+            layer = in_layer.get(key)
+            if layer != opened:
+                if opened is not None:
+                    self.lines.append("  }")
+                if layer is not None:
+                    k = self.cluster_ids.setdefault(layer, len(self.cluster_ids))
+                    self.lines.append(f"  subgraph cluster_box_{k} {{")
+                    self.lines.append(f'    label={_table([text(layer)])} style="rounded" color="#bdbdbd"')
+                    # Same rank, and invisible edges that keep neuron1, neuron2, ... in order down the
+                    # column: dot reads a flat edge in LR as bottom to top, hence reversed, and only
+                    # keeps the order when its final crossing pass is off (remincross, set above).
+                    column = layers[layer][::-1] if self.rankdir in ("LR", "RL") else layers[layer]
+                    chain = " -> ".join(box_ids[k2] for k2 in column)
+                    self.lines.append(f'    {{rank=same; {chain} [style="invis"]}}' if len(layers[layer]) > 1
+                                      else f"    {{rank=same; {chain}}}")
+                opened = layer
+            self.emit_box(key, vs, unit, box_ids, top)
+        if opened is not None:
+            self.lines.append("  }")
+
+    def emit_box(self, key, vs, unit, box_ids, top):
+        params = [v for v in vs if v.kind == "param"]
+        size = f"{len(vs)} nodes" + (f", {len(params)} parameters" if params else "")
+        rows = [_font(text(key), "#000000", bold=True), _font(text(size), MUTED)]
+        grads = [g for v in params if (g := self.state.grad(v)) is not None]
+        if self.show_data and params and len(params) <= 4:
+            for p in params:
+                g = self.state.grad(p)
+                row = f"{p.label.rsplit('.', 1)[-1]} {self.num(p.data)}"
+                rows.append(_font(text(row), DATA_COLOR) + ("" if g is None or not self.show_grad else "  " + _font(text(f"grad {self.num(g)}"), GRAD_COLOR)))
+        elif self.show_grad and grads:
+            mean = math.fsum(abs(g) for g in grads) / len(grads)
+            rows.append(_font(text(f"mean |grad| of parameters {self.num(mean)}"), GRAD_COLOR))
+        # The box's output: what is read outside it, not counting penalty
+        # terms such as p*p that read nothing but parameters.
+        outs = [
+            v for v in vs
+            if any(unit.get(c) != key for c, _ in self.uses.get(v, ())) and not all(x.kind == "param" for x in v.inputs)
+        ]
+        if len(outs) == 1:
+            o = outs[0]
+            if self.show_data:
+                rows.append(_font(text(f"out data {self.num(o.data)}"), DATA_COLOR))
+            if self.show_grad:
+                g = self.state.grad(o)
+                rows.append(_font(text("out grad: not computed" if g is None else f"out grad {self.num(g)}"), GRAD_COLOR))
+        else:  # the same rows as every other box, saying why there is no one number
+            what = f"{len(outs)} values read outside" if outs else "nothing read outside"
+            if self.show_data:
+                rows.append(_font(text(f"out data: {what}"), DATA_COLOR))
+            if self.show_grad:
+                rows.append(_font(text(f"out grad: {what}"), GRAD_COLOR))
+        marked = [self.notes[v] for v in vs if v in self.notes]
+        rows += [_font(text(n), HIGHLIGHT, bold=True) for n in marked if n]
+        a = dict(shape="box", style="rounded,filled", fillcolor=BOX_FILL, color="#8e24aa")
+        if self.color_by_grad and grads:
+            a["fillcolor"] = _shade(math.fsum(abs(g) for g in grads) / len(grads), top)
+        if marked:
+            a.update(color=HIGHLIGHT, penwidth="3")
+        if self.state.focus in vs:
+            a.update(color=FOCUS, penwidth="3")
+        a["label"] = _table(rows)
+        self.lines.append(f"  {box_ids[key]}{_attrs(**a)}")
+
+    def legend_line(self) -> str:
+        # The compact legend of a small drawing: one muted line under the caption.
+        parts = []
+        if self.show_data:
+            parts.append(_font("data", DATA_COLOR) + _font(text(" = forward value"), MUTED))
+        if self.show_grad:
+            parts.append(_font("grad", GRAD_COLOR) + _font(text(f" = ∂{self.root.label or 'output'}/∂node"), MUTED))
+        if self.edge_labels and self.view != "forward":
+            parts.append(_font(text("edges: local derivative, then upstream grad × local"), MUTED))
+        return _font(" · ", MUTED).join(parts)
 
     def emit_legend(self):
         rows = []

@@ -23,17 +23,31 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from engine import NOT_COMPUTED, Value  # NOT_COMPUTED: the module doctest reads it
 
-from .draw import FORMATS, GradState, GraphvizMissing, RenderError, draw, number, render
+from .draw import INLINE_TIMEOUT, FORMATS, GradState, GraphvizMissing, RenderError, accumulated, draw, fitted, number, render, shorten, svg_size
 
 FRAME_FORMATS = ("gif", "html") + FORMATS  # what Frames.save writes, by extension
 
 __all__ = ["steps", "Frames"]
 
-PLAYER_FRAMES = 150  # frames an inline player renders up front when ipywidgets is missing
+PLAYER_FRAMES = 150  # frames an inline player renders up front
+_players = itertools.count()  # ids of players on one page, in order (deterministic output)
+
+# The player's behaviour: a slider, previous/next buttons and the arrow keys show one frame
+# and its caption. Plain JavaScript, no library, nothing fetched.
+PLAYER_JS = """(function(){var r=document.getElementById("%s"),f=r.querySelectorAll(".gf-frame"),
+s=r.querySelector("input"),c=r.querySelector(".gf-caption"),n=r.querySelector(".gf-count"),b=r.querySelectorAll("button");
+function show(k){k=Math.max(0,Math.min(f.length-1,k));s.value=k;for(var i=0;i<f.length;i++)f[i].style.display=i==k?"block":"none";
+c.textContent=f[k].getAttribute("data-caption");n.textContent="frame "+k+" of "+(f.length-1);}
+s.oninput=function(){show(+s.value)};b[0].onclick=function(){show(+s.value-1)};b[1].onclick=function(){show(+s.value+1)};
+r.onkeydown=function(e){var d={ArrowLeft:-1,ArrowRight:1}[e.key];if(d&&e.target!==s){show(+s.value+d);e.preventDefault()}};})();"""
 
 
 def _name(v: Value) -> str:
@@ -53,15 +67,18 @@ def steps(root: Value, grad: float = 1.0, **options) -> "Frames":
     if not isinstance(root, Value):
         raise TypeError(f"steps: root must be a Value, got {type(root).__name__}")
     order = root.topo()
-    saved = [v.grad for v in order]
+    passes = accumulated(order)  # said before the replay below adds one
+    saved = [(v.grad, v.passes) for v in order]
     try:
         recorded = list(root.steps(grad))
     finally:
-        for v, g in zip(order, saved):
-            v.grad = g
+        for v, (g, n) in zip(order, saved):
+            v.grad, v.passes = g, n
+    if passes:
+        passes = passes.split(" (")[0] + " in .grad; these frames show one pass from zero"
     # Check the options once, here, rather than at the first frame drawn.
     draw(root, **options, _state=GradState(lambda v: None, lambda v: None, lambda v: False))
-    return Frames(root, order, recorded, float(grad), options)
+    return Frames(root, order, recorded, float(grad), options, passes)
 
 
 class Frames:
@@ -72,8 +89,9 @@ class Frames:
     player, or one file per frame (.svg, .png, .pdf, .dot).
     """
 
-    def __init__(self, root, order, recorded, seed, options):
+    def __init__(self, root, order, recorded, seed, options, passes=""):
         self.root, self.steps, self.seed, self.options = root, recorded, seed, options
+        self.passes = passes
         self._uses = {}
         for v in order:
             for x in v.inputs:
@@ -116,7 +134,7 @@ class Frames:
             return (have, total) if 0 < have < total else None
 
         focus = self.steps[k - 1].node if k else None
-        return GradState(grad, partial, done.__contains__, focus, self.caption(k))
+        return GradState(grad, partial, done.__contains__, focus, self.caption(k), self.passes)
 
     def caption(self, k: int) -> str:
         n = len(self.steps)
@@ -152,7 +170,7 @@ class Frames:
         if fmt == "gif":
             return [self._gif(path)]
         if fmt == "html":
-            path.write_text(self.html(), encoding="utf-8")
+            path.write_text(self.document(), encoding="utf-8")
             return [path]
         if fmt in FORMATS:
             width = len(str(len(self) - 1))
@@ -177,27 +195,82 @@ class Frames:
         padded[0].save(path, save_all=True, append_images=padded[1:], duration=ms_per_frame, loop=0)
         return path
 
-    def html(self, limit: int | None = None) -> str:
-        """A self-contained page: every frame's SVG and a slider (plain JavaScript)."""
+    def _render(self, ks):
+        # Each frame is one run of dot: run them side by side, one per core.
+        todo = [k for k in ks if k not in self._svgs]
+        if len(todo) > 1:
+            with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1)) as pool:
+                for k, svg in zip(todo, pool.map(lambda k: self[k].svg(), todo)):
+                    self._svgs[k] = svg
+
+    def box(self, count: int | None = None) -> tuple[float, float]:
+        """The largest width and height (points) of the first ``count`` frames: the player's one box."""
+        sizes = [svg_size(self.svg(k)) for k in range(len(self) if count is None else count)]
+        return max(w for w, _ in sizes), max(h for _, h in sizes)
+
+    def html(self, limit: int | None = PLAYER_FRAMES, budget: float | None = None) -> str:
+        """A self-contained player: every frame's SVG in one box, a slider, ◀ ▶ and the arrow keys.
+
+        It needs no kernel and no network (a few lines of inline JavaScript), so
+        it works in JupyterLab, in an nbconvert HTML export, on nbviewer and as a file.
+        ``budget`` (seconds) stops drawing further frames once it is spent, and says so.
+        """
         count = len(self) if limit is None else min(limit, len(self))
+        if budget is None:
+            self._render(range(count))
+        else:
+            start = time.perf_counter()
+            for k in range(count):
+                self.svg(k)
+                if time.perf_counter() - start > budget:
+                    count = k + 1
+                    break
+        box = self.box(count)
+        natural = not self.options.get("fit", True)
         slides = "\n".join(
-            f'<div class="gf-frame" style="display:{"block" if k == 0 else "none"}">{self.svg(k)}</div>'
+            f'<div class="gf-frame" data-caption="{html.escape(self.caption(k))}" style="display:{"block" if k == 0 else "none"}">'
+            f"{self._fitted(k, box, natural)}</div>"
             for k in range(count)
         )
-        more = "" if count == len(self) else f"<p>showing the first {count} of {len(self)} frames</p>"
-        uid = f"gf{id(self):x}"
+        more = "" if count == len(self) else (
+            f'<p style="font:13px sans-serif">showing the first {count} of {len(self)} frames; '
+            'frames.save("steps.html") or .save("steps.gif") writes them all</p>'
+        )
+        uid = f"gf-steps-{next(_players)}"
+        width = f"{box[0]:g}pt" if not natural else "none"
         return (
-            f'<div id="{uid}"><input type="range" min="0" max="{count - 1}" value="0" style="width:60%" '
-            f'oninput="var f=document.querySelectorAll(\'#{uid} .gf-frame\');'
-            f"for(var i=0;i<f.length;i++)f[i].style.display=(i==this.value)?'block':'none';"
-            f"this.nextElementSibling.textContent='step '+this.value+' / {count - 1}'\">"
-            f"<span>step 0 / {count - 1}</span>{more}\n{slides}</div>"
+            f'<div id="{uid}" class="gf-steps" tabindex="0" style="max-width:100%;overflow-x:auto">'
+            f'<div style="display:flex;gap:6px;align-items:center;font:13px sans-serif">'
+            f'<button type="button" title="previous step (←)">◀</button>'
+            f'<input type="range" min="0" max="{count - 1}" value="0" style="flex:1;max-width:420px" aria-label="step">'
+            f'<button type="button" title="next step (→)">▶</button>'
+            f'<span class="gf-count">frame 0 of {count - 1}</span></div>'
+            f'<p class="gf-caption" style="font:13px sans-serif;margin:4px 0;min-height:2.6em">{html.escape(self.caption(0))}</p>{more}'
+            f'<div class="gf-box" style="max-width:{width}">\n{slides}</div>'
+            f"<script>{PLAYER_JS % uid}</script></div>"
+        )
+
+    def _fitted(self, k, box, natural=False):
+        svg = self.svg(k)
+        svg = svg[svg.find("<svg"):]  # the XML prologue has no place inside HTML
+        if natural:
+            return svg
+        return fitted(svg, box)
+
+    def document(self) -> str:
+        """The player as a complete HTML page (what ``save("x.html")`` writes)."""
+        title = html.escape(f"backward pass of {_name(self.root)}, step by step")
+        return (
+            "<!DOCTYPE html>\n"
+            f'<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{title}</title></head>\n<body style=\"margin:16px\">\n<h1 style=\"font:600 18px sans-serif\">{title}</h1>\n"
+            f"{self.html(limit=None)}\n</body></html>\n"
         )
 
     # -- Jupyter ------------------------------------------------------------------------
 
     def widget(self):
-        """An ipywidgets slider over the frames (frames are drawn as you move it)."""
+        """An ipywidgets slider over the frames (optional: the HTML player needs no kernel)."""
         import ipywidgets as widgets
 
         slider = widgets.IntSlider(value=0, min=0, max=len(self) - 1, description="step", continuous_update=False)
@@ -211,23 +284,18 @@ class Frames:
 
     def _frame_html(self, k):
         try:
-            return self.svg(k)
+            return f"<p>{html.escape(self.caption(k))}</p>" + self._fitted(k, self.box())
         except GraphvizMissing as e:
-            return f"<pre>{html.escape(str(e))}\n\n{html.escape(self[k].source)}</pre>"
+            return f"<pre>{html.escape(str(e))}\n\n{html.escape(shorten(self[k].source))}</pre>"
         except RenderError as e:
             return f"<pre>{html.escape(str(e))}</pre>"
 
-    def _ipython_display_(self):
-        from IPython.display import HTML, display
-
+    def _repr_html_(self):
         try:
-            import ipywidgets  # noqa: F401
-        except ImportError:
-            ipywidgets = None
-        if ipywidgets is not None:
-            display(self.widget())
-            return
-        try:
-            display(HTML(self.html(limit=PLAYER_FRAMES)))
-        except GraphvizMissing:
-            display(self[len(self) - 1])  # shows the DOT text and the install command
+            # A notebook waits for this: draw frames for at most INLINE_TIMEOUT seconds.
+            return self.html(limit=PLAYER_FRAMES, budget=INLINE_TIMEOUT)
+        except GraphvizMissing as e:
+            last = self[len(self) - 1]
+            return f"<pre>{html.escape(str(e))}\n\n{html.escape(shorten(last.source))}</pre>"
+        except RenderError as e:
+            return f"<pre>{html.escape(str(e))}</pre>"

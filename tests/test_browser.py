@@ -1,0 +1,158 @@
+"""The step-through player in a real browser: Debian's chromium, headless, at a 1,280 px window.
+
+It loads a saved ``steps(...).save("x.html")`` page and an nbconvert HTML
+export of notebook 02 (stored with its outputs), moves the slider, presses
+the buttons and the arrow keys, and checks that the frame and the caption
+change, that the frame's box keeps its size, and that nothing is wider than
+the page. playwright drives the system browser (``executable_path``); no
+browser is ever downloaded. On a laptop without chromium or playwright the
+tests skip; with CI=true they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from engine import Value
+from viz import steps
+
+CHROMIUM = os.environ.get("GRADFLOW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_backward_step_by_step.ipynb"
+WIDTH = 1280
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def _missing(why: str):
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{why} in CI; ./run test installs chromium with apt-get and playwright with the dev extra")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed (pip install playwright; no browser download is needed)")
+    if not os.path.exists(CHROMIUM):
+        _missing(f"chromium is not installed at {CHROMIUM} (sudo apt-get install chromium)")
+    with sync_playwright() as p:
+        with tempfile.TemporaryDirectory() as profile:
+            context = p.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
+                viewport={"width": WIDTH, "height": 900},
+            )
+            yield context
+            context.close()
+
+
+def _open(browser, url):
+    page = browser.new_page()
+    # Nothing leaves the machine: an export's CDN scripts (MathJax, require.js) are refused.
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:")) else route.abort())
+    page.goto(url, wait_until="load")
+    return page
+
+
+def _state(player):
+    """What a player shows: the visible frame's index, the caption, the box's size, the counter."""
+    return player.evaluate(
+        """r => { const f = [...r.querySelectorAll('.gf-frame')];
+                  const shown = f.map((x, i) => getComputedStyle(x).display !== 'none' ? i : -1).filter(i => i >= 0);
+                  const box = r.querySelector('.gf-box').getBoundingClientRect();
+                  const svg = f[shown[0]].querySelector('svg').getBoundingClientRect();
+                  return {shown, caption: r.querySelector('.gf-caption').textContent,
+                          count: r.querySelector('.gf-count').textContent, frames: f.length,
+                          box: [Math.round(box.width), Math.round(box.height)],
+                          svg: [Math.round(svg.width), Math.round(svg.height)]}; }"""
+    )
+
+
+def _fits(page):
+    widths = page.evaluate(
+        """() => ({doc: document.documentElement.scrollWidth, view: document.documentElement.clientWidth,
+                   svgs: [...document.querySelectorAll('svg')].map(s => Math.round(s.getBoundingClientRect().right))})"""
+    )
+    assert widths["doc"] <= widths["view"] <= WIDTH, f"the page scrolls sideways: {widths['doc']} px wide in a {widths['view']} px window"
+    too_wide = [r for r in widths["svgs"] if r > widths["view"]]
+    assert not too_wide, f"{len(too_wide)} drawings end past the window's right edge ({max(too_wide)} px > {widths['view']} px)"
+
+
+def _drive(page, player):
+    """Slider, ▶, ◀ and the arrow keys each change frame and caption; the box never changes size."""
+    first = _state(player)
+    assert first["shown"] == [0] and first["frames"] > 3
+    assert first["box"][0] <= WIDTH and first["box"][1] > 0
+    slider = player.locator("input[type=range]")
+    slider.fill("3")
+    moved = _state(player)
+    assert moved["shown"] == [3] and moved["caption"] != first["caption"] and moved["count"] != first["count"]
+    player.locator("button").nth(1).click()  # ▶
+    assert _state(player)["shown"] == [4]
+    player.locator("button").nth(0).click()  # ◀
+    player.locator("button").nth(0).click()
+    assert _state(player)["shown"] == [2]
+    player.locator(".gf-caption").click()  # focus inside the player, off the slider
+    page.keyboard.press("ArrowRight")
+    after = _state(player)
+    assert after["shown"] == [3] and after["caption"] == moved["caption"]
+    last = first["frames"] - 1
+    slider.fill(str(last))
+    end = _state(player)
+    assert end["shown"] == [last] and "step" in end["caption"]
+    sizes = {tuple(s["box"]) for s in (first, moved, after, end)} | {tuple(s["svg"]) for s in (first, moved, after, end)}
+    assert len({tuple(s["box"]) for s in (first, moved, after, end)}) == 1, f"the frame box changed size: {sizes}"
+    assert len({tuple(s["svg"]) for s in (first, moved, after, end)}) == 1, f"the drawn frame changed size: {sizes}"
+
+
+def perceptron():
+    x1, x2 = Value(2.0, "x1"), Value(-1.0, "x2")
+    w1, w2, b = Value(-3.0, "w1", kind="param"), Value(1.0, "w2", kind="param"), Value(6.8813735870195432, "b", kind="param")
+    y = (x1 * w1 + x2 * w2 + b).sigmoid()
+    y.label = "y"
+    return y
+
+
+def test_saved_step_through_page(browser, dot, tmp_path):
+    path = steps(perceptron()).save(tmp_path / "backward.html")[0]
+    page = _open(browser, path.as_uri())
+    assert page.title().startswith("backward pass of y")
+    player = page.locator(".gf-steps").first
+    _drive(page, player)
+    _fits(page)
+    page.screenshot(path=str(tmp_path / "steps.png"), full_page=True, timeout=60_000)
+
+
+def test_notebook_02_exported_to_html(browser, dot, tmp_path):
+    nbconvert = pytest.importorskip("nbconvert")
+    body, _ = nbconvert.HTMLExporter().from_filename(str(NOTEBOOK))
+    page_path = tmp_path / "02.html"
+    page_path.write_text(body, encoding="utf-8")
+    page = _open(browser, page_path.as_uri())
+    players = page.locator(".gf-steps")
+    assert players.count() >= 2, "notebook 02 should store its step-throughs as HTML players"
+    player = players.first
+    player.scroll_into_view_if_needed()
+    _drive(page, player)
+    _fits(page)
+    page.screenshot(path=str(tmp_path / "notebook02.png"), full_page=True, timeout=60_000)
+
+
+NOTEBOOKS = sorted(NOTEBOOK.parent.glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_stored_notebook_fits_a_1280_px_window(browser, tmp_path, path):
+    nbconvert = pytest.importorskip("nbconvert")
+    body, _ = nbconvert.HTMLExporter().from_filename(str(path))
+    page_path = tmp_path / f"{path.stem}.html"
+    page_path.write_text(body, encoding="utf-8")
+    page = _open(browser, page_path.as_uri())
+    assert page.locator("svg, img").count() > 0, f"{path.name}: the export shows no picture (stored without outputs?)"
+    _fits(page)
