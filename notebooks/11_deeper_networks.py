@@ -32,6 +32,7 @@ import numpy as np
 from engine import Value
 from nn import MLP, SGD, Adam, Layer, Maxout, Module, Neuron, bce_with_logits, fit, moons, pass_class
 from viz.plots import grad_magnitudes, plot_decision_boundary
+from viz import draw_network
 
 # %matplotlib inline
 
@@ -263,7 +264,21 @@ plt.show()
 # move. The residual network's curve is flat across the hidden layers, all of them between about
 # 10⁻³ and 10⁻¹: no layer is starved. (Its output layer stands higher because its inputs are
 # large: every skip adds a positive sigmoid output, so the hidden values grow with depth.)
-# What that means for training, same networks, same optimiser, same epochs:
+# What that means for training, same networks, same optimiser, same epochs (after one more
+# picture).
+#
+# The same fading, drawn on the network itself: `viz.draw_network` with `nodes="delta"` fills
+# each neuron by |δ| = |∂loss/∂z| on a log scale, here for the first training sample of the
+# plain network. Read the fill from right to left: the output layer is dark, and each layer
+# towards the inputs is paler. (Only the plain network is drawn this way: its forward pass is
+# exactly its list of layers, while the residual one's skips are not layers.)
+
+# %%
+draw_network(models["plain"].layers, X_moons[0].tolist(), target=float(y_moons[0]), loss="bce_with_logits",
+             nodes="delta", numbers=False, title="plain network, one sample: δ = ∂loss/∂z per neuron")
+
+# %% [markdown]
+# Now training:
 
 # %%
 epochs = 60   # change this
