@@ -154,8 +154,8 @@ class CaseReport:
                 out.append(("local", f"that is d{y}/d{st} alone; multiply it by the local derivative "
                                      f"d{st}/d{a.name} = {fmt(d)}",
                             f"that is d{y}/d{st} alone; multiply it by the local derivative d{st}/d{a.name}"))
-        out += self._gate_hints(a, correct)
-        out += self._sigmoid_hints(a, correct)
+        if not any(kind in ("sign", "split", "local") for kind, _, _ in out):
+            out += self._gate_hints(a, correct) or self._sigmoid_hints(a, correct)
         return out
 
     def _gate_hints(self, a, correct) -> list:
@@ -180,7 +180,7 @@ class CaseReport:
                     return out
                 for v_name in list(s.values)[:_MAX_NAMES]:
                     v = s.values[v_name]
-                    if v_name in (a.name, right) or v == other.data or v == mine.data or v == 0:
+                    if v_name in (a.name, right) or v in (other.data, mine.data, 0.0, 1.0, -1.0):
                         continue
                     if self._accepts(a, swap(v)):
                         text = (f"you used {v_name} where {right} belongs: the product sends {a.name} the gradient "
