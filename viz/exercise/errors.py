@@ -21,6 +21,7 @@ def keypath(path: tuple) -> str:
         if isinstance(part, int):
             out += f"[{part + 1}]"
         else:
+            part = part if isinstance(part, str) else repr(part)
             shown = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else json.dumps(part, ensure_ascii=False)
             out += ("." if out else "") + shown
     return out
