@@ -22,6 +22,7 @@ from .text import MAX_SHEET_BYTES, parse_toml, read_text
 MAX_STEPS = 1000  # an exercise has a handful; the cap keeps a hostile sheet to well under a second
 MAX_OPS = 20_000  # operations in all steps together: bounds time and memory of solving and explaining
 MAX_CASES = 100
+MAX_ANSWERS = 2000  # per case; each wrong one is explained, so this bounds the report
 MAX_KEY = 100  # characters of an answer's key ("dy/dw"); parsed in one pass, never by backtracking
 DEFAULT_TOLERANCE = Tolerance()
 CONVENTIONS = {"relu_at_0": (0, 1)}  # name -> the values a sheet may choose (the engine's first)
@@ -161,6 +162,7 @@ class Sheet:
         self.source = source
         self._locator = locator
         self.points = points or {}
+        self.all_items = {}  # every item asked for, set once the answers are read
         self.items = items  # (kind, of, name) -> key as written; None: the answers given are the items
         self.vary = vary or {}
         self.update = update
@@ -478,6 +480,14 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
             items.setdefault(_item_of(fail, ("items",), k, sheet), k)
     sheet.items = items if listed is not None else None
     sheet.all_items = items
+    for i, solution in enumerate(sheet.solutions):
+        bad = nonfinite(sheet, solution)
+        if bad:
+            key, value = bad
+            where = case_paths[i] + ("answers", key) if key in dict(cases[i][3]) else ("items",)
+            fail(where, f"{solution.prefix}the correct value of {key} is {value} at these inputs "
+                        f"({', '.join(f'{n} = {fmt(v)}' for n, v in list(solution.case.inputs.items())[:10])}); "
+                        "an exercise needs finite answers: change the inputs")
     sheet.tolerances = {_item_of(fail, ("tolerance", k), k, sheet): _tolerance(fail, ("tolerance", k), v)
                         for k, v in per_answer.items()}
     points = _table(fail, ("points",), data.get("points", {}), "points (\"dy/dw\" = 2)")
@@ -489,6 +499,17 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
             fail(("points", k), f"{k!r} is not one of the items to answer ({', '.join(items.values())})")
         sheet.points[item] = float(v)
     return sheet
+
+
+def nonfinite(sheet, solution):
+    """(key, value) of the first item whose correct value is NaN or infinite here, else None."""
+    from .sheet import Answer
+
+    for (kind, of, name), key in sheet.all_items.items():
+        value = solution.correct(Answer(key, kind, name, 0.0, "", "", of))
+        if not math.isfinite(value):
+            return key, value
+    return None
 
 
 def _item_of(fail, path, key, sheet) -> tuple:
@@ -613,6 +634,8 @@ def _order(steps: dict, fail) -> list:
 def _answers(raw: Mapping, path: tuple, sheet: Sheet, values: dict, fail, locator) -> tuple:
     out = []
     seen = {}
+    if len(raw) > MAX_ANSWERS:
+        fail(path, f"has {len(raw):,} answers; a sheet may have at most {MAX_ANSWERS:,}")
     for key, given in raw.items():
         where = path + (key,)
         if not isinstance(key, str):
