@@ -80,7 +80,7 @@ def test_each_shipped_sheet_flags_exactly_the_wrong_answers(path):
         for case, solution in zip(sheet.cases, sheet.solutions):
             given = {}
             for i, a in enumerate(case.answers):
-                correct = solution.values[a.name] if a.kind == "value" else solution.grads[a.name]
+                correct = solution.correct(a)
                 original = a.formula or a.given
                 if pick(i):
                     offset = 0.5 * max(1.0, abs(correct))

@@ -274,17 +274,21 @@ class Solution:
                     f"{self.sheet.steps[a.of].text[:MAX_TEXT]} with respect to {a.name} alone, the other inputs held fixed: "
                     f"{fmt(self.local[a.of][a.name])}" + (f" ({OPS[node.op].gate})" if node.op else "")]
         if a.kind == "total":
-            users = [s for s in self.uses[a.name] if self.total(a.of, s) != 0 or s == a.of]
-            terms = " + ".join(f"d{a.of}/d{s} · ∂{s}/∂{a.name}" for s in users[:MAX_GATE_LINES]) or "0"
-            return [f"d{a.of}/d{a.name} = {terms} = {fmt(self.total(a.of, a.name))} "
+            users = [st for st in self.uses[a.name] if st == a.of or self.total(a.of, st) != 0][:MAX_GATE_LINES]
+            symbols = " + ".join(("" if st == a.of else f"d{a.of}/d{st} · ") + f"∂{st}/∂{a.name}" for st in users) or "0"
+            numbers = " + ".join(("" if st == a.of else f"{factor(self.total(a.of, st))} · ")
+                                 + factor(self.local[st][a.name]) for st in users) or "0"
+            return [f"d{a.of}/d{a.name} = {symbols} = {numbers} = {fmt(self.total(a.of, a.name))} "
                     f"(the total derivative adds every path from {a.name} to {a.of})"]
         u = self.sheet.update
-        g = f"d{self.sheet.output}/d{a.name} = {fmt(self.grads[a.name])}"
+        g = f"d{self.sheet.output}/d{a.name}"
         if a.kind == "velocity":
-            return [f"v_{a.name} = {fmt(u.momentum)} · {fmt(u.velocity.get(a.name, 0.0))} + {g} = {fmt(self.velocity(a.name))}"]
-        return [f"{a.name}' = {a.name} − lr · " + ("v'" if u.momentum else "g") +
-                f" = {fmt(self.values[a.name])} − {fmt(u.lr)} · {factor(self.velocity(a.name))} = "
-                f"{fmt(self.updated(a.name))} (with {g}; {u.rule()})"]
+            return [f"v_{a.name} = momentum · v + g = {fmt(u.momentum)} · {factor(u.velocity.get(a.name, 0.0))} + "
+                    f"{factor(self.grads[a.name])} = {fmt(self.velocity(a.name))} (g = {g}; {u.rule()})"]
+        step = "v'" if u.momentum else "g"
+        return [f"{a.name}' = {a.name} − lr · {step} = {fmt(self.values[a.name])} − {fmt(u.lr)} · "
+                f"{factor(self.velocity(a.name))} = {fmt(self.updated(a.name))} (g = {g} = {fmt(self.grads[a.name])}; "
+                f"{u.rule()})"]
 
     def text(self) -> str:
         """The full solution of this case: a table of values and gradients, then every chain."""
