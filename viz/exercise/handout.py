@@ -116,7 +116,7 @@ def page(sheet, student: str, inputs: dict, svg: str, fmt_name: str = "html") ->
     items = list(sheet.all_items.values())
     if fmt_name == "md":
         def md(s):
-            return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>&])", r"\\\1", s)
+            return re.sub(r"([\\`*_\[\]<>|&])", r"\\\1", s)
         out = [f"# {md(sheet.title)}", ""]
         if student:
             out += [f"**Student:** {md(student)}", ""]
