@@ -8,7 +8,6 @@ numpy or the renderer unless a drawing is asked for.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from .errors import SheetError
@@ -73,6 +72,8 @@ def bounded(text: str) -> str:
 
 def run(args) -> int:
     """The ``check`` subcommand; returns the exit status."""
+    import json
+
     from .grade import save_drawings
     from .sheet import load
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 
@@ -22,7 +21,7 @@ def keypath(path: tuple) -> str:
             out += f"[{part + 1}]"
         else:
             part = part if isinstance(part, str) else repr(part)
-            shown = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else json.dumps(part, ensure_ascii=False)
+            shown = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else '"' + part.replace('\\', '\\\\').replace('"', '\\"') + '"'
             out += ("." if out else "") + shown
     return out
 

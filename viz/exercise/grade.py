@@ -8,8 +8,6 @@ in two modes: ``tutor`` (correct values, the chain, the first wrong step) and
 
 from __future__ import annotations
 
-import html
-import json
 import math
 from typing import NamedTuple
 
@@ -311,7 +309,8 @@ class CaseReport:
         return out
 
     def _html(self) -> str:
-        e = html.escape
+        from html import escape as e
+
         out = [f"<p><b>{e(self._head())}</b></p>",
                "<table><thead><tr><th>answer</th><th>yours</th><th>correct</th><th></th></tr></thead><tbody>"]
         for r in self.rows:
@@ -401,10 +400,13 @@ class Report:
                 "cases": [c.to_dict() for c in self.cases]}
 
     def to_json(self) -> str:
+        import json
+
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
     def _repr_html_(self) -> str:
-        e = html.escape
+        from html import escape as e
+
         out = [f"<div class='gradflow-report'><h4>{e(self.sheet.title)}</h4>"]
         if self.sheet.description:
             out.append(f"<p>{e(self.sheet.description)}</p>")

@@ -8,7 +8,6 @@ must be answered, with optional ``[points]``, ``[vary]`` (per-student inputs),
 
 from __future__ import annotations
 
-import difflib
 import math
 from pathlib import Path
 from typing import Mapping, NamedTuple
@@ -266,6 +265,8 @@ def _number_input(fail, path, x) -> float:
 
 
 def _unknown_key(fail, path, key, allowed):
+    import difflib
+
     near = difflib.get_close_matches(str(key), list(allowed), n=1)
     hint = f" (did you mean {near[0]!r}?)" if near else ""
     fail(path + (key,), f"unknown key {key!r}{hint}; the keys allowed here are: {', '.join(allowed)}")

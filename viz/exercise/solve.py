@@ -6,8 +6,6 @@ named chain, the paths and the gate lines are read from it.
 
 from __future__ import annotations
 
-import html
-import json
 import math
 import re
 
@@ -399,7 +397,11 @@ class SolutionSet:
         return {"title": self.sheet.title, "output": self.sheet.output, "cases": [s.to_dict() for s in self.cases]}
 
     def to_json(self) -> str:
+        import json
+
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
     def _repr_html_(self):
-        return f"<pre>{html.escape(self.text())}</pre>"
+        from html import escape
+
+        return f"<pre>{escape(self.text())}</pre>"
