@@ -104,7 +104,9 @@ def summary(key, grades: list) -> list:
             if row is not None and row.status == "wrong":
                 shown = format(row.given, ".3g")
                 wrong[shown] += 1
-                kinds.setdefault(shown, Counter()).update(row.mistakes or ("?",))
+                # The slip itself, before "upstream error" when both are found.
+                named = [k for k in row.mistakes if k != "upstream"] or list(row.mistakes) or ["?"]
+                kinds.setdefault(shown, Counter())[named[0]] += 1
         share = f"{right / len(ok):.0%}" if ok else "-"
         line = f"  {text}: {share} right" + (f", {missing} missing" if missing else "")
         common = []
