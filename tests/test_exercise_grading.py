@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import re
+from pathlib import Path
 
 import pytest
 
@@ -109,7 +110,7 @@ def test_a_sheet_sets_the_tolerance_globally_and_per_answer():
 
 def test_the_report_states_the_rule():
     text = loads(NEURON.replace("{answers}", "y = 0.006")).check().text()
-    assert "rule: an answer is right when it is within 1% of the correct value or equal to it rounded" in text
+    assert "rule: right when within 1% of the correct value or equal to it rounded to the significant digits written" in text
     old = loads(NEURON.replace("[inputs]", "tolerance = 1e-3\n[inputs]").replace("{answers}", "y = 0.006")).check()
     assert old.ok and "old single-number tolerance" in old.text()
 
@@ -266,3 +267,33 @@ def test_a_gradebook_cell_is_never_a_spreadsheet_formula(tmp_path):
     (tmp_path / "s.toml").write_text('student = "=HYPERLINK(1)"\n[answers]\ny = 0.0067\n', encoding="utf-8")
     main(["grade", str(tmp_path / "key.toml"), str(tmp_path / "s.toml"), "--csv", str(tmp_path / "b.csv")])
     assert list(csv.reader(open(tmp_path / "b.csv", encoding="utf-8")))[1][0] == "'=HYPERLINK(1)"
+
+
+# --- the README shows real output ------------------------------------------------------------
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def _shown(command):
+    block = README.split(f"$ {command}\n", 1)[1]
+    return block.split("\n$ ", 1)[0].split("\n```", 1)[0]
+
+
+def test_the_readmes_check_and_grade_output_is_real(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    section = README.split("## Checking a hand-derived exercise", 1)[1]
+    (tmp_path / "sheet.toml").write_text(section.split("```toml\n", 1)[1].split("```", 1)[0], encoding="utf-8")
+    assert main(["check", "sheet.toml", "--svg", "wrong.svg"]) == 1
+    assert capsys.readouterr().out.rstrip("\n") == _shown("gradflow check sheet.toml --svg wrong.svg")
+
+    (tmp_path / "key.toml").write_text(KEY.replace('"y*(1-y)', '"y * (1 - y)').replace("*x", " * x"), encoding="utf-8")
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    for name, answers in (("ada", 'y = 0.0067\n"dy/dz" = 0.0066\n"dy/dw" = 0.013\n"dy/db" = 0.0066'),
+                          ("bob", 'y = 0.0067\n"dy/dz" = 0.0066\n"dy/dw" = 0.0066'),
+                          ("cy", 'y = 0.0067\n"dy/dz" = -0.0066\n"dy/dw" = -0.0133\n"dy/db" = 0.0066')):
+        (subs / f"{name}.toml").write_text(f'student = "{name}"\n[answers]\n{answers}\n', encoding="utf-8")
+    command = "gradflow grade key.toml submissions/ --csv gradebook.csv --feedback-dir feedback/"
+    assert main(command.split()[1:]) == 0
+    assert capsys.readouterr().out.rstrip("\n") == _shown(command)
+    assert (tmp_path / "feedback" / "bob.txt").read_text(encoding="utf-8").rstrip("\n") == _shown("cat feedback/bob.txt")

@@ -87,6 +87,10 @@ class CaseReport:
                 a = Answer(key, kind, name, math.nan, "", "", of)
                 self.rows.append(Row(key, kind, name, math.nan, "", solution.correct(a), False,
                                      ("not answered",), "missing", (), of))
+        listed = items or sheet.items
+        if listed:  # in the order the key lists its items
+            order = {item: i for i, item in enumerate(listed)}
+            self.rows.sort(key=lambda r: order.get((r.kind, r.of, r.name), len(order)))
         wrong_grads = [r for r in self.rows if r.status == "wrong" and r.kind == "gradient"]
         wrong_values = [r for r in self.rows if r.status == "wrong" and r.kind == "value"]
         s = solution

@@ -109,15 +109,14 @@ class Tolerance(NamedTuple):
     def rule(self) -> str:
         """The rule in words, as the report states it."""
         if self.legacy is not None:
-            return (f"an answer is right when it is within {fmt(self.legacy)} of the correct value "
-                    f"(relative above 1: the sheet's old single-number tolerance)")
+            return (f"right when within {fmt(self.legacy)} of the correct value, relatively above 1 "
+                    "(the sheet's old single-number tolerance)")
         parts = [f"within {fmt(self.rel * 100)}% of the correct value"]
         if self.abs:
             parts.append(f"within {fmt(self.abs)} of it")
         if self.digits:
-            parts.append("equal to it rounded to the significant digits you wrote (at least 2)")
-        return (f"an answer is right when it is {' or '.join(parts)}; "
-                f"a correct 0 needs |answer| ≤ {fmt(ZERO_FLOOR)} × the sheet's largest value")
+            parts.append("equal to it rounded to the significant digits written (2 or more)")
+        return f"right when {' or '.join(parts)}; a correct 0 allows {fmt(ZERO_FLOOR)} × the largest value"
 
 
 def close(a: float, b: float) -> bool:
