@@ -1,7 +1,6 @@
 """Hostile sheets and submissions: bounded time, memory and output, a clear message, exit 2 (or its row)."""
 
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +15,15 @@ from viz.exercise.text import MAX_SHEET_BYTES
 KEY = '[inputs]\nx = 2\nw = -3\n[graph]\ny = "w*x"\n[answers]\ny = -6\n"dy/dw" = 2\n'
 
 
+PEAK = ("import resource, sys\nfrom viz.exercise.command import main\nstatus = main()\n"
+        "print(f'peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\nsys.exit(status)")
+
+
 def gradflow(*argv, timeout=60):
-    """Run the command in its own process; returns (status, stdout, stderr, peak memory in MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run([sys.executable, "-c", "import sys; from viz.exercise.command import main; sys.exit(main())",
-                           *map(str, argv)], capture_output=True, text=True, timeout=timeout)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return done.returncode, done.stdout, done.stderr, max(peak, before) / 1024
+    """Run the command in its own process; returns (status, stdout, stderr, its peak memory in MB)."""
+    done = subprocess.run([sys.executable, "-c", PEAK, *map(str, argv)], capture_output=True, text=True, timeout=timeout)
+    err, _, peak = done.stderr.rpartition("peak ")
+    return done.returncode, done.stdout, err, int(peak) / 1024
 
 
 def test_a_10_kb_sum_of_x_prints_a_bounded_report(tmp_path):
