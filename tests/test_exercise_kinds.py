@@ -145,7 +145,7 @@ def test_relu_at_0_convention_changes_the_gradient_and_the_report_names_it():
     engine = loads(text.replace("conventions = { relu_at_0 = 1 }\n", ""))
     assert engine.solutions[0].grads["w"] == 0
     report = engine.check()
-    assert not report.ok and "convention: ReLU′(0) = 0 (gradflow's; deck 001 takes 1" in report.text()
+    assert not report.ok and "convention: ReLU′(0) = 0 (gradflow's; a sheet may say conventions = {relu_at_0 = 1})" in report.text()
     with pytest.raises(SheetError, match="conventions.relu_at_0: must be one of 0, 1"):
         loads(text.replace("relu_at_0 = 1", "relu_at_0 = 2"))
 

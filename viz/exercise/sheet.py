@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Mapping, NamedTuple
 
 from engine.expr import Expr, ExprError, check_name
+from engine.ops import CONVENTIONS
 
 from .errors import Failer, SheetError, kind_of
 from .numbers import DEFAULT_REL, Tolerance, fmt, is_number_text
@@ -24,7 +25,6 @@ MAX_CASES = 100
 MAX_ANSWERS = 2000  # per case; each wrong one is explained, so this bounds the report
 MAX_KEY = 100  # characters of an answer's key ("dy/dw"); parsed in one pass, never by backtracking
 DEFAULT_TOLERANCE = Tolerance()
-CONVENTIONS = {"relu_at_0": (0, 1)}  # name -> the values a sheet may choose (the engine's first)
 
 TOP_KEYS = {
     "title": "the sheet's title",
@@ -590,8 +590,9 @@ def _conventions(fail, raw) -> dict:
     for k, v in raw.items():
         if k not in CONVENTIONS:
             _unknown_key(fail, ("conventions",), k, CONVENTIONS)
-        if v not in CONVENTIONS[k] or isinstance(v, bool):
-            fail(("conventions", k), f"must be one of {', '.join(map(str, CONVENTIONS[k]))}, got {v!r:.40}")
+        allowed = CONVENTIONS[k][2]
+        if v not in allowed or isinstance(v, bool):
+            fail(("conventions", k), f"must be one of {', '.join(fmt(a) for a in allowed)}, got {v!r:.40}")
     return {k: float(v) for k, v in raw.items()}
 
 

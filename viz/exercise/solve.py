@@ -10,6 +10,7 @@ import math
 import re
 
 from engine import OPS, DomainError, Step, Value
+from engine.ops import CONVENTIONS
 from engine.expr import ExprError
 
 from .errors import Failer
@@ -18,7 +19,6 @@ from .numbers import columns, factor, fmt, json_number
 MAX_GATE_LINES = 12  # a name used 5,000 times explains its first uses and counts the rest
 MAX_TEXT = 80  # characters kept of an unnamed node's source text
 _ENGINE_FAILURES = (ExprError, DomainError, ZeroDivisionError, OverflowError, ValueError)
-KINKS = {"relu_at_0": ("relu", "ReLU′(0) = 1 (deck 001's convention; the engine takes 0)")}
 
 
 class _ShortTexts(dict):
@@ -77,8 +77,11 @@ class Solution:
             self.sequence = list(self.root.steps())
         except _ENGINE_FAILURES as e:
             fail(("graph", out), f"{prefix}the backward pass fails: {e}; the exercise's numbers are out of range")
-        self.kinks = [st for st in self.sequence if st.node.op == "relu" and st.node.inputs[0].data == 0]
-        if self.kinks and sheet.conventions.get("relu_at_0") == 1:
+        # Steps sitting where a convention applies (a ReLU at 0): the report names the rule used.
+        self.chosen = {CONVENTIONS[k][0]: (CONVENTIONS[k][1], v) for k, v in sheet.conventions.items()}
+        self.kinks = [st for st in self.sequence
+                      if any(st.node.op == op and st.node.inputs[0].data == at for op, at, _, _ in CONVENTIONS.values())]
+        if self.kinks and self.chosen:
             self._replay_with_convention()
         self.grads = {n: float(v.grad) for n, v in self.nodes.items()}
         reached = set(self.root.topo())
@@ -108,8 +111,8 @@ class Solution:
             leaves = {n: Value(self.values[n], n) for n in expr.names}
             try:
                 top = expr.evaluate(leaves)
-                if sheet.conventions.get("relu_at_0") == 1:
-                    grads = _replayed(top)
+                if self.chosen:
+                    grads = _replayed(top, self.chosen)
                     self.local[name] = {n: grads.get(v, 0.0) for n, v in leaves.items()}
                 else:
                     top.backward()
@@ -125,7 +128,7 @@ class Solution:
     def _replay_with_convention(self):
         # The engine takes ReLU′(0) = 0; the sheet chose 1. Replay the engine's own sequence
         # with that one local derivative changed, so every other rule stays the engine's.
-        grads, self.sequence = _replayed(self.root, with_steps=True)
+        grads, self.sequence = _replayed(self.root, self.chosen, with_steps=True)
         for v in self.nodes.values():
             v.grad = grads.get(v, 0.0)
 
@@ -316,12 +319,16 @@ class Solution:
         return "\n".join(lines)
 
     def convention_note(self) -> str:
-        """Which ReLU′(0) this solution used, when some ReLU sits exactly on its kink."""
+        """Which convention this solution used, when a step sits exactly where one applies."""
         where = ", ".join(sorted({self.owner.get(st.node, self.name_of.get(st.node, "?")) for st in self.kinks}))
-        if self.sheet.conventions.get("relu_at_0") == 1:
-            return f"convention: {KINKS['relu_at_0'][1]}; the ReLU in {where} sits on its kink (input 0)"
-        return (f"convention: ReLU′(0) = 0 (gradflow's; deck 001 takes 1, a sheet may say "
-                f"conventions = {{relu_at_0 = 1}}); the ReLU in {where} sits on its kink (input 0)")
+        notes = []
+        for key, (op, at, values, words) in CONVENTIONS.items():
+            if any(st.node.op == op for st in self.kinks):
+                value = self.sheet.conventions.get(key, values[0])
+                whose = "this sheet's convention" if key in self.sheet.conventions else \
+                    f"gradflow's; a sheet may say conventions = {{{key} = {fmt(values[-1])}}}"
+                notes.append(f"{words} = {fmt(value)} ({whose})")
+        return f"convention: {'; '.join(notes)}: the {OPS[self.kinks[0].node.op].symbol} in {where} sits on its kink (input {fmt(self.kinks[0].node.inputs[0].data)})"
 
     def to_dict(self) -> dict:
         y = self.sheet.output
@@ -342,15 +349,17 @@ class Solution:
         return draw(self.root, highlight=highlight, title=title, **options)
 
 
-def _replayed(root: Value, with_steps: bool = False):
-    """Gradients from the engine's step sequence with ReLU′(0) = 1 instead of 0."""
+def _replayed(root: Value, chosen: dict, with_steps: bool = False):
+    """Gradients from the engine's step sequence, with the local derivatives a sheet's
+    conventions choose (op -> (input where it applies, local derivative there))."""
     grads = {root: 1.0}
     sequence = []
     for step in root.steps():
         g = grads.get(step.node, 0.0)
         local = step.local
-        if step.node.op == "relu" and step.node.inputs[0].data == 0:
-            local = (1.0,)
+        rule = chosen.get(step.node.op)
+        if rule and step.node.inputs[0].data == rule[0]:
+            local = (rule[1],)
         contrib = tuple(g * d for d in local)
         for v, c in zip(step.node.inputs, contrib):
             grads[v] = grads.get(v, 0.0) + c
