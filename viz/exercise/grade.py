@@ -82,7 +82,7 @@ class CaseReport:
         for item, key in (items or sheet.items or {}).items():
             if item not in given:
                 kind, of, name = item
-                from .sheet import Answer
+                from .answers import Answer
 
                 a = Answer(key, kind, name, math.nan, "", "", of)
                 self.rows.append(Row(key, kind, name, math.nan, "", solution.correct(a), False,
@@ -509,7 +509,7 @@ class Grade:
 
 def grade(key, answers, student: str = "", *, locator=None, source: str = "") -> Grade:
     """Grade ``answers`` (key text -> number or formula) against ``key`` for one student."""
-    from .sheet import parse_key
+    from .answers import parse_key
 
     if not isinstance(student, str):
         raise TypeError(f"grade: student must be a str id, got {type(student).__name__}")

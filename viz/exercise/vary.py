@@ -28,7 +28,7 @@ def degenerate(solution) -> str:
             return "a ReLU sits on its kink"
         if node.op == "max" and node.inputs[0].data == node.inputs[1].data:
             return "a max has a tie"
-    from .sheet import nonfinite
+    from .answers import nonfinite
 
     bad = nonfinite(solution.sheet, solution) if solution.sheet.all_items is not None else None
     return f"the correct value of {bad[0]} is {bad[1]}" if bad else ""
