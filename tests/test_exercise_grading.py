@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from viz.exercise import SheetError, Tolerance, load, loads
 from viz.exercise.command import main
@@ -297,3 +299,25 @@ def test_the_readmes_check_and_grade_output_is_real(tmp_path, capsys, monkeypatc
     assert main(command.split()[1:]) == 0
     assert capsys.readouterr().out.rstrip("\n") == _shown(command)
     assert (tmp_path / "feedback" / "bob.txt").read_text(encoding="utf-8").rstrip("\n") == _shown("cat feedback/bob.txt")
+
+
+@given(st.floats(1e-6, 1e6) | st.floats(-1e6, -1e-6), st.integers(2, 6))
+def test_the_correct_value_rounded_to_any_digits_is_right_and_two_units_off_is_wrong(correct, digits):
+    text = f"{correct:.{digits - 1}e}"
+    assert Tolerance().accepts(float(text), text, correct, 1.0)
+    unit = 10.0 ** (int(text.split("e")[1]) - (digits - 1))
+    off_text = f"{float(text) + 2 * unit * (1 if correct > 0 else -1):.{digits - 1}e}"
+    off = float(off_text)
+    assert Tolerance().accepts(off, off_text, correct, 1.0) == (abs(off - correct) <= 0.01 * abs(correct))
+
+
+def test_rounding_is_to_the_digits_written_not_to_the_place():
+    assert not Tolerance().accepts(1000.0, "1.0e3", 989.0, 1.0)  # 989 to two digits is 990
+    assert Tolerance().accepts(990.0, "9.9e2", 989.0, 1.0)
+
+
+def test_a_submission_given_to_check_says_how_to_grade_it(tmp_path, capsys):
+    path = tmp_path / "ada.toml"
+    path.write_text('student = "ada"\n[answers]\ny = 1\n', encoding="utf-8")
+    assert main(["check", str(path)]) == 2
+    assert "this is a submission" in capsys.readouterr().err

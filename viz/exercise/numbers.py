@@ -102,8 +102,10 @@ class Tolerance(NamedTuple):
         if self.digits and text:
             sig = significant(text)
             if sig and sig[0] >= 2:
-                # Rounded to the written place: half a unit of the last digit (float noise allowed).
-                return gap <= 0.5 * 10.0 ** sig[1] * (1 + 1e-9)
+                # The correct value rounded to as many significant digits as were written: 989 to
+                # two digits is 990, so "1.0e3" is not it even though it is half a unit away.
+                rounded = float(format(correct, f".{sig[0] - 1}e"))
+                return abs(given - rounded) <= 1e-9 * abs(rounded)
         return False
 
     def rule(self) -> str:

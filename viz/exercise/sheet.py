@@ -219,6 +219,9 @@ def loads(text: str, source: str = "<sheet>") -> Sheet:
         raise TypeError(f"loads: the sheet must be a str of TOML text, got {type(text).__name__}")
     data, locator = parse_toml(text, source)
     if "student" in data:
+        if "graph" not in data:
+            raise SheetError(f"{source}: this is a submission (student = \"ID\" and [answers]); grade it against "
+                             f"the teacher's key: gradflow grade KEY.toml {source}")
         data = dict(data)
         data.pop("student")
     return _build(data, source, locator, text)
