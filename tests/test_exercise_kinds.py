@@ -258,3 +258,26 @@ def test_each_sheet_has_a_blank_copy_in_step_with_its_key(path):
     blank = loads(text)
     assert blank.all_items == key.all_items and all(not c.answers for c in blank.cases)
     assert [c.inputs for c in blank.cases] == [c.inputs for c in key.cases]
+
+
+def test_hints_for_local_total_and_update_answers():
+    sheet = loads(NET)
+    s = sheet.solutions[0]
+    rows = {r.key: r for r in sheet.check({
+        "∂a3/∂z2": 1,                                   # refused below: a3 does not use z2 directly
+    } if False else {
+        "∂z3/∂a2": s.total("z3", "a2") if s.total("z3", "a2") != s.local["z3"]["a2"] else 0,
+        "dJ/dz3": s.grads["z3"],
+        "W2'": -0.4 + 0.5 * s.velocity("W2"),           # went up the gradient
+        "W1'": 0.8 - s.grads["W1"],                     # lr forgotten
+        "v_W2": s.grads["W2"],                          # momentum forgotten
+    }).cases[0].rows}
+    assert rows["W2'"].mistakes == ("update",) and "went up the gradient" in rows["W2'"].explanation[-1]
+    assert rows["W1'"].mistakes == ("update",) and "learning rate is missing" in rows["W1'"].explanation[-1]
+    assert rows["v_W2"].mistakes == ("update",) and "momentum is missing" in rows["v_W2"].explanation[-1]
+    twice = loads('[inputs]\nx = 3\n[graph]\nq = "x * x"\nf = "q * x"\n[answers]\n')
+    rows = {r.key: r for r in twice.check({"∂f/∂x": 27, "dq/dx": 6, "df/dq": 3}).cases[0].rows}
+    assert rows["∂f/∂x"].mistakes == ("partial",) and "that is the total derivative df/dx" in rows["∂f/∂x"].explanation[-1]
+    other = loads('[inputs]\nx = 3\n[graph]\nq = "x * x"\nf = "q * x"\ng = "f + q"\n[answers]\n')
+    row = other.check({"df/dx": 9}).cases[0].rows[0]
+    assert row.kind == "total" and row.mistakes == ("partial",) and "only the direct use of x in f" in row.explanation[-1]

@@ -27,6 +27,8 @@ MISTAKES = {
     "max": "max routed wrongly",
     "sigmoid": "σ′ dropped",
     "step": "a mistake in this step",
+    "partial": "local and total derivative confused",
+    "update": "wrong update step",
 }
 _MAX_NAMES = 60  # candidate variables tried for a "wrong variable" hint
 
@@ -70,9 +72,9 @@ class CaseReport:
         sheet = solution.sheet
         # By item, not by key: "∂y/∂z" and "dy / dz" are the same answer as "dy/dz".
         given = {a.item: a for a in answers}
-        ok = {a.item: sheet.tolerance_for(a.item).accepts(a.given, a.text, solution.correct(a), solution.scale)
-              for a in answers}
-        self._given, self._ok = given, ok
+        self._given = given
+        ok = {a.item: self._accepts(a, solution.correct(a)) for a in answers}
+        self._ok = ok
         self.rows = []
         for a in answers:
             hints = () if ok[a.item] else tuple(self._hints(a))
@@ -113,7 +115,12 @@ class CaseReport:
 
     def _accepts(self, a, value) -> bool:
         s = self.solution
-        return s.sheet.tolerance_for(a.item).accepts(a.given, a.text, value, s.scale)
+        tol = s.sheet.tolerance_for(a.item)
+        if a.kind == "update" and tol.legacy is None:
+            # A step is small beside its weight: 1% is of the step (w − w'), or the digits written.
+            w = s.values[a.name]
+            return tol.accepts(w - a.given, None, w - value, s.scale) or tol.written(a.given, a.text, value)
+        return tol.accepts(a.given, a.text, value, s.scale)
 
     def _hints(self, a) -> list:
         """(kind, tutor text, exam text) for each slip the answer matches, read from the graph."""
@@ -125,7 +132,7 @@ class CaseReport:
         if a.kind != "gradient":
             if correct != 0 and self._accepts(a, -correct):
                 out.append(("sign", "the sign is flipped", "the sign is flipped"))
-            return out
+            return out + self._other_hints(a, correct)
         y = s.sheet.output
         if a.name == y or a.name not in s.reaches:
             return out
@@ -159,6 +166,38 @@ class CaseReport:
         if not any(kind in ("sign", "split", "local") for kind, _, _ in out):
             out += self._gate_hints(a, correct) or self._sigmoid_hints(a, correct)
         return out
+
+    def _other_hints(self, a, correct) -> list:
+        # Local vs total derivatives, and the usual slips of one optimizer step.
+        s = self.solution
+        candidates = []
+        if a.kind == "local":
+            candidates.append(("partial", s.total(a.of, a.name),
+                               f"that is the total derivative d{a.of}/d{a.name}; ∂{a.of}/∂{a.name} is the step's own "
+                               "derivative with its other inputs held fixed"))
+        elif a.kind == "total" and a.name in s.local.get(a.of, {}):
+            candidates.append(("partial", s.local[a.of][a.name],
+                               f"that is only the direct use of {a.name} in {a.of}; the total derivative adds every "
+                               f"path from {a.name} to {a.of}"))
+        elif a.kind in ("update", "velocity"):
+            u = s.sheet.update
+            w, g, v = s.values[a.name], s.grads[a.name], s.velocity(a.name)
+            step = "the velocity v'" if u.momentum else "the gradient"
+            if a.kind == "update":
+                candidates += [("update", w + u.lr * v, f"the step went up the gradient: subtract lr times {step}"),
+                               ("update", w - v, f"the learning rate is missing: subtract lr times {step}")]
+                if u.momentum:
+                    candidates.append(("update", w - u.lr * g, "momentum is missing: the step uses the velocity "
+                                                               "v' = momentum·v + g, not the gradient alone"))
+            elif u.momentum:
+                candidates += [("update", g, "momentum is missing: v' = momentum·v + g"),
+                               ("update", u.momentum * u.velocity.get(a.name, 0.0) - u.lr * g,
+                                "that is the other momentum convention (v' = momentum·v − lr·g); this sheet uses "
+                                "PyTorch's, v' = momentum·v + g, with the step w' = w − lr·v'")]
+        for kind, value, text in candidates:
+            if value != correct and self._accepts(a, value):
+                return [(kind, text, text)]
+        return []
 
     def _gate_hints(self, a, correct) -> list:
         # A slip at one gate changes one edge's contribution: correct − contrib + grad · (the wrong local).
@@ -388,7 +427,8 @@ class Report:
         out = [self.sheet.title]
         if self.sheet.description:
             out.append(self.sheet.description)
-        out.append(f"rule: {self.sheet.tolerance.rule()}")
+        out.append(f"rule: {self.sheet.tolerance.rule()}"
+                   + ("; for a parameter after a step, the 1% is of the step" if self.sheet.update else ""))
         for case in self.cases:
             out.append("")
             out += case.lines()

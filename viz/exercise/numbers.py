@@ -99,14 +99,18 @@ class Tolerance(NamedTuple):
             return True
         if correct == 0:
             return gap <= ZERO_FLOOR * scale
-        if self.digits and text:
-            sig = significant(text)
-            if sig and sig[0] >= 2:
-                # The correct value rounded to as many significant digits as were written: 989 to
-                # two digits is 990, so "1.0e3" is not it even though it is half a unit away.
-                rounded = float(format(correct, f".{sig[0] - 1}e"))
-                return abs(given - rounded) <= 1e-9 * abs(rounded)
-        return False
+        return self.written(given, text, correct)
+
+    def written(self, given: float, text: str | None, correct: float) -> bool:
+        """The digits rule alone: the correct value rounded to as many significant digits as
+        were written (at least 2). 989 to two digits is 990, so "1.0e3" is not it."""
+        if not (self.digits and text and self.legacy is None and math.isfinite(correct)):
+            return False
+        sig = significant(text)
+        if not sig or sig[0] < 2:
+            return False
+        rounded = float(format(correct, f".{sig[0] - 1}e"))
+        return abs(given - rounded) <= 1e-9 * abs(rounded)
 
     def rule(self) -> str:
         """The rule in words, as the report states it."""
