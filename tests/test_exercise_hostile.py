@@ -15,8 +15,10 @@ from viz.exercise.text import MAX_SHEET_BYTES
 KEY = '[inputs]\nx = 2\nw = -3\n[graph]\ny = "w*x"\n[answers]\ny = -6\n"dy/dw" = 2\n'
 
 
-PEAK = ("import resource, sys\nfrom viz.exercise.command import main\nstatus = main()\n"
-        "print(f'peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\nsys.exit(status)")
+# VmHWM, the peak resident memory of this program alone (ru_maxrss would carry the parent's over exec).
+PEAK = ("import re, sys\nfrom viz.exercise.command import main\nstatus = main()\n"
+        "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+        "print(f'peak {hwm}', file=sys.stderr)\nsys.exit(status)")
 
 
 def gradflow(*argv, timeout=60):
