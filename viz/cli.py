@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import exercise  # noqa: F401 - its subcommands register below
+from . import exercise
 from .draw import FORMATS, RANKDIRS, VIEWS, GraphvizMissing, RenderError, draw, number
 from .steps import FRAME_FORMATS, steps
 
