@@ -128,7 +128,8 @@ class CaseReport:
         correct = s.correct(a)
         out = []
         if a.kind == "value":
-            return self._forward_hints(a) if a.name in s.sheet.steps else []
+            sign = [("sign", "the sign is flipped", "the sign is flipped")] if correct and self._accepts(a, -correct) else []
+            return sign + (self._forward_hints(a) if a.name in s.sheet.steps else [])
         if a.kind != "gradient":
             if correct != 0 and self._accepts(a, -correct):
                 out.append(("sign", "the sign is flipped", "the sign is flipped"))
