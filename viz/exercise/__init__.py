@@ -30,10 +30,11 @@ The tolerance: an answer is right within 1% of the correct value, or when it
 is the correct value rounded to the significant digits written (at least 2,
 read from the number's text: -0.20 for -0.1966 is right, 0.006 for 0.00669 is
 not); a correct 0 accepts 1e-9 of the sheet's largest value. ``tolerance =
-{rel = 0.05, abs = 1e-6}`` changes it for the sheet, a ``[tolerance]`` table
-keyed like ``[answers]`` for one answer. For a parameter after an update step
-the 1% is of the step (w − w'), which is small beside w. An old ``tolerance = 1e-3`` keeps its
-meaning: |given − correct| ≤ 1e-3·max(1, |correct|).
+{rel = 0.05, abs = 1e-6}`` changes it for the sheet (``digits = false`` turns the
+digits rule off), a ``[tolerance]`` table keyed like ``[answers]`` for one answer.
+For a parameter after an update step the 1% is of the step (w − w'), which is
+small beside w. An old ``tolerance = 1e-3`` keeps its meaning:
+|given − correct| ≤ 1e-3·max(1, |correct|).
 
 >>> sheet = loads('''
 ... [inputs]
