@@ -321,3 +321,15 @@ def test_a_submission_given_to_check_says_how_to_grade_it(tmp_path, capsys):
     path.write_text('student = "ada"\n[answers]\ny = 1\n', encoding="utf-8")
     assert main(["check", str(path)]) == 2
     assert "this is a submission" in capsys.readouterr().err
+
+
+def test_tutor_feedback_on_stdout_and_the_entry_point_hands_other_commands_on(tmp_path, capsys):
+    key, subs = _class(tmp_path, 2)
+    assert main(["grade", str(key), str(subs / "s1.toml"), "--feedback", "tutor"]) == 0
+    out = capsys.readouterr().out
+    assert "dy/dw: you wrote 0.0066; the correct value is 0.0132961" in out and "1 submission(s), 1 graded" in out
+    assert main(["draw", "x*y", "--set", "x=2", "--set", "y=3"]) == 0
+    assert "x×y" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main(["grade", str(key)])
+    assert info.value.code == 2 and "SUBMISSION" in capsys.readouterr().err
