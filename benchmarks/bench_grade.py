@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import random
 import resource
 import shutil
@@ -122,7 +123,11 @@ def main(argv=None) -> dict:
               f"{statistics.median([w for w, _, _ in checks]) * n:.0f} s")
         if not quick:
             print(f"  target < {TARGET_CHECK_MS:g} ms: {'met' if statistics.median(cpu_ms) < TARGET_CHECK_MS else 'NOT met'}")
-        return {"grade_wall_s": walls, "grade_cpu_s": cpus, "check_cpu_ms": cpu_ms}
+        results = {"submissions": n, "grade_wall_s": walls, "grade_cpu_s": cpus, "check_cpu_ms": cpu_ms}
+        out = Path(__file__).resolve().parent / "results"
+        out.mkdir(exist_ok=True)
+        (out / "bench_grade.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+        return results
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
