@@ -281,3 +281,8 @@ def test_hints_for_local_total_and_update_answers():
     other = loads('[inputs]\nx = 3\n[graph]\nq = "x * x"\nf = "q * x"\ng = "f + q"\n[answers]\n')
     row = other.check({"df/dx": 9}).cases[0].rows[0]
     assert row.kind == "total" and row.mistakes == ("partial",) and "only the direct use of x in f" in row.explanation[-1]
+
+
+def test_a_total_derivative_needs_a_path():
+    with pytest.raises(SheetError, match="z2 does not depend on a3 \\(no path leads from a3 to z2\\)"):
+        loads(NET + '"dz2/da3" = 0\n')

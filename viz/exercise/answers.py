@@ -78,7 +78,11 @@ def parse_key(key: str, output: str, steps: Mapping, names) -> tuple | str:
                 return ("local", a, b)
         elif partial and a != output:
             return f"∂{a}/∂{b} is a local derivative, but {a} does not use {b} directly; write d{a}/d{b} for the total derivative"
-        return ("gradient", output, b) if a == output else ("total", a, b)
+        if a == output:
+            return ("gradient", output, b)
+        if not _depends(a, b, steps):
+            return f"{a} does not depend on {b} (no path leads from {b} to {a}); dA/dB needs B on a path into A"
+        return ("total", a, b)
     if k.endswith("'") and k[:-1].strip() in names:
         return ("update", "", k[:-1].strip())
     if k in names:
@@ -86,6 +90,20 @@ def parse_key(key: str, output: str, steps: Mapping, names) -> tuple | str:
     if k.startswith("v_") and k[2:] in names:
         return ("velocity", "", k[2:])
     return ""  # not recognised: the caller says what is allowed
+
+
+def _depends(a: str, b: str, steps: Mapping) -> bool:
+    """Whether the step a uses b, directly or through other steps (an explicit stack: no recursion)."""
+    todo, seen = [a], set()
+    while todo:
+        n = todo.pop()
+        if n in seen or n not in steps:
+            continue
+        seen.add(n)
+        if b in steps[n].names:
+            return True
+        todo.extend(steps[n].names)
+    return False
 
 
 def nonfinite(sheet, solution):
