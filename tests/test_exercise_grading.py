@@ -2,7 +2,6 @@
 
 import csv
 import json
-import math
 import re
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from viz.exercise import SheetError, Tolerance, load, loads
+from viz.exercise import SheetError, Tolerance, loads
 from viz.exercise.command import main
 from viz.exercise.numbers import fmt, significant
 

@@ -3,13 +3,12 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from viz.exercise import SheetError, load, loads
 from viz.exercise.command import MAX_PRINT, main
-from viz.exercise.sheet import MAX_KEY, parse_key
+from viz.exercise.answers import MAX_KEY, parse_key
 from viz.exercise.text import MAX_SHEET_BYTES
 
 KEY = '[inputs]\nx = 2\nw = -3\n[graph]\ny = "w*x"\n[answers]\ny = -6\n"dy/dw" = 2\n'

@@ -59,8 +59,8 @@ dy/dw = dy/dz · dz/dw = 1 · 2 = 2
 from .errors import SheetError
 from .grade import MISTAKES, CaseReport, Grade, Item, Report, Row
 from .numbers import Tolerance
-from .sheet import (DEFAULT_TOLERANCE, MAX_CASES, MAX_OPS, MAX_STEPS, Answer, Case, Sheet, Update, check, load,
-                    loads)
+from .answers import Answer
+from .sheet import DEFAULT_TOLERANCE, MAX_CASES, MAX_OPS, MAX_STEPS, Case, Sheet, Update, check, load, loads
 from .solve import Solution, SolutionSet
 from .text import MAX_SHEET_BYTES
 

@@ -131,7 +131,7 @@ def _key_problem(problem: str, sheet) -> str:
                        + f", for names among {', '.join(list(sheet.solutions[0].values)[:30])}")
 
 
-def _answers(raw: Mapping, path: tuple, sheet: Sheet, values: dict, fail, locator) -> tuple:
+def _answers(raw: Mapping, path: tuple, sheet, values: dict, fail, locator) -> tuple:
     out = []
     seen = {}
     if len(raw) > MAX_ANSWERS:

@@ -15,11 +15,10 @@ from typing import Mapping, NamedTuple
 from engine.expr import Expr, ExprError, check_name
 from engine.ops import CONVENTIONS
 
-from .answers import (KIND_WORDS, MAX_ANSWERS, MAX_KEY, Answer, _answers, _item_of, _key_problem, nonfinite,  # noqa: F401
-                      parse_key)
+from .answers import _answers, _item_of, nonfinite
 from .errors import Failer, SheetError, kind_of
 from .numbers import DEFAULT_REL, Tolerance, fmt
-from .text import MAX_SHEET_BYTES, parse_toml, read_text
+from .text import parse_toml, read_text
 
 MAX_STEPS = 1000  # an exercise has a handful; the cap keeps a hostile sheet to well under a second
 MAX_OPS = 20_000  # operations in all steps together: bounds time and memory of solving and explaining
