@@ -269,3 +269,11 @@ _ROWS = [
 OPS: dict[str, Op] = {row.name: row for row in _ROWS}
 UNARY = tuple(name for name, row in OPS.items() if row.arity == 1)
 BINARY = tuple(name for name, row in OPS.items() if row.arity == 2)
+
+# Conventions the lectures differ on, next to the rows they change: at one input an op's
+# local derivative is a choice. The engine keeps each row's own value (the first listed);
+# a tool may offer the others (the exercise checker's `conventions = {relu_at_0 = 1}`, deck 001).
+# name -> (op, the input where it applies, the local derivatives one may choose, the rule in words)
+CONVENTIONS = {
+    "relu_at_0": ("relu", 0.0, (0.0, 1.0), "ReLU′(0)"),
+}

@@ -102,6 +102,12 @@ report = gates.check({"df/dq": 3, "df/dx": -12, "df/dz": 1.5, "df/dw": 1.5, "df/
 print(report)
 
 # %% [markdown]
+# Each of the three slips gets its own hint under the chain: *only the path through q* for the
+# split, *you split the gradient half and half at the max; with no tie, all of it goes to the
+# larger input* for the max, and *you multiplied by y itself; a product sends each input the
+# gradient times the other input* for the product. The checker finds them by recomputing the
+# answer the slip would give on this graph and comparing it with yours.
+#
 # On the drawing, x's node shows its gradient as the sum of the two branches that meet at the
 # split point, and each edge shows the local derivative and the gradient it carries.
 
@@ -145,6 +151,9 @@ report = network.check({
 print(report)
 
 # %% [markdown]
+# The hint at the end of dJ/dW2 names the slip: *the σ in a3 was skipped*, with the factor that is
+# missing, σ′ = σ·(1 − σ).
+#
 # ## The generalized delta rule
 #
 # A hidden unit j feeds two output units. Its Δ must collect the Δs of *both* outputs, each
@@ -160,6 +169,123 @@ report = delta.check({
 print(report)
 
 # %% [markdown]
+# > **Errata: deck 001's δ has the wrong sign.** The deck (001_ae477276b4929235.txt) defines
+# > δ_j = ∂E/∂net_j = (t − o)·o·(1 − o). The derivative of E = ½(t − o)² is
+# > ∂E/∂net = −(t − o)·o·(1 − o): the slide's δ is the *negative* gradient. With its hidden
+# > δ_j = o(1 − o)·Σ(−δ_k·w_jk) and the update Δw = η·δ·x, it gives −0.0218 on this sheet's
+# > numbers where +0.0218 is needed, so the update climbs the error. The checker shows it: the
+# > slide's output δ, entered as ∂E/∂net, is marked wrong with the hint *the sign is flipped*.
+
+# %%
+slide = delta.check({"dE/din_1": "(t1 - o1) * o1 * (1 - o1)"})    # deck 001's δ for output unit 1
+row = slide.cases[0].rows[0]
+print(f"{row.key}: the slide gives {row.given:.4f}, the derivative is {row.correct:.4f}; mistakes found: {row.mistakes}")
+
+# %% [markdown]
+# ## Conventions: ReLU′(0)
+#
+# At z = 0 exactly, the ReLU has a kink and its derivative is a matter of convention. gradflow's
+# engine takes ReLU′(0) = 0 (deck 002 agrees); deck 001 takes 1. A sheet that follows deck 001
+# says `conventions = { relu_at_0 = 1 }`, and whenever an answer sits on the kink the report
+# names the convention it used.
+
+# %%
+kink = load(sheets / "relu_at_zero.toml")
+print(kink.check())
+
+# %% [markdown]
+# The same answers against the engine's convention: dy/dz, dy/dw and dy/db become 0 and are
+# marked wrong, and the report says why.
+
+# %%
+engine_rule = loads((sheets / "relu_at_zero.toml").read_text(encoding="utf-8").replace("conventions = { relu_at_0 = 1 }", ""))
+print(engine_rule.check())
+
+# %% [markdown]
+# ## Grading a class: a key, submissions, exam feedback
+#
+# A teacher writes a *key*: a sheet whose answers list what must be answered (formulas are
+# fine, the checker computes the right numbers itself). Students hand in only their answers;
+# the graph and the inputs always come from the key. `key.grade(answers, student=...)` gives
+# the score, each item's status (right, wrong or missing) and feedback in two modes: `tutor`
+# for self-study (the correct values and the chain), `exam` for assessment (which items are
+# wrong or missing and the kind of mistake, never a number the answer could be read from).
+
+# %%
+key = loads('''
+title = "Sigmoid neuron"
+[inputs]
+x = 2
+w = -3
+b = 1
+[graph]
+z = "w*x + b"
+y = "sigmoid(z)"
+[answers]
+y = "sigmoid(z)"
+"dy/dz" = "y * (1 - y)"
+"dy/dw" = "y * (1 - y) * x"
+"dy/db" = "y * (1 - y)"
+[points]
+"dy/dw" = 2
+''')
+submissions = {
+    "ada": {"y": 0.0067, "dy/dz": 0.0066, "dy/dw": 0.0133, "dy/db": 0.0066},
+    "bob": {"y": 0.0067, "dy/dz": 0.0066, "dy/dw": 0.0066},          # x forgotten, dy/db left out
+    "cy": {"y": 0.006, "dy/dz": -0.0066, "dy/dw": "y * (1 - y) * w", "dy/db": 0.0066},
+}
+grades = {name: key.grade(answers, student=name) for name, answers in submissions.items()}
+for g in grades.values():
+    print(g, [i.status for i in g.items])
+
+# %%
+print(grades["cy"].feedback("exam"))
+
+# %%
+print(grades["cy"].feedback("tutor"))
+
+# %% [markdown]
+# From a terminal the whole class is graded in one process:
+# `gradflow grade key.toml submissions/ --csv gradebook.csv --feedback-dir feedback/`. Each
+# submission is a TOML file with `student = "ID"` and `[answers]`. The summary says, per item,
+# how much of the class got it right and which wrong values were most common, with the mistake
+# they point to. Here it is on the three students above, written to a temporary folder.
+
+# %%
+import tempfile
+
+from viz.exercise.command import main as gradflow
+
+with tempfile.TemporaryDirectory() as folder:
+    folder = Path(folder)
+    (folder / "key.toml").write_text('''
+[inputs]
+x = 2
+w = -3
+b = 1
+[graph]
+z = "w*x + b"
+y = "sigmoid(z)"
+[answers]
+y = "sigmoid(z)"
+"dy/dz" = "y * (1 - y)"
+"dy/dw" = "y * (1 - y) * x"
+"dy/db" = "y * (1 - y)"
+''', encoding="utf-8")
+    for name, answers in submissions.items():
+        lines = [f'"{k}" = {v!r}'.replace("'", '"') for k, v in answers.items()]
+        (folder / f"{name}.toml").write_text(f'student = "{name}"\n[answers]\n' + "\n".join(lines) + "\n", encoding="utf-8")
+    gradflow(["grade", str(folder / "key.toml"), *(str(folder / f"{n}.toml") for n in submissions),
+              "--csv", str(folder / "gradebook.csv")])
+    print((folder / "gradebook.csv").read_text(encoding="utf-8"))
+
+# %% [markdown]
+# A key may also give each student their own numbers: a `[vary]` table such as
+# `x = {min = -3, max = 3, step = 1}` draws each input from the student's id (the same id always
+# gets the same numbers, on any machine), skipping draws where a ReLU sits on its kink or a max
+# ties. `gradflow handout key.toml --students class.csv -o handouts/` writes each student's sheet
+# and a printable page; the blank copies of this folder's sheets are in `sheets/blank/`.
+#
 # ## Your turn
 #
 # The sigmoid neuron with half squared error, from the last lecture: net = w0·x0 + w1·x1,

@@ -12,17 +12,37 @@ matplotlib and are imported only when used.
 True
 """
 
-from .draw import Drawing, GraphvizMissing, RenderError, draw
-from .steps import Frames, steps
-from .network import draw_network
+import importlib
+import sys
+import types
 
 __all__ = ["draw", "draw_network", "Drawing", "steps", "Frames", "GraphvizMissing", "RenderError", "plots"]
 
+# Loaded on first use, so that `gradflow check` (which never draws) starts fast.
+_LAZY = {"draw": ".draw", "Drawing": ".draw", "GraphvizMissing": ".draw", "RenderError": ".draw",
+         "steps": ".steps", "Frames": ".steps", "draw_network": ".network"}
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name, value):
+        # Importing the submodule viz.draw binds it here as `draw`; the package keeps the function.
+        if name in ("draw", "steps") and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 def __getattr__(name):
-    # matplotlib is heavy and optional: viz.plots loads on first use.
-    if name == "plots":
-        import importlib
-
+    if name == "plots":  # matplotlib is heavy and optional
         return importlib.import_module(".plots", __name__)
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'viz' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,76 @@
+"""The exercise checker: grade hand-derived forward values and gradients.
+
+A sheet (TOML) gives the inputs, a graph of named steps and answers. The
+checker builds the graph with the engine, runs its backward step sequence,
+and says which answers are right, which are wrong and why: the chain of local
+derivatives with numbers, the gate rule from the op table, the common slip
+the answer matches, and the first wrong gradient in backward order. A
+teacher's key grades a class's submissions (``gradflow grade``), per-student
+numbers come from ``[vary]`` (``gradflow handout``).
+
+Where each job lives: ``text`` (reading files and TOML), ``answers`` (answer keys and
+the answers given), ``sheet`` (the format,
+the options), ``solve`` (the graph and every derivative), ``grade`` (verdicts,
+hints, reports, feedback), ``numbers`` (the tolerance), ``vary`` (per-student
+inputs), ``bulk`` (a class at once), ``handout`` (student copies), ``command``
+(the ``check``/``grade``/``handout`` subcommands).
+
+The sheet: ``[inputs]`` (name = number), ``[graph]`` (name = "expression" in
+``engine.expr``'s language; the last step is the output unless ``output``
+says otherwise), ``[answers]``: "NAME" (a forward value), "dOUT/dNAME" or
+"delta(NAME)" (a gradient of the output), "dA/dB" (the total derivative of any
+node A with respect to B), "∂A/∂B" (the local derivative of the step A with
+respect to an input B it uses directly), and with ``[update]`` (lr, momentum,
+velocity) "NAME'" and "v_NAME" (after one step); each a number, or a formula
+evaluated with the correct values of the inputs and steps. Optional: ``title``,
+``description``, ``tolerance`` (see below), ``params``, ``items``, ``[points]``,
+``[vary]``, ``conventions`` and ``[[cases]]``.
+
+The tolerance: an answer is right within 1% of the correct value, or when it
+is the correct value rounded to the significant digits written (at least 2,
+read from the number's text: -0.20 for -0.1966 is right, 0.006 for 0.00669 is
+not); a correct 0 accepts 1e-9 of the sheet's largest value. ``tolerance =
+{rel = 0.05, abs = 1e-6}`` changes it for the sheet (``digits = false`` turns the
+digits rule off), a ``[tolerance]`` table keyed like ``[answers]`` for one answer.
+For a parameter after an update step the 1% is of the step (w − w'), which is
+small beside w. An old ``tolerance = 1e-3`` keeps its meaning:
+|given − correct| ≤ 1e-3·max(1, |correct|).
+
+>>> sheet = loads('''
+... [inputs]
+... x = 2
+... w = 1
+... b = 1
+... [graph]
+... z = "w*x + b"
+... y = "relu(z)"
+... [answers]
+... y = 3
+... "dy/dw" = 3
+... "dy/db" = "1"
+... ''')
+>>> report = sheet.check()
+>>> report.ok, [row.key for row in report.cases[0].wrong]
+(False, ['dy/dw'])
+>>> print(report.cases[0].wrong[0].explanation[0])
+dy/dw = dy/dz · dz/dw = 1 · 2 = 2
+"""
+
+from .errors import SheetError
+from .grade import MISTAKES, CaseReport, Grade, Item, Report, Row
+from .numbers import Tolerance
+from .answers import Answer
+from .sheet import DEFAULT_TOLERANCE, MAX_CASES, MAX_OPS, MAX_STEPS, Case, Sheet, Update, check, load, loads
+from .solve import Solution, SolutionSet
+from .text import MAX_SHEET_BYTES
+
+__all__ = ["load", "loads", "check", "Sheet", "Case", "Answer", "Solution", "SolutionSet", "Report", "CaseReport", "Row",
+           "Grade", "Item", "Tolerance", "Update", "MISTAKES", "SheetError", "register", "DEFAULT_TOLERANCE",
+           "MAX_SHEET_BYTES", "MAX_STEPS", "MAX_OPS", "MAX_CASES"]
+
+
+def register(subparsers):
+    """Add ``gradflow check``, ``gradflow grade`` and ``gradflow handout``."""
+    from .command import register as add
+
+    return add(subparsers)

@@ -1,0 +1,576 @@
+"""Grading: compare answers with one solved case, recognise the common slips, say why.
+
+``CaseReport`` is the graded case (what ``check`` prints); ``Grade`` is one
+student's submission graded against a teacher's key, with points and feedback
+in two modes: ``tutor`` (correct values, the chain, the first wrong step) and
+``exam`` (which items are wrong or missing and the kind of mistake, no numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from engine import OPS
+
+from .errors import SheetError
+from .numbers import columns, fmt, json_number
+
+# The kinds of mistake a hint can name, in the words the exam feedback uses.
+MISTAKES = {
+    "upstream": "upstream error",
+    "sign": "sign",
+    "split": "one branch of a split",
+    "local": "missing local derivative",
+    "product": "wrong input of a product",
+    "variable": "wrong variable",
+    "max": "max routed wrongly",
+    "sigmoid": "σ′ dropped",
+    "step": "a mistake in this step",
+    "partial": "local and total derivative confused",
+    "update": "wrong update step",
+}
+_MAX_NAMES = 60  # candidate variables tried for a "wrong variable" hint
+
+
+class Row(NamedTuple):
+    """One graded answer; ``explanation`` is empty when it is right. ``status`` is
+    "right", "wrong" or "missing"; ``hints`` are (mistake kind, tutor text, exam text)."""
+
+    key: str
+    kind: str
+    name: str
+    given: float
+    formula: str
+    correct: float
+    ok: bool
+    explanation: tuple
+    status: str = "right"
+    hints: tuple = ()
+    of: str = ""
+
+    @property
+    def yours(self) -> str:
+        if self.status == "missing":
+            return "(none)"
+        return f"{self.formula} = {fmt(self.given)}" if self.formula else fmt(self.given)
+
+    @property
+    def mistakes(self) -> tuple:
+        return tuple(dict.fromkeys(kind for kind, _, _ in self.hints))
+
+
+class CaseReport:
+    """The graded answers of one case, and which wrong one to look at first.
+
+    ``items`` (kind, of, name) -> key: what must be answered; an item without an answer is "missing".
+    """
+
+    def __init__(self, solution, answers: tuple, items: dict | None = None):
+        self.solution = solution
+        self.name = solution.case.name
+        sheet = solution.sheet
+        # By item, not by key: "∂y/∂z" and "dy / dz" are the same answer as "dy/dz".
+        given = {a.item: a for a in answers}
+        self._given = given
+        ok = {a.item: self._accepts(a, solution.correct(a)) for a in answers}
+        self._ok = ok
+        self.rows = []
+        for a in answers:
+            hints = () if ok[a.item] else tuple(self._hints(a))
+            self.rows.append(Row(a.key, a.kind, a.name, a.given, a.formula, solution.correct(a), ok[a.item],
+                                 () if ok[a.item] else tuple(self._explain(a, hints)),
+                                 "right" if ok[a.item] else "wrong", hints, a.of))
+        for item, key in (items or sheet.items or {}).items():
+            if item not in given:
+                kind, of, name = item
+                from .answers import Answer
+
+                a = Answer(key, kind, name, math.nan, "", "", of)
+                self.rows.append(Row(key, kind, name, math.nan, "", solution.correct(a), False,
+                                     ("not answered",), "missing", (), of))
+        listed = items or sheet.items
+        if listed:  # in the order the key lists its items
+            order = {item: i for i, item in enumerate(listed)}
+            self.rows.sort(key=lambda r: order.get((r.kind, r.of, r.name), len(order)))
+        wrong_grads = [r for r in self.rows if r.status == "wrong" and r.kind == "gradient"]
+        wrong_values = [r for r in self.rows if r.status == "wrong" and r.kind == "value"]
+        s = solution
+        self.first_wrong_gradient = min(wrong_grads, key=lambda r: s.backward_rank[r.name], default=None)
+        self.first_wrong_value = min(wrong_values, key=lambda r: s.forward_rank[r.name], default=None)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    @property
+    def wrong(self) -> list:
+        return [r for r in self.rows if not r.ok]
+
+    @property
+    def missing(self) -> list:
+        return [r for r in self.rows if r.status == "missing"]
+
+    # -- recognising the common slips -----------------------------------------------------
+
+    def _accepts(self, a, value) -> bool:
+        s = self.solution
+        tol = s.sheet.tolerance_for(a.item)
+        if a.kind == "update" and tol.legacy is None:
+            # A step is small beside its weight: 1% is of the step (w − w'), or the digits written.
+            w = s.values[a.name]
+            return tol.accepts(w - a.given, None, w - value, s.scale) or tol.written(a.given, a.text, value)
+        return tol.accepts(a.given, a.text, value, s.scale)
+
+    def _hints(self, a) -> list:
+        """(kind, tutor text, exam text) for each slip the answer matches, read from the graph."""
+        s = self.solution
+        correct = s.correct(a)
+        out = []
+        if a.kind == "value":
+            sign = [("sign", "the sign is flipped", "the sign is flipped")] if correct and self._accepts(a, -correct) else []
+            return sign + (self._forward_hints(a) if a.name in s.sheet.steps else [])
+        if a.kind != "gradient":
+            if correct != 0 and self._accepts(a, -correct):
+                out.append(("sign", "the sign is flipped", "the sign is flipped"))
+            return out + self._other_hints(a, correct)
+        y = s.sheet.output
+        if a.name == y or a.name not in s.reaches:
+            return out
+        terms = [(st, s.grads[st], s.local[st][a.name]) for st in s.uses[a.name]]
+        # Did the mistake come from above? Recompute with the student's own upstream answers.
+        theirs = {st: self._given["gradient", y, st].given for st in s.uses[a.name] if ("gradient", y, st) in self._given}
+        upstream_wrong = [st for st in theirs if not self._ok["gradient", y, st]]
+        if upstream_wrong:
+            own = sum(theirs.get(st, g) * d for st, g, d in terms)
+            named = ", ".join(f"d{y}/d{st}" for st in upstream_wrong)
+            if self._accepts(a, own):
+                text = f"your d{y}/d{a.name} follows correctly from your {named}, which is wrong: fix {named} first"
+                out.append(("upstream", text, text))
+            else:
+                out.append(("upstream", f"your {named} is wrong too; fix it first", f"your {named} is wrong too; fix it first"))
+        if a.given != 0 and self._accepts(a, -correct):
+            out.append(("sign", "the sign is flipped", "the sign is flipped"))
+        if len(terms) > 1:
+            for st, g, d in terms:
+                if self._accepts(a, g * d):
+                    text = (f"that is only the path through {st}; {a.name} is used by "
+                            f"{', '.join(x for x, _, _ in terms)}, and {OPS['split'].gate}")
+                    out.append(("split", text, text))
+                    break
+        elif terms:
+            st, g, d = terms[0]
+            if d != 1 and g != 0 and self._accepts(a, g) and not self._accepts(a, correct):
+                out.append(("local", f"that is d{y}/d{st} alone; multiply it by the local derivative "
+                                     f"d{st}/d{a.name} = {fmt(d)}",
+                            f"that is d{y}/d{st} alone; multiply it by the local derivative d{st}/d{a.name}"))
+        if not any(kind in ("sign", "split", "local") for kind, _, _ in out):
+            out += self._gate_hints(a, correct) or self._sigmoid_hints(a, correct)
+        return out
+
+    def _other_hints(self, a, correct) -> list:
+        # Local vs total derivatives, and the usual slips of one optimizer step.
+        s = self.solution
+        candidates = []
+        if a.kind == "local":
+            candidates.append(("partial", s.total(a.of, a.name),
+                               f"that is the total derivative d{a.of}/d{a.name}; ∂{a.of}/∂{a.name} is the step's own "
+                               "derivative with its other inputs held fixed"))
+        elif a.kind == "total" and a.name in s.local.get(a.of, {}):
+            candidates.append(("partial", s.local[a.of][a.name],
+                               f"that is only the direct use of {a.name} in {a.of}; the total derivative adds every "
+                               f"path from {a.name} to {a.of}"))
+        elif a.kind in ("update", "velocity"):
+            u = s.sheet.update
+            w, g, v = s.values[a.name], s.grads[a.name], s.velocity(a.name)
+            step = "the velocity v'" if u.momentum else "the gradient"
+            if a.kind == "update":
+                candidates += [("update", w + u.lr * v, f"the step went up the gradient: subtract lr times {step}"),
+                               ("update", w - v, f"the learning rate is missing: subtract lr times {step}")]
+                if u.momentum:
+                    candidates.append(("update", w - u.lr * g, "momentum is missing: the step uses the velocity "
+                                                               "v' = momentum·v + g, not the gradient alone"))
+            elif u.momentum:
+                candidates += [("update", g, "momentum is missing: v' = momentum·v + g"),
+                               ("update", u.momentum * u.velocity.get(a.name, 0.0) - u.lr * g,
+                                "that is the other momentum convention (v' = momentum·v − lr·g); this sheet uses "
+                                "PyTorch's, v' = momentum·v + g, with the step w' = w − lr·v'")]
+        for kind, value, text in candidates:
+            if value != correct and self._accepts(a, value):
+                return [(kind, text, text)]
+        return []
+
+    def _gate_hints(self, a, correct) -> list:
+        # A slip at one gate changes one edge's contribution: correct − contrib + grad · (the wrong local).
+        s = self.solution
+        out = []
+        for index, i in s.edges[a.name]:
+            step = s.sequence[index]
+            node = step.node
+            swap = lambda local: correct - step.contrib[i] + step.grad * local  # noqa: E731
+            if step.grad == 0:
+                continue
+            if node.op == "mul":
+                other = node.inputs[1 - i]
+                mine = node.inputs[i]
+                right = s.describe(other)
+                if mine.data != other.data and self._accepts(a, swap(mine.data)):
+                    out.append(("product", f"you multiplied by {a.name} itself; a product sends each input the "
+                                           f"gradient times the other input (here {right} = {fmt(other.data)})",
+                                f"you multiplied by {a.name} itself; a product sends each input the gradient "
+                                f"times the other input (here {right})"))
+                    return out
+                for v_name in list(s.values)[:_MAX_NAMES]:
+                    v = s.values[v_name]
+                    if v_name in (a.name, right) or v in (other.data, mine.data, 0.0, 1.0, -1.0):
+                        continue
+                    if self._accepts(a, swap(v)):
+                        text = (f"you used {v_name} where {right} belongs: the product sends {a.name} the gradient "
+                                f"times its other input, {right}")
+                        out.append(("variable", text, text))
+                        return out
+            elif node.op == "max" and node.inputs[0].data != node.inputs[1].data:
+                if self._accepts(a, swap(0.5)):
+                    winner = s.describe(node.inputs[0] if node.inputs[0].data > node.inputs[1].data else node.inputs[1])
+                    text = (f"you split the gradient half and half at the max; {OPS['max'].gate}: with no tie, "
+                            f"all of it goes to the larger input ({winner}) and none to the other")
+                    out.append(("max", text, text))
+                    return out
+        return out
+
+    def _sigmoid_hints(self, a, correct) -> list:
+        # σ′ dropped: the answer is the correct one divided by the local derivative of a sigmoid on its way.
+        s = self.solution
+        start = s.nodes[a.name]
+        for step in s.sequence:
+            node = step.node
+            if node.op not in ("sigmoid", "tanh") or not step.local[0] or step.local[0] == 1:
+                continue
+            if self._accepts(a, correct / step.local[0]) and start in _ancestors(node):
+                where = s.owner.get(node, s.name_of.get(node, ""))
+                fn = "σ" if node.op == "sigmoid" else "tanh"
+                rule = "σ′ = σ·(1 − σ)" if node.op == "sigmoid" else "tanh′ = 1 − tanh²"
+                return [("sigmoid", f"the {fn} in {where} was skipped: multiply by its local derivative {rule} "
+                                    f"= {fmt(step.local[0])}",
+                         f"the {fn} in {where} was skipped: multiply by its local derivative {rule}")]
+        return []
+
+    def _forward_hints(self, a) -> list:
+        s = self.solution
+        expr = s.sheet.steps[a.name]
+        theirs = {n: self._given["value", "", n].given for n in expr.names
+                  if ("value", "", n) in self._given and not self._ok["value", "", n]}
+        if not theirs:
+            return [("step", f"its inputs are right ({', '.join(f'{n} = {fmt(s.values[n])}' for n in expr.names)}), "
+                             "so the mistake is in this step",
+                     "its inputs are right, so the mistake is in this step")]
+        named = ", ".join(theirs)
+        try:
+            own = expr.value({n: theirs.get(n, s.values[n]) for n in expr.names})
+        except ValueError:
+            own = math.nan
+        if self._accepts(a, own):
+            text = f"your value follows correctly from your {named}, which is wrong: fix {named} first"
+        else:
+            text = f"your {named} is wrong too; fix it first"
+        return [("upstream", text, text)]
+
+    def _explain(self, a, hints) -> list:
+        s = self.solution
+        if a.kind == "value":
+            return [s.forward(a.name), *(tutor for _, tutor, _ in hints)]
+        if a.kind != "gradient":
+            return [*s.explain_total(a), *(tutor for _, tutor, _ in hints)]
+        lines = [s.chain(a.name), *filter(None, [s.path(a.name)]), *s.gates(a.name)]
+        return lines + [tutor for _, tutor, _ in hints]
+
+    # -- showing it -----------------------------------------------------------------------
+
+    def highlight(self) -> dict:
+        """The drawn nodes to mark: each wrong answer's node, with a short note."""
+        s = self.solution
+        notes = {}
+        for r in self.wrong:
+            if r.name in s.reaches and r.status == "wrong":  # only what leads to the output is drawn
+                node = s.nodes[r.name]
+                note = f"{r.key}: you wrote {fmt(r.given)}, correct {fmt(r.correct)}"
+                notes[node] = f"{notes[node]}; {note}" if node in notes else note
+        return notes
+
+    def draw(self, **options):
+        """The graph with values and gradients, wrong answers highlighted."""
+        return self.solution.draw(highlight=self.highlight(), **options)
+
+    @property
+    def right(self) -> int:
+        return sum(r.ok for r in self.rows)
+
+    def _head(self) -> str:
+        missing = f" ({len(self.missing)} not answered)" if self.missing else ""
+        return (f"case {self.name!r}: " if self.name else "") + f"{self.right} of {len(self.rows)} answers right{missing}"
+
+    def _firsts(self) -> list:
+        # (what, key, why): the one wrong answer to look at first, for values and for gradients.
+        out = []
+        if self.first_wrong_value:
+            out.append(("first wrong value in forward order", self.first_wrong_value.key, "later values may follow from it"))
+        if self.first_wrong_gradient:
+            out.append(("first wrong gradient in backward order", self.first_wrong_gradient.key,
+                        "the gradients below it may follow from it"))
+        return out
+
+    def _notes(self) -> list:
+        s = self.solution
+        return [s.convention_note()] if s.kinks else []
+
+    def lines(self) -> list:
+        table = [("answer", "yours", "correct", "")]
+        table += [(r.key, r.yours, fmt(r.correct), {"right": "right", "wrong": "WRONG", "missing": "MISSING"}[r.status])
+                  for r in self.rows]
+        out = [self._head(), *columns(table), *self._notes()]
+        out += [f"{what}: {key} ({why})" for what, key, why in self._firsts()]
+        for r in self.wrong:
+            out.append("")
+            if r.status == "missing":
+                out.append(f"{r.key}: not answered; the correct value is {fmt(r.correct)}")
+                continue
+            out.append(f"{r.key}: you wrote {r.yours}; the correct value is {fmt(r.correct)}")
+            out += ["  " + line for line in r.explanation]
+        return out
+
+    def exam_lines(self) -> list:
+        """Which items are wrong or missing and the kind of mistake: never a number."""
+        out = [self._head()]
+        for r in self.rows:
+            if r.status == "right":
+                out.append(f"  {r.key}: right")
+            elif r.status == "missing":
+                out.append(f"  {r.key}: missing (not answered)")
+            else:
+                kinds = ", ".join(MISTAKES[k] for k in r.mistakes) or "no common slip recognised"
+                out.append(f"  {r.key}: wrong ({kinds})")
+                out += [f"    {exam}" for _, _, exam in r.hints]
+        return out
+
+    def _html(self) -> str:
+        from html import escape as e
+
+        out = [f"<p><b>{e(self._head())}</b></p>",
+               "<table><thead><tr><th>answer</th><th>yours</th><th>correct</th><th></th></tr></thead><tbody>"]
+        for r in self.rows:
+            mark = ("<span style='color:#1b7a2f'>✓ right</span>" if r.ok else
+                    "<span style='color:#c62828'>✗ wrong</span>" if r.status == "wrong" else
+                    "<span style='color:#c62828'>✗ missing</span>")
+            out.append(f"<tr><td><code>{e(r.key)}</code></td><td>{e(r.yours)}</td>"
+                       f"<td>{e(fmt(r.correct))}</td><td>{mark}</td></tr>")
+        out.append("</tbody></table>")
+        out += [f"<p>{e(note)}</p>" for note in self._notes()]
+        out += [f"<p>{e(what.capitalize())}: <code>{e(key)}</code> ({e(why)})</p>" for what, key, why in self._firsts()]
+        for r in self.wrong:
+            items = "".join(f"<li>{e(line)}</li>" for line in r.explanation)
+            out.append(f"<p><code>{e(r.key)}</code>: you wrote {e(r.yours)}; the correct value is "
+                       f"{e(fmt(r.correct))}</p><ul>{items}</ul>")
+        return "".join(out)
+
+    def _repr_html_(self) -> str:
+        return f"<div class='gradflow-report'>{self._html()}</div>"
+
+    def __str__(self):
+        return "\n".join(self.lines())
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "right": self.right,
+            "total": len(self.rows),
+            "first_wrong_value": self.first_wrong_value.key if self.first_wrong_value else None,
+            "first_wrong_gradient": self.first_wrong_gradient.key if self.first_wrong_gradient else None,
+            "answers": [
+                {"key": r.key, "kind": r.kind, "name": r.name, "status": r.status,
+                 "given": None if r.status == "missing" else json_number(r.given),
+                 "formula": r.formula or None, "correct": json_number(r.correct), "ok": r.ok,
+                 "mistakes": list(r.mistakes), "explanation": list(r.explanation)}
+                for r in self.rows
+            ],
+        }
+
+
+def _ancestors(node) -> set:
+    return set(node.topo())
+
+
+class Report:
+    """The graded sheet: a text table (``str``), an HTML table in Jupyter, JSON for graders.
+
+    Truthy when every answer is right.
+    """
+
+    def __init__(self, sheet, cases: list):
+        self.sheet = sheet
+        self.cases = cases
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.cases)
+
+    def __bool__(self):
+        return self.ok
+
+    @property
+    def total(self) -> int:
+        return sum(len(c.rows) for c in self.cases)
+
+    def __repr__(self):
+        return f"<Report {self.sheet.title!r}: {sum(c.right for c in self.cases)} of {self.total} right>"
+
+    def text(self) -> str:
+        out = [self.sheet.title]
+        if self.sheet.description:
+            out.append(self.sheet.description)
+        out.append(f"rule: {self.sheet.tolerance.rule()}"
+                   + ("; for a parameter after a step, the 1% is of the step" if self.sheet.update else ""))
+        for case in self.cases:
+            out.append("")
+            out += case.lines()
+        return "\n".join(out)
+
+    __str__ = text
+
+    def to_dict(self) -> dict:
+        t = self.sheet.tolerance
+        return {"title": self.sheet.title, "source": self.sheet.source, "ok": self.ok,
+                "tolerance": t.legacy if t.legacy is not None else {"rel": t.rel, "abs": t.abs, "digits": t.digits},
+                "rule": t.rule(), "output": self.sheet.output,
+                "cases": [c.to_dict() for c in self.cases]}
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def _repr_html_(self) -> str:
+        from html import escape as e
+
+        out = [f"<div class='gradflow-report'><h4>{e(self.sheet.title)}</h4>"]
+        if self.sheet.description:
+            out.append(f"<p>{e(self.sheet.description)}</p>")
+        out += [case._html() for case in self.cases]
+        out.append(f"<p><small>{e(self.sheet.tolerance.rule())}</small></p></div>")
+        return "".join(out)
+
+    def draw(self, case: int = 0, **options):
+        """Case ``case``'s graph, with wrong answers highlighted."""
+        return self.cases[case].draw(**options)
+
+    def save(self, path) -> list:
+        """Save the drawing of each case; with several cases, ``out.svg`` becomes ``out-1.svg``, ...
+
+        Returns the paths written.
+        """
+        return save_drawings([c.draw for c in self.cases], path)
+
+
+def save_drawings(drawers, path) -> list:
+    from pathlib import Path
+
+    path = Path(path)
+    if len(drawers) == 1:
+        return [drawers[0]().save(path)]
+    return [d().save(path.with_name(f"{path.stem}-{i}{path.suffix}")) for i, d in enumerate(drawers, start=1)]
+
+
+# --- one student's submission against a key ----------------------------------------------
+
+
+class Item(NamedTuple):
+    """One item of a graded submission: its key, "right"/"wrong"/"missing", the points."""
+
+    key: str
+    status: str
+    points: float
+    earned: float
+    mistakes: tuple
+
+
+class Grade:
+    """One student's submission graded against a teacher's key.
+
+    ``score``/``max_score``, ``items`` (one Item per item the key asks for),
+    ``ignored`` (answers the key does not ask for), and ``feedback(mode)``:
+    "tutor" for self-study, "exam" for assessment (no correct values).
+    """
+
+    def __init__(self, key, student: str, report: CaseReport | None, ignored=(), error: str = "", source: str = ""):
+        self.key = key
+        self.student = student
+        self.report = report
+        self.ignored = list(ignored)
+        self.error = error
+        self.source = source
+        self.items = []
+        for item, text in key.all_items.items():
+            pts = key.points.get(item, 1.0)
+            row = report.by_item.get(item) if report else None
+            status = row.status if row else "missing"
+            self.items.append(Item(text, status, pts, pts if status == "right" else 0.0, row.mistakes if row else ()))
+        self.max_score = sum(i.points for i in self.items)
+        self.score = sum(i.earned for i in self.items)
+
+    def __repr__(self):
+        return f"<Grade {self.student or '(no id)'}: {fmt(self.score)} of {fmt(self.max_score)}>"
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and all(i.status == "right" for i in self.items)
+
+    def feedback(self, mode: str = "tutor") -> str:
+        """The feedback text: "tutor" shows values and chains; "exam" never a number from the key."""
+        if mode not in ("tutor", "exam"):
+            raise ValueError(f"feedback: mode must be 'tutor' or 'exam', got {mode!r}")
+        head = f"{self.key.title}: {self.student or '(no id)'}"
+        if self.error:
+            return f"{head}\nnot graded: {self.error}"
+        lines = [head, f"score {fmt(self.score)} of {fmt(self.max_score)}"]
+        if mode == "exam":
+            lines += self.report.exam_lines()
+        else:
+            lines.append(f"rule: {self.key.tolerance.rule()}")
+            lines += self.report.lines()
+        if self.ignored:
+            lines.append(f"ignored (the key does not ask for them): {', '.join(self.ignored)}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"student": self.student, "source": self.source, "score": self.score, "max_score": self.max_score,
+                "error": self.error or None, "ignored": self.ignored,
+                "items": [{"key": i.key, "status": i.status, "points": i.points, "earned": i.earned,
+                           "mistakes": list(i.mistakes)} for i in self.items]}
+
+
+def grade(key, answers, student: str = "", *, locator=None, source: str = "") -> Grade:
+    """Grade ``answers`` (key text -> number or formula) against ``key`` for one student."""
+    from .answers import parse_key
+
+    if not isinstance(student, str):
+        raise TypeError(f"grade: student must be a str id, got {type(student).__name__}")
+    try:
+        solution = key.solution_for(student)
+    except SheetError as e:
+        return Grade(key, student, None, error=f"the key cannot be solved with this student's inputs: {e}", source=source)
+    asked, ignored = {}, []
+    for k, v in answers.items():
+        if not isinstance(k, str):
+            raise TypeError(f"grade: an answer's key must be a str such as 'dy/dw', got {k!r:.40}")
+        parsed = parse_key(k, key.output, key.steps, solution.values)
+        if isinstance(parsed, tuple) and parsed in key.all_items:
+            asked[k] = v
+        else:
+            ignored.append(k)
+    try:
+        parsed = key.answers_from(asked, solution, source or "answers", locator)
+    except SheetError as e:
+        return Grade(key, student, None, ignored, error=str(e), source=source)
+    report = CaseReport(solution, parsed, key.all_items)
+    report.by_item = {(r.kind, r.of, r.name): r for r in report.rows}
+    return Grade(key, student, report, ignored, source=source)

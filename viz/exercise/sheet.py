@@ -1,0 +1,537 @@
+"""A sheet: read and validate the TOML, parse answer keys, hold the solved cases.
+
+A sheet has ``[inputs]``, a ``[graph]`` of named steps and ``[answers]``. A
+teacher's key is the same format; its ``[answers]`` (or ``items``) list what
+must be answered, with optional ``[points]``, ``[vary]`` (per-student inputs),
+``[update]`` (one optimizer step) and ``conventions``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Mapping, NamedTuple
+
+from engine.expr import Expr, ExprError, check_name
+from engine.ops import CONVENTIONS
+
+from .answers import _answers, _item_of, nonfinite
+from .errors import Failer, SheetError, kind_of
+from .numbers import DEFAULT_REL, Tolerance, fmt
+from .text import parse_toml, read_text
+
+MAX_STEPS = 1000  # an exercise has a handful; the cap keeps a hostile sheet to well under a second
+MAX_OPS = 20_000  # operations in all steps together: bounds time and memory of solving and explaining
+MAX_CASES = 100
+DEFAULT_TOLERANCE = Tolerance()
+
+TOP_KEYS = {
+    "title": "the sheet's title",
+    "description": "a sentence about the exercise",
+    "tolerance": "how close an answer must be: {rel = 0.01, abs = 0} (or per answer in a [tolerance] table)",
+    "params": "the inputs that are trainable parameters, e.g. [\"w\", \"b\"]",
+    "output": "the step whose gradients are asked for (default: the last step)",
+    "inputs": "the leaves and their values",
+    "graph": "the named steps, as expressions",
+    "answers": "the answers (in a teacher's key: the items to answer)",
+    "items": "the items to answer, when the sheet leaves them blank, e.g. [\"y\", \"dy/dw\"]",
+    "points": "the points of each item (default 1)",
+    "vary": "inputs drawn per student: x = {min = -3, max = 3, step = 1} or a list of values",
+    "update": "one optimizer step: lr, and optional momentum and velocity",
+    "conventions": "choices the lectures differ on, e.g. {relu_at_0 = 1}",
+    "student": "the student's id (a handout or a submission)",
+    "cases": "variants of the exercise, each with its own inputs and answers",
+}
+CASE_KEYS = {"name": "the case's name", "description": "a sentence about the case",
+             "inputs": "this case's input values", "answers": "this case's answers"}
+TOLERANCE_KEYS = ("rel", "abs", "digits")
+
+class Case(NamedTuple):
+    """One variant of the exercise: its inputs and answers."""
+
+    name: str
+    description: str
+    inputs: dict
+    answers: tuple  # of Answer
+
+
+class Update(NamedTuple):
+    """One optimizer step (PyTorch's SGD): v' = momentum·v + g, w' = w − lr·v' (w' = w − lr·g without momentum)."""
+
+    lr: float
+    momentum: float
+    velocity: dict
+
+    def rule(self) -> str:
+        if self.momentum:
+            return f"v' = {fmt(self.momentum)}·v + g, then w' = w − {fmt(self.lr)}·v' (g = the output's gradient)"
+        return f"w' = w − {fmt(self.lr)}·g (g = the output's gradient)"
+
+
+class Sheet:
+    """A validated exercise sheet (or a teacher's key), with every case already solved.
+
+    Build one with ``load(path)`` or ``loads(text)``; ``check()`` grades the
+    answers, ``grade(answers, student=...)`` grades a submission against this key,
+    and ``solve()`` gives the full solution.
+    """
+
+    def __init__(self, *, title, description, tolerance, params, steps, output, cases, source, locator=None,
+                 tolerances=None, points=None, items=None, vary=None, update=None, conventions=None, text=""):
+        self.title = title
+        self.description = description
+        self.tolerance = tolerance
+        self.tolerances = tolerances or {}  # item -> Tolerance, for answers with their own
+        self.params = params
+        self.steps = steps  # name -> Expr, inputs-first order
+        self.output = output
+        self.cases = cases
+        self.source = source
+        self._locator = locator
+        self.points = points or {}
+        self.all_items = {}  # every item asked for, set once the answers are read
+        self.items = items  # (kind, of, name) -> key as written; None: the answers given are the items
+        self.vary = vary or {}
+        self.update = update
+        self.conventions = conventions or {}
+        self.text = text
+        self.names = None
+        from .solve import Solution
+
+        self.solutions = [Solution(self, case) for case in cases]
+        self._by_inputs = {}
+
+    def __repr__(self):
+        return f"<Sheet {self.title!r}: {len(self.steps)} steps, {len(self.cases)} case(s)>"
+
+    def tolerance_for(self, item) -> Tolerance:
+        return self.tolerances.get(item, self.tolerance)
+
+    def check(self, answers: Mapping | None = None):
+        """Grade the sheet's answers, or ``answers`` given here instead.
+
+        ``answers`` maps keys ("y", "dy/dw") to numbers or formula strings; for a
+        sheet with several cases, it maps each case's name to such a dict.
+        """
+        from .grade import CaseReport, Report
+
+        if answers is None:
+            cases = [(s, case.answers) for s, case in zip(self.solutions, self.cases)]
+        else:
+            cases = self._override(answers)
+        return Report(self, [CaseReport(s, rows) for s, rows in cases])
+
+    def solve(self):
+        """Every value and gradient of every case, with the chains that produce them."""
+        from .solve import SolutionSet
+
+        return SolutionSet(self)
+
+    def grade(self, answers: Mapping, student: str = ""):
+        """Grade one student's answers against this key; see ``viz.exercise.Grade``.
+
+        >>> key = loads('[inputs]\\nx = 2\\nw = -3\\n[graph]\\ny = "w*x"\\n[answers]\\ny = -6\\n"dy/dw" = 2\\n')
+        >>> g = key.grade({"y": -6}, student="ada")
+        >>> g.score, g.max_score, [i.status for i in g.items]
+        (1.0, 2.0, ['right', 'missing'])
+        """
+        from .grade import grade
+
+        if not isinstance(answers, Mapping):
+            raise TypeError(f"grade: answers must be a dict of answers, got {type(answers).__name__}")
+        return grade(self, answers, student)
+
+    def solution_for(self, student: str = ""):
+        """The solution of the (single) case with this student's inputs (see ``[vary]``)."""
+        if not self.vary or not student:
+            return self.solutions[0]
+        from .vary import inputs_for
+
+        inputs = inputs_for(self, student)
+        key = tuple(inputs.items())
+        if key not in self._by_inputs:
+            from .solve import Solution
+
+            if len(self._by_inputs) > 4096:  # a class of thousands: keep memory bounded
+                self._by_inputs.clear()
+            self._by_inputs[key] = Solution(self, Case("", "", inputs, ()))
+        return self._by_inputs[key]
+
+    def answers_from(self, raw: Mapping, solution, source: str, locator=None, path=("answers",)) -> tuple:
+        """Parse a dict of answers (from a submission or the API) against one solution."""
+        return _answers(raw, path, self, solution.values, Failer(source, locator), locator)
+
+    def _override(self, answers):
+        if not isinstance(answers, Mapping):
+            raise TypeError(f"check: answers must be a dict, got {type(answers).__name__}")
+        if len(self.cases) == 1:
+            per_case = {self.cases[0].name: answers}
+        else:
+            per_case = answers
+            unknown = [k for k in per_case if k not in {c.name for c in self.cases}]
+            if unknown:
+                raise SheetError(f"check: this sheet has cases {', '.join(c.name for c in self.cases)}; "
+                                 f"answers must map case names to dicts of answers, got key {unknown[0]!r}")
+        out = []
+        for i, (solution, case) in enumerate(zip(self.solutions, self.cases)):
+            given = per_case.get(case.name, {})
+            if not isinstance(given, Mapping):
+                raise SheetError(f"check: the answers for case {case.name!r} must be a dict, got {type(given).__name__}")
+            fail = Failer(f"{self.source} (answers given to check)", None)
+            path = ("cases", i, "answers") if len(self.cases) > 1 else ("answers",)
+            out.append((solution, _answers(given, path, self, solution.values, fail, None)))
+        return out
+
+
+def _number_input(fail, path, x) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        fail(path, f"an input's value must be a number, got {kind_of(x)} {x!r:.40}")
+    x = float(x) if abs(x) < 1e308 else math.inf  # a huge TOML integer would overflow float()
+    if not math.isfinite(x):
+        fail(path, f"an input's value must be a finite number, got {x}")
+    return x
+
+
+def _unknown_key(fail, path, key, allowed):
+    import difflib
+
+    near = difflib.get_close_matches(str(key), list(allowed), n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    fail(path + (key,), f"unknown key {key!r}{hint}; the keys allowed here are: {', '.join(allowed)}")
+
+
+def _table(fail, path, x, what):
+    if not isinstance(x, dict):
+        fail(path, f"must be a table of {what}, got {kind_of(x)}")
+    return x
+
+
+def loads(text: str, source: str = "<sheet>") -> Sheet:
+    """Read and validate a sheet from TOML text; raise SheetError naming the line and key.
+
+    >>> loads('[inputs]\\nx = 1\\n[graph]\\ny = "x * q"\\n')
+    Traceback (most recent call last):
+    ...
+    viz.exercise.errors.SheetError: <sheet>, line 4: graph.y: column 5: unknown name 'q': it is neither a step nor an input; give it a value in [inputs]
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"loads: the sheet must be a str of TOML text, got {type(text).__name__}")
+    data, locator = parse_toml(text, source)
+    if "student" in data:
+        if "graph" not in data:
+            raise SheetError(f"{source}: this is a submission (student = \"ID\" and [answers]); grade it against "
+                             f"the teacher's key: gradflow grade KEY.toml {source}")
+        data = dict(data)
+        data.pop("student")
+    return _build(data, source, locator, text)
+
+
+def load(path) -> Sheet:
+    """Read and validate a sheet from a TOML file (regular files up to 1 MB)."""
+    return loads(read_text(path), str(path))
+
+
+def check(sheet, answers: Mapping | None = None):
+    """Grade a sheet (a Sheet, or the path of a TOML file); see ``Sheet.check``."""
+    if not isinstance(sheet, Sheet):
+        sheet = load(sheet)
+    return sheet.check(answers)
+
+
+def _tolerance(fail, path, x) -> Tolerance:
+    if isinstance(x, dict):
+        for k in x:
+            if k not in TOLERANCE_KEYS:
+                _unknown_key(fail, path, k, TOLERANCE_KEYS)
+        rel, abs_, digits = x.get("rel", DEFAULT_REL), x.get("abs", 0.0), x.get("digits", True)
+        for name, v in (("rel", rel), ("abs", abs_)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
+                fail(path + (name,), f"must be a number ≥ 0 such as 0.01, got {v!r:.40}")
+        if not isinstance(digits, bool):
+            fail(path + ("digits",), f"must be true or false, got {digits!r:.40}")
+        return Tolerance(float(rel), float(abs_), digits)
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 < x < math.inf:
+        fail(path, f"must be a positive number such as 1e-3 (the old rule) or a table {{rel = 0.01, abs = 0}}, got {x!r:.40}")
+    return Tolerance(legacy=float(x))
+
+
+def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
+    fail = Failer(source, locator)
+    if not data:
+        fail((), "the sheet is empty; it needs an [inputs] table, a [graph] of named steps and [answers] "
+                 "(or [[cases]] with their own inputs and answers)")
+    for key in data:
+        if key not in TOP_KEYS:
+            _unknown_key(fail, (), key, TOP_KEYS)
+
+    title = data.get("title", Path(source).stem if source != "<sheet>" else "exercise")
+    description = data.get("description", "")
+    for key, value in (("title", title), ("description", description)):
+        if not isinstance(value, str):
+            fail((key,), f"must be a string, got {kind_of(value)}")
+
+    # The tolerance: one rule for the sheet; a [tolerance] table may also hold per-answer rules.
+    raw_tol = data.get("tolerance", {})
+    per_answer = {}
+    if isinstance(raw_tol, dict):
+        per_answer = {k: v for k, v in raw_tol.items() if k not in TOLERANCE_KEYS}
+        tolerance = _tolerance(fail, ("tolerance",), {k: v for k, v in raw_tol.items() if k in TOLERANCE_KEYS})
+    else:
+        tolerance = _tolerance(fail, ("tolerance",), raw_tol)
+
+    # The graph: named steps, compiled, ordered so that every step comes after what it uses.
+    if "graph" not in data:
+        fail((), "missing output: there is no [graph] table of named steps (e.g. z = \"w*x + b\"; the last step is the output)")
+    graph = _table(fail, ("graph",), data["graph"], "named steps (name = \"expression\")")
+    if not graph:
+        fail(("graph",), "missing output: [graph] has no steps; add named steps such as z = \"w*x + b\" (the last is the output)")
+    if len(graph) > MAX_STEPS:
+        fail(("graph",), f"has {len(graph):,} steps; a sheet may have at most {MAX_STEPS:,}")
+    steps = {}
+    ops = 0
+    for name, expr_text in graph.items():
+        why = check_name(name)
+        if why:
+            fail(("graph", name), f"{why}; step names are used in expressions")
+        if not isinstance(expr_text, str):
+            fail(("graph", name), f"a step must be an expression in quotes, such as \"w*x + b\", got {kind_of(expr_text)} {expr_text!r:.40}")
+        try:
+            expr = Expr(expr_text)
+        except ExprError as e:
+            fail(("graph", name), str(e))
+        if not expr.names:
+            fail(("graph", name), f"the step uses no names; put constants such as {expr_text.strip()[:40]} in [inputs] or in the expression that uses them")
+        if len(expr.code) == 1:
+            fail(("graph", name), f"the step only repeats {expr.names[0]!r}; a step must compute something (use {expr.names[0]!r} directly)")
+        ops += len(expr.code)
+        if ops > 2 * MAX_OPS:  # code counts names and numbers too, about two entries per operation
+            fail(("graph", name), f"the graph has more than {MAX_OPS:,} operations, the most a sheet may have; "
+                                  "an exercise done by hand has a few dozen")
+        steps[name] = expr
+
+    output = data.get("output", list(graph)[-1])
+    if not isinstance(output, str):
+        fail(("output",), f"must be the name of a step in quotes, such as \"{list(graph)[-1]}\", got {kind_of(output)}")
+    if output not in steps:
+        fail(("output",), f"missing output: {output!r} is not a step of [graph]; the steps are {', '.join(steps)}")
+    order = _order(steps, fail)
+
+    # Inputs: shared ones at the top, each case adding or overriding.
+    top_inputs = _table(fail, ("inputs",), data.get("inputs", {}), "inputs (name = number)")
+    raw_cases = data.get("cases")
+    if raw_cases is None:
+        raw_cases = [{"inputs": {}, "answers": data.get("answers", {})}]
+        case_paths = [()]
+    else:
+        if not isinstance(raw_cases, list) or not all(isinstance(c, dict) for c in raw_cases):
+            fail(("cases",), "must be an array of tables: write each case as [[cases]] with its own inputs and answers")
+        if len(raw_cases) > MAX_CASES:
+            fail(("cases",), f"has {len(raw_cases):,} cases; a sheet may have at most {MAX_CASES:,}")
+        if not raw_cases:
+            fail(("cases",), "is empty; give at least one [[cases]] table, or drop it and use [inputs] and [answers]")
+        if "answers" in data:
+            fail(("answers",), "with [[cases]], answers belong to each case: write them under [cases.answers]")
+        case_paths = [("cases", i) for i in range(len(raw_cases))]
+
+    leaves = [n for n in dict.fromkeys(n for s in order for n in steps[s].names) if n not in steps]
+    params = data.get("params", [])
+    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+        fail(("params",), f"must be an array of input names, e.g. [\"w\", \"b\"], got {params!r:.60}")
+    for p in params:
+        if p not in leaves:
+            fail(("params",), f"{p!r} is not an input used by the graph; the inputs are {', '.join(leaves) or 'none'}")
+
+    for name in top_inputs:
+        _check_input_name(fail, ("inputs", name), name, steps)
+
+    vary = _vary(fail, data.get("vary", {}), leaves, top_inputs)
+    if vary and len(case_paths) > 1 or vary and case_paths[0]:
+        fail(("vary",), "per-student inputs work on a sheet without [[cases]]; use [inputs] and [answers]")
+    update = _update(fail, data.get("update"), leaves)
+    conventions = _conventions(fail, data.get("conventions", {}))
+
+    cases = []
+    names_used = set()
+    for i, (raw, path) in enumerate(zip(raw_cases, case_paths)):
+        for key in raw:
+            if path and key not in CASE_KEYS:
+                _unknown_key(fail, path, key, CASE_KEYS)
+        label = raw.get("name", f"case {i + 1}" if path else "")
+        if not isinstance(label, str):
+            fail(path + ("name",), f"must be a string, got {kind_of(label)}")
+        if label in names_used:
+            fail(path + ("name",), f"two cases are named {label!r}; give each case its own name")
+        names_used.add(label)
+        case_description = raw.get("description", "")
+        if not isinstance(case_description, str):
+            fail(path + ("description",), f"must be a string, got {kind_of(case_description)}")
+        own = _table(fail, path + ("inputs",), raw.get("inputs", {}), "inputs (name = number)") if path else {}
+        for name in own:
+            _check_input_name(fail, path + ("inputs", name), name, steps)
+        inputs = {}
+        for name in leaves:
+            if name in own:
+                inputs[name] = _number_input(fail, path + ("inputs", name), own[name])
+            elif name in top_inputs:
+                inputs[name] = _number_input(fail, ("inputs", name), top_inputs[name])
+            elif name in vary:
+                inputs[name] = vary[name][0]
+        for step in order:
+            for name in steps[step].names:
+                if name not in steps and name not in inputs:
+                    where = "; give it a value in [inputs]" + (f" or in case {label!r}" if path else "")
+                    column = next(c[2] + 1 for c in steps[step].code if c[0] == "name" and c[1] == name)
+                    fail(("graph", step), f"column {column}: unknown name {name!r}: it is neither a step "
+                                          f"nor an input{where}")
+        # Unused inputs are checked after unknown names: a misspelt name shows as both.
+        for where, names in ((path + ("inputs",), own), (("inputs",), top_inputs)):
+            for name in names:
+                if name not in leaves:
+                    fail(where + (name,), f"the input {name!r} is not used by any step of [graph]")
+        cases.append((label, case_description, inputs, raw.get("answers", {}), path))
+
+    all_names = list(leaves) + [s for s in order]
+    sheet = Sheet(title=title, description=description, tolerance=tolerance, params=frozenset(params),
+                  steps={s: steps[s] for s in order}, output=output,
+                  cases=[Case(label, d, inputs, ()) for label, d, inputs, _, _ in cases], source=source,
+                  locator=locator, vary=vary, update=update, conventions=conventions, text=text)
+    sheet.names = all_names
+    # Solving each case (done by Sheet) found domain errors; now the answers, which need the values.
+    items = {}
+    for i, ((label, d, inputs, raw_answers, path), solution) in enumerate(zip(cases, sheet.solutions)):
+        answers = _table(fail, path + ("answers",), raw_answers, "answers (\"y\" = 3, \"dy/dw\" = 2)")
+        parsed = _answers(answers, path + ("answers",), sheet, solution.values, fail, locator)
+        sheet.cases[i] = solution.case = Case(label, d, inputs, parsed)
+        for a in parsed:
+            items.setdefault(a.item, a.key)
+    listed = data.get("items")
+    if listed is not None:
+        if not isinstance(listed, list) or not all(isinstance(k, str) for k in listed):
+            fail(("items",), f"must be an array of answer keys, e.g. [\"y\", \"dy/dw\"], got {listed!r:.60}")
+        for k in listed:
+            items.setdefault(_item_of(fail, ("items",), k, sheet), k)
+    sheet.items = items if listed is not None else None
+    sheet.all_items = items
+    for i, solution in enumerate(sheet.solutions):
+        bad = nonfinite(sheet, solution)
+        if bad:
+            key, value = bad
+            where = case_paths[i] + ("answers", key) if key in dict(cases[i][3]) else ("items",)
+            fail(where, f"{solution.prefix}the correct value of {key} is {value} at these inputs "
+                        f"({', '.join(f'{n} = {fmt(v)}' for n, v in list(solution.case.inputs.items())[:10])}); "
+                        "an exercise needs finite answers: change the inputs")
+    sheet.tolerances = {_item_of(fail, ("tolerance", k), k, sheet): _tolerance(fail, ("tolerance", k), v)
+                        for k, v in per_answer.items()}
+    points = _table(fail, ("points",), data.get("points", {}), "points (\"dy/dw\" = 2)")
+    for k, v in points.items():
+        item = _item_of(fail, ("points", k), k, sheet)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1e9:
+            fail(("points", k), f"points must be a number ≥ 0, got {v!r:.40}")
+        if item not in items:
+            fail(("points", k), f"{k!r} is not one of the items to answer ({', '.join(items.values())})")
+        sheet.points[item] = float(v)
+    return sheet
+
+
+def _vary(fail, raw, leaves, top_inputs) -> dict:
+    raw = _table(fail, ("vary",), raw, "inputs to vary (x = {min = -3, max = 3, step = 1})")
+    out = {}
+    for name, spec in raw.items():
+        path = ("vary", name)
+        if name not in leaves:
+            fail(path, f"{name!r} is not an input of the graph; the inputs are {', '.join(leaves)}")
+        if isinstance(spec, list):
+            values = [_number_input(fail, path, v) for v in spec]
+        elif isinstance(spec, dict):
+            for k in spec:
+                if k not in ("min", "max", "step"):
+                    _unknown_key(fail, path, k, ("min", "max", "step"))
+            for k in ("min", "max"):
+                if k not in spec:
+                    fail(path, f"needs {k}: write {{min = -3, max = 3, step = 1}}")
+            lo, hi = _number_input(fail, path + ("min",), spec["min"]), _number_input(fail, path + ("max",), spec["max"])
+            step = _number_input(fail, path + ("step",), spec.get("step", 1))
+            if step <= 0 or hi < lo:
+                fail(path, f"needs min ≤ max and step > 0, got min = {fmt(lo)}, max = {fmt(hi)}, step = {fmt(step)}")
+            count = int(math.floor((hi - lo) / step + 1e-9)) + 1
+            if count > 100_000:
+                fail(path, f"gives {count:,} values; at most 100,000")
+            values = [round(lo + i * step, 12) for i in range(count)]
+        else:
+            fail(path, f"must be {{min = -3, max = 3, step = 1}} or a list of values, got {kind_of(spec)}")
+        values = list(dict.fromkeys(values))
+        if not values:
+            fail(path, "has no values to draw from")
+        if name in top_inputs:  # the sheet's own number comes first: it is the teacher's worked case
+            base = float(top_inputs[name])
+            values = [base] + [v for v in values if v != base] if base in values else values
+        out[name] = tuple(values)
+    return out
+
+
+def _update(fail, raw, leaves):
+    if raw is None:
+        return None
+    raw = _table(fail, ("update",), raw, "update settings (lr = 0.1)")
+    for k in raw:
+        if k not in ("lr", "momentum", "velocity"):
+            _unknown_key(fail, ("update",), k, ("lr", "momentum", "velocity"))
+    if "lr" not in raw:
+        fail(("update",), "needs lr, the learning rate, e.g. lr = 0.1")
+    lr = _number_input(fail, ("update", "lr"), raw["lr"])
+    momentum = _number_input(fail, ("update", "momentum"), raw.get("momentum", 0.0))
+    if not 0 <= momentum < 1:
+        fail(("update", "momentum"), f"must be in [0, 1), got {fmt(momentum)}")
+    velocity = _table(fail, ("update", "velocity"), raw.get("velocity", {}), "initial velocities (w = 0)")
+    for name, v in velocity.items():
+        if name not in leaves:
+            fail(("update", "velocity", name), f"{name!r} is not an input of the graph")
+    return Update(lr, momentum, {n: _number_input(fail, ("update", "velocity", n), v) for n, v in velocity.items()})
+
+
+def _conventions(fail, raw) -> dict:
+    raw = _table(fail, ("conventions",), raw, "conventions ({relu_at_0 = 1})")
+    for k, v in raw.items():
+        if k not in CONVENTIONS:
+            _unknown_key(fail, ("conventions",), k, CONVENTIONS)
+        allowed = CONVENTIONS[k][2]
+        if v not in allowed or isinstance(v, bool):
+            fail(("conventions", k), f"must be one of {', '.join(fmt(a) for a in allowed)}, got {v!r:.40}")
+    return {k: float(v) for k, v in raw.items()}
+
+
+def _check_input_name(fail, path, name, steps):
+    why = check_name(name)
+    if why:
+        fail(path, why)
+    if name in steps:
+        fail(path, f"{name!r} is both an input and a step; rename one of them")
+
+
+def _order(steps: dict, fail) -> list:
+    """Steps in an order where each comes after the steps it uses; a cycle is an error."""
+    deps = {s: [n for n in e.names if n in steps] for s, e in steps.items()}
+    state, order = {}, []
+    for root in steps:
+        if root in state:
+            continue
+        state[root] = "open"
+        stack = [(root, iter(deps[root]))]
+        while stack:  # an explicit stack: a long chain of steps must not hit the recursion limit
+            node, todo = stack[-1]
+            for dep in todo:
+                seen = state.get(dep)
+                if seen == "open":
+                    path = [n for n, _ in stack]
+                    cycle = path[path.index(dep):] + [dep]
+                    fail(("graph", dep), f"a cycle between steps: {' → '.join(cycle)}; "
+                                         "a step may only use inputs and steps that do not depend on it")
+                if seen is None:
+                    state[dep] = "open"
+                    stack.append((dep, iter(deps[dep])))
+                    break
+            else:
+                stack.pop()
+                state[node] = "done"
+                order.append(node)
+    return order

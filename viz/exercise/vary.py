@@ -1,0 +1,62 @@
+"""Per-student inputs: drawn from ``[vary]``, the same for one (key, student id) everywhere.
+
+A draw is a SHA-256 of the key's text, the id, the attempt and the input's name:
+no ``hash()`` (salted per process) and no ``random`` seeding (which changed across
+Python versions). A draw that lands on a degenerate point (a ReLU on its kink, a
+tie in max, a zero divisor, a log of ≤ 0, a non-finite value) is redrawn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from .errors import SheetError
+
+MAX_ATTEMPTS = 200
+
+
+def _pick(digest: bytes, attempt: int, student: str, name: str, count: int) -> int:
+    h = hashlib.sha256(b"\0".join([digest, str(attempt).encode(), student.encode("utf-8"), name.encode("utf-8")]))
+    return int.from_bytes(h.digest()[:8], "big") % count
+
+
+def degenerate(solution) -> str:
+    """Why these inputs make the exercise ambiguous, or "" when they do not."""
+    for step in solution.sequence:
+        node = step.node
+        if node.op in ("relu", "leaky_relu") and node.inputs[0].data == 0:
+            return "a ReLU sits on its kink"
+        if node.op == "max" and node.inputs[0].data == node.inputs[1].data:
+            return "a max has a tie"
+    from .answers import nonfinite
+
+    bad = nonfinite(solution.sheet, solution) if solution.sheet.all_items is not None else None
+    return f"the correct value of {bad[0]} is {bad[1]}" if bad else ""
+
+
+def inputs_for(sheet, student: str) -> dict:
+    """The inputs of ``student`` on a key with ``[vary]`` (deterministic, never degenerate).
+
+    >>> from viz.exercise import loads
+    >>> key = loads('[inputs]\\nx = 1\\nw = 1\\n[vary]\\nx = [-2, -1, 0, 1, 2]\\n[graph]\\ny = "relu(w*x)"\\n')
+    >>> inputs_for(key, "ada") == inputs_for(key, "ada"), inputs_for(key, "ada")["x"] != 0
+    (True, True)
+    """
+    from .sheet import Case
+    from .solve import Solution
+
+    digest = hashlib.sha256(sheet.text.encode("utf-8")).digest()
+    base = sheet.cases[0].inputs
+    why = ""
+    for attempt in range(MAX_ATTEMPTS):
+        inputs = dict(base)
+        for name, values in sheet.vary.items():
+            inputs[name] = values[_pick(digest, attempt, student, name, len(values))]
+        try:
+            why = degenerate(Solution(sheet, Case("", "", inputs, ())))
+        except SheetError as e:  # a zero divisor, a log of ≤ 0, an overflow: draw again
+            why = str(e)
+        if not why:
+            return inputs
+    raise SheetError(f"{sheet.source}: vary: no draw of {MAX_ATTEMPTS} avoids a degenerate point ({why}); "
+                     "widen the ranges in [vary]")
