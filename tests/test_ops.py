@@ -206,8 +206,17 @@ def reference_grads(name, case):
 
 
 def check_against_reference(name, case):
-    value, grads = engine_grads(name, case)
     want_value, want_grads = reference_grads(name, case)
+    if not all(map(math.isfinite, want_grads)):
+        # An infinite slope (0 ** 0.5): the table's rule says so, and backward
+        # refuses it by name instead of leaving inf in a gradient.
+        row = OPS[name]
+        local = row.d(*case.xs, row.f(*case.xs, case.arg), case.arg)
+        assert all(close(d, w, REFERENCE_RTOL) for d, w in zip(local, want_grads) if not math.isfinite(w))
+        with pytest.raises(OverflowError, match=f"backward: at the {name} node"):
+            engine_grads(name, case)
+        return
+    value, grads = engine_grads(name, case)
     assert close(value, want_value, 1e-12, 1e-300), (name, case, value, want_value)
     for i, (got, want) in enumerate(zip(grads, want_grads)):
         assert close(got, want, REFERENCE_RTOL, REFERENCE_ATOL), f"{name} d/dx{i} at {case}: {got} vs autograd {want}"
