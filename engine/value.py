@@ -269,8 +269,9 @@ def _explain(order, root, seed, error):
             c = g * d
             total = grads.get(x, x.grad if x._op is None else 0.0) + c
             if not (_isfinite(d) and _isfinite(c) and _isfinite(total)) and x._arg != "const":
-                what = (f"its local derivative d/d(input {i + 1}) = {v._op.formula[i]} is {d!r}" if not _isfinite(d)
-                        else f"the gradient {g!r} × {d!r} sent to input {i + 1} gives {total!r}")
+                name = f"input {i + 1}" + (f" ({x.label!r})" if x.label else "")
+                what = (f"its local derivative d/d({name}) = {v._op.formula[i]} is {d!r}" if not _isfinite(d)
+                        else f"the gradient {g!r} × {d!r} sent to {name} gives {total!r}")
                 raise OverflowError(
                     f"backward: at {_where(v)}, {what}, which a float cannot hold; no gradient was changed"
                 )
