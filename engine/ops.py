@@ -106,6 +106,11 @@ def _div(x, y, _=None):
 
 
 def _pow(x, k):
+    if x > 0:  # the common case first: a positive base has a real power for every k
+        try:
+            return x**k
+        except OverflowError:
+            raise OverflowError(f"pow: {x!r} ** {k!r} overflows a float") from None
     if x == 0 and k < 0:
         raise ZeroDivisionError(f"pow: 0 ** {k!r} is undefined; a zero base needs an exponent >= 0")
     if x < 0 and not float(k).is_integer():

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator, NamedTuple
 
-from .ops import OPS, TINY, DomainError, _dpow
+from .ops import OPS, TINY, DomainError, _dpow, _pow
 
 __all__ = ["Value", "Step", "topo", "NOT_COMPUTED", "DomainError"]
 
@@ -47,6 +47,7 @@ _ZEROED = _Zero(0.0)  # a computed node's grad after zero_grad(): 0 passes
 
 _ADD, _SUB, _MUL, _DIV, _NEG = (OPS[n] for n in ("add", "sub", "mul", "div", "neg"))
 _POW, _POWV, _MAX, _SPLIT = OPS["pow"], OPS["powv"], OPS["max"], OPS["split"]
+assert _POW.f is _pow
 _TANH, _RELU, _SIGMOID, _EXP = OPS["tanh"], OPS["relu"], OPS["sigmoid"], OPS["exp"]
 # The rules backward writes out, with the row's own rule: backward uses its
 # copy only while the row still holds that rule (a test or a convention may
@@ -54,6 +55,7 @@ _TANH, _RELU, _SIGMOID, _EXP = OPS["tanh"], OPS["relu"], OPS["sigmoid"], OPS["ex
 _INLINED = tuple((row, row.d) for row in (_ADD, _MUL, _TANH, _RELU, _POW))
 _ids = itertools.count()  # creation numbers of leaves (engine.batch reads them as _id)
 _new = object.__new__
+_INT_MAX = 2**53  # ints below it become floats exactly
 _isfinite = math.isfinite
 
 
@@ -117,6 +119,8 @@ def _node(data, op, a, b=None, arg=None):
 
 def _number(x, what):
     # A plain, finite float, or an error naming `what` and what it received.
+    if x.__class__ is int and -_INT_MAX < x < _INT_MAX:  # the common exponent 2: no ABC check
+        return float(x)
     if x.__class__ is not float:  # numpy scalars and ints become plain floats
         if isinstance(x, bool) or type(x).__name__ == "bool_":
             raise TypeError(f"{what} needs a real number (int or float), got bool {x!r}; write 1.0 or 0.0")
@@ -141,7 +145,8 @@ def _lift(x, what):
     if isinstance(x, Value):
         return x
     v = _new(Value)
-    v._leaf(_number(x, f"{what} with a Value"), "", "const")
+    # A finite float needs no checking; anything else is checked (and the message built) by _number.
+    v._leaf(x if x.__class__ is float and not x - x else _number(x, f"{what} with a Value"), "", "const")
     return v
 
 
@@ -447,9 +452,16 @@ class Value:
     # --- arithmetic ---------------------------------------------------------------
 
     def __add__(self, other):
+        # + and × build their node in place: most nodes of a network are
+        # these two, and a call to _node costs about a fifth of the op.
         if other.__class__ is not Value:
             other = _lift(other, "+")
-        return _node(self.data + other.data, _ADD, self, other)
+        data = self.data + other.data
+        if data - data:
+            _refuse_result(data, _ADD, (self.data, other.data), None)
+        v = _new(Value)
+        v.data, v.grad, v.label, v._op, v._a, v._b, v._arg = data, NOT_COMPUTED, "", _ADD, self, other, None
+        return v
 
     def __radd__(self, other):
         other = _lift(other, "+")
@@ -458,7 +470,12 @@ class Value:
     def __mul__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, "*")
-        return _node(self.data * other.data, _MUL, self, other)
+        data = self.data * other.data
+        if data - data:
+            _refuse_result(data, _MUL, (self.data, other.data), None)
+        v = _new(Value)
+        v.data, v.grad, v.label, v._op, v._a, v._b, v._arg = data, NOT_COMPUTED, "", _MUL, self, other, None
+        return v
 
     def __rmul__(self, other):
         other = _lift(other, "*")
@@ -491,7 +508,12 @@ class Value:
         if other.__class__ is Value:
             return _node(_POWV.f(self.data, other.data, None), _POWV, self, other)
         k = other if other.__class__ is float else _number(other, "** (the exponent)")
-        return _node(_POW.f(self.data, k), _POW, self, None, k)
+        data = _pow(self.data, k)  # _POW.f, called directly
+        if data - data:
+            _refuse_result(data, _POW, (self.data,), k)
+        v = _new(Value)
+        v.data, v.grad, v.label, v._op, v._a, v._b, v._arg = data, NOT_COMPUTED, "", _POW, self, None, k
+        return v
 
     def __rpow__(self, other):
         base = _lift(other, "** (the base)")
