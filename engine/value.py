@@ -186,26 +186,42 @@ def _walk(root, mark):
     it overwrites are returned so that a failed pass can put them back.
     """
     order, leaves, saved = [], [], []
+    if root._op is None:
+        root._b = ~root._b
+        return order, [root], saved
+    if root.grad is not NOT_COMPUTED:
+        saved.append((root, root.grad))
+    root.grad = mark
+    # The top of the stack is emitted once both its inputs are marked; an
+    # unmarked computed input is marked and stacked first. Peeking instead of
+    # pushing an exit marker halves the list operations of a plain DFS.
     stack = [root]
-    pop, push, emit = stack.pop, stack.append, order.append
+    push, emit = stack.append, order.append
     while stack:
-        v = pop()
-        if v is None:
-            emit(pop())
-        elif v._op is None:
-            n = v._b
-            if n >= 0:
-                v._b = ~n
-                leaves.append(v)
-        elif v.grad is not mark:
-            if v.grad is not NOT_COMPUTED:
-                saved.append((v, v.grad))
-            v.grad = mark
-            push(v)
-            push(None)
-            if v._b is not None:
-                push(v._b)
-            push(v._a)
+        v = stack[-1]
+        a = v._a
+        if a.grad is not mark:
+            if a._op is not None:
+                if a.grad is not NOT_COMPUTED:
+                    saved.append((a, a.grad))
+                a.grad = mark
+                push(a)
+                continue
+            if a._b >= 0:
+                a._b = ~a._b
+                leaves.append(a)
+        b = v._b
+        if b is not None and b.grad is not mark:
+            if b._op is not None:
+                if b.grad is not NOT_COMPUTED:
+                    saved.append((b, b.grad))
+                b.grad = mark
+                push(b)
+                continue
+            if b._b >= 0:
+                b._b = ~b._b
+                leaves.append(b)
+        emit(stack.pop())
     return order, leaves, saved
 
 
