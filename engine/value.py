@@ -290,7 +290,12 @@ def _explain(order, root, seed, error):
         try:
             local = v._op.d(*[x.data for x in xs], v.data, v._arg)
         except (ArithmeticError, ValueError) as e:
-            raise type(e)(f"backward: the local derivative of {_where(v)} failed: {e}; no gradient was changed") from e
+            message = f"backward: the local derivative of {_where(v)} failed: {e}; no gradient was changed"
+            try:
+                named = type(e)(message)
+            except Exception:  # an error type that takes other arguments keeps its own message
+                raise e from None
+            raise named from e
         for i, (x, d) in enumerate(zip(xs, local)):
             c = g * d
             total = grads.get(x, x.grad if x._op is None else 0.0) + c
@@ -586,7 +591,18 @@ class Value:
         >>> x.grad
         0.0
         """
-        return _node(_RELU.f(self.data, None), _RELU, self)
+        data = _RELU.f(self.data, None)  # built in place like + and ×: every hidden unit has one
+        if data - data:
+            _refuse_result(data, _RELU, (self.data,), None)
+        v = _new(Value)
+        v.data = data
+        v.grad = NOT_COMPUTED
+        v.label = ""
+        v._op = _RELU
+        v._a = self
+        v._b = None
+        v._arg = None
+        return v
 
     def leaky_relu(self, alpha=0.01):
         """x for x > 0, else alpha·x; ``Value(-2.0).leaky_relu(0.1).data`` is -0.2."""
