@@ -546,9 +546,15 @@ class Value:
         if other.__class__ is Value:
             return _node(_POWV.f(self.data, other.data, None), _POWV, self, other)
         k = other if other.__class__ is float else _number(other, "** (the exponent)")
-        data = _pow(self.data, k)  # _POW.f, called directly
+        x = self.data
+        try:
+            # _POW.f is _pow; a positive base has a real power for every k, so
+            # the common case skips its checks (an overflow calls it to be named).
+            data = x**k if x > 0 else _pow(x, k)
+        except OverflowError:
+            data = _pow(x, k)
         if data - data:
-            _refuse_result(data, _POW, (self.data,), k)
+            _refuse_result(data, _POW, (x,), k)
         v = _new(Value)
         v.data = data
         v.grad = NOT_COMPUTED
