@@ -333,3 +333,21 @@ def test_twin_check_covers_edge_points():
     assert Case((0.0,), None, False) in cases("relu")
     assert any(x == y for x, y in (c.xs for c in cases("max")))
     assert any(c.xs[0] == 0.0 for c in cases("pow")) and any(c.xs[0] == 0.0 for c in cases("powv"))
+
+
+@pytest.mark.parametrize("name", list(OPS))
+def test_backward_and_steps_agree_to_the_bit(name):
+    # backward() writes the common rules out (engine/value.py); steps() reads
+    # the table. Every sample point must give the very same gradients.
+    for case in cases(name):
+        runs = []
+        for way in ("backward", "steps"):
+            leaves = [Value(x) for x in case.xs]
+            out = CALL[name](*leaves, case.arg)
+            try:
+                out.backward() if way == "backward" else list(out.steps())
+            except OverflowError:  # an infinite slope (0 ** 0.5) is refused both ways
+                runs.append("refused")
+                continue
+            runs.append([leaf.grad for leaf in leaves])
+        assert runs[0] == runs[1], (name, case, runs)
