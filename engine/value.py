@@ -53,7 +53,7 @@ _LOG, _SOFTPLUS, _LEAKY_RELU, _ELU = OPS["log"], OPS["softplus"], OPS["leaky_rel
 # The rules backward writes out, with the row's own rule: backward uses its
 # copy only while the row still holds that rule (a test or a convention may
 # swap a row's d; the table stays the one source of truth).
-_INLINED = tuple((row, row.d) for row in (_ADD, _MUL, _TANH, _RELU, _POW))
+_INLINED = tuple((row, row.d) for row in (_ADD, _MUL, _RELU, _TANH, _POW))
 _ids = itertools.count()  # creation numbers of leaves (engine.batch reads them as _id)
 _new = object.__new__
 _INT_MAX = 2**53  # ints below it become floats exactly
@@ -597,7 +597,10 @@ class Value:
         >>> x.grad
         0.0
         """
-        data = _RELU.f(self.data, None)  # built in place like + and ×: every hidden unit has one
+        # Built in place like + and ×, with the row's f written out (every
+        # hidden unit has a relu; tests/test_ops.py checks the copy agrees).
+        x = self.data
+        data = x if x > 0 else 0.0
         if data - data:
             _refuse_result(data, _RELU, (self.data,), None)
         v = _new(Value)
@@ -703,7 +706,7 @@ class Value:
         order = run.order
         # The common rules are written out (an `is` test on the op row costs
         # less than a call and a tuple); the rest go through the table.
-        add, mul, tanh, relu, pow_ = (row if row.d is d else None for row, d in _INLINED)
+        add, mul, relu, tanh, pow_ = (row if row.d is d else None for row, d in _INLINED)
         try:
             for v in reversed(order):
                 op = v._op
@@ -716,10 +719,10 @@ class Value:
                     b = v._b
                     a.grad += g * b.data
                     b.grad += g * a.data
-                elif op is tanh:
-                    a.grad += g * (1.0 - v.data * v.data)
                 elif op is relu:
                     a.grad += g * (a.data > 0)  # a bool multiplies as 0 or 1
+                elif op is tanh:
+                    a.grad += g * (1.0 - v.data * v.data)
                 elif op is pow_:
                     x, y, k = a.data, v.data, v._arg
                     # k·x^(k−1) as k·(y/x), as ops._dpow does when y has not underflowed

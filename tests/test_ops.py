@@ -351,3 +351,14 @@ def test_backward_and_steps_agree_to_the_bit(name):
                 continue
             runs.append([leaf.grad for leaf in leaves])
         assert runs[0] == runs[1], (name, case, runs)
+
+
+@pytest.mark.parametrize("name", list(OPS))
+def test_forward_equals_the_row_to_the_bit(name):
+    # Value's operators write some forward rules out (relu, +, ×, **): they
+    # must give exactly what the row's f gives.
+    row = OPS[name]
+    for case in cases(name):
+        out = CALL[name](*[Value(x) for x in case.xs], case.arg)
+        want = row.f(*case.xs, case.arg)
+        assert out.data == want and math.copysign(1.0, out.data) == math.copysign(1.0, want), (name, case)
