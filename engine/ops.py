@@ -16,11 +16,10 @@ must agree with them element by element (the tests check this).
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass
 from typing import Callable
-
-import numpy as np
 
 __all__ = ["Op", "OPS", "UNARY", "BINARY"]
 
@@ -53,6 +52,23 @@ class Op:
 
 class DomainError(ValueError):
     """An op was asked for a value outside its domain (log of a negative, ...)."""
+
+
+class _Numpy:
+    """numpy, imported the first time a twin runs.
+
+    ``import engine`` stays free of numpy (the exercise checker starts in well
+    under 100 ms); the first attribute read replaces this stand-in with the
+    module, so later twins look numpy up as directly as an import would.
+    """
+
+    def __getattr__(self, name):
+        global np
+        np = importlib.import_module("numpy")
+        return getattr(np, name)
+
+
+np = _Numpy()
 
 
 # --- scalar helpers: stable for any finite float --------------------------------
@@ -90,6 +106,11 @@ def _div(x, y, _=None):
 
 
 def _pow(x, k):
+    if x > 0:  # the common case first: a positive base has a real power for every k
+        try:
+            return x**k
+        except OverflowError:
+            raise OverflowError(f"pow: {x!r} ** {k!r} overflows a float") from None
     if x == 0 and k < 0:
         raise ZeroDivisionError(f"pow: 0 ** {k!r} is undefined; a zero base needs an exponent >= 0")
     if x < 0 and not float(k).is_integer():
@@ -207,8 +228,8 @@ _ROWS = [
        lambda x, y, a: x * y, lambda x, y, o, a: (y, x),
        ("y", "x"), "product switches: each input receives the gradient times the other input"),
     Op("div", "÷", 2,
-       _div, lambda x, y, o, a: (1.0 / y, -x / (y * y)),
-       lambda x, y, a: x / y, lambda x, y, o, a: (1.0 / y, -x / (y * y)),
+       _div, lambda x, y, o, a: (1.0 / y, -x / y / y),  # not x/(y·y): y·y underflows at y = 1e-200
+       lambda x, y, a: x / y, lambda x, y, o, a: (1.0 / y, -x / y / y),
        ("1/y", "−x/y²"), "quotient: the numerator gets gradient/y, the denominator −gradient·x/y²"),
     Op("neg", "−", 1,
        lambda x, a: -x, lambda x, o, a: (-1.0,),

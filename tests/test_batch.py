@@ -452,9 +452,12 @@ def test_fns_own_errors_keep_their_type_and_name_the_sample():
 
 
 def test_overflow_the_eager_engine_allows_gives_inf_too():
-    # Python's float product overflows to inf without an error; so does the replay.
-    out = trace(lambda x: x * 1e300).forward([1e10, 1.0])
-    assert out[0] == Value(1e10).data * 1e300 == float("inf") and out[1] == 1e300
+    # Eager refuses an overflow by name (issue 13) unless allowed; allowed, the replay gives inf too.
+    with pytest.raises(OverflowError, match="mul"):
+        trace(lambda x: x * 1e300).forward([1e10, 1.0])
+    with Value.allow_nonfinite():
+        out = trace(lambda x: x * 1e300).forward([1e10, 1.0])
+    assert out[0] == float("inf") and out[1] == 1e300
 
 
 # --- nn's training loop on the replay ---------------------------------------------------------

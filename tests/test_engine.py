@@ -434,3 +434,118 @@ def test_power_rules_survive_an_underflowed_output(x, k):
         assert base.grad == approx(want)
         xs = [np.array([v.data]) for v in y.inputs]
         assert OPS[y.op].vd(*xs, np.array([y.data]), y.arg)[0][0] == approx(want)
+
+
+# --- passes: how many backward passes a gradient sums ---------------------------------------------
+
+
+def test_passes_count_backward_calls_on_leaves_and_reach_on_nodes():
+    w, x = Value(3.0, "w"), Value(2.0, "x")
+    h = w * x
+    y = h + w  # w fans out: still one pass per call
+    assert (w.passes, x.passes, h.passes, y.passes) == (0, 0, 0, 0)
+    y.backward()
+    assert (w.passes, x.passes, h.passes, y.passes) == (1, 1, 1, 1)
+    y.backward()
+    for _ in y.steps():
+        pass
+    assert (w.passes, x.passes, h.passes, y.passes) == (3, 3, 1, 1)
+    assert w.grad == 3 * (2.0 + 1.0)
+    h.backward()  # another root over some of the same leaves
+    assert (w.passes, x.passes) == (4, 4)
+
+
+def test_zero_grad_resets_passes_from_a_root_or_a_leaf():
+    w, x = Value(3.0, "w"), Value(2.0, "x")
+    y = (w * x).tanh()
+    y.backward()
+    y.backward()
+    y.zero_grad()
+    assert [v.passes for v in y.topo()] == [0, 0, 0, 0]
+    assert all(v.grad == 0.0 for v in y.topo())
+    y.backward()
+    w.zero_grad()  # what an optimizer does, parameter by parameter
+    assert (w.grad, w.passes, x.passes, y.passes) == (0.0, 0, 1, 1)
+
+
+def test_passes_of_a_leaf_root_and_of_nodes_no_pass_reached():
+    a = Value(1.0)
+    a.backward()
+    a.backward()
+    assert a.passes == 2
+    b = a * 2
+    c = b + 1
+    b.backward()
+    assert (b.passes, c.passes, a.passes) == (1, 0, 3)
+
+
+def test_passes_can_be_put_back():
+    w = Value(3.0, "w")
+    y = w * w
+    saved = [(v, v.grad, v.passes) for v in y.topo()]
+    y.backward()
+    y.backward()
+    for v, g, n in saved:
+        v.passes = n
+        v.grad = g
+    assert [(v.grad, v.passes) for v in y.topo()] == [(0.0, 0), (0.0, 0)]
+    assert all(v.grad is NOT_COMPUTED for v in y.topo())
+    with pytest.raises(ValueError, match="passes"):
+        w.passes = -1
+    with pytest.raises(ValueError, match="passes"):
+        y.passes = 2
+
+
+def test_a_step_through_counts_once_it_starts():
+    w = Value(3.0, "w")
+    y = (w * w).relu()
+    steps = y.steps()
+    next(steps)
+    assert w.passes == 1
+    steps.close()
+
+
+# --- import cost and the shape of a node ------------------------------------------------------------
+
+
+def test_importing_engine_does_not_import_numpy():
+    import subprocess
+    import sys
+
+    code = "import engine, sys; assert 'numpy' not in sys.modules, 'numpy was imported'"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # ... and the twins still work once numpy is wanted.
+    code = "import engine, numpy; print(engine.OPS['sigmoid'].vf(numpy.array([0.0]), None)[0])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "0.5", done.stderr
+
+
+def test_a_node_with_its_two_floats_fits_in_140_bytes():
+    # Issue 12's memory bound, counted as tracemalloc does in benchmarks/bench_engine.py.
+    import sys
+
+    y = Value(1.5) * 2
+    y.backward()
+    assert not hasattr(y, "__dict__")
+    assert sys.getsizeof(y) + sys.getsizeof(y.data) + sys.getsizeof(y.grad) <= 140
+
+
+def test_topo_and_zero_grad_work_a_million_deep():
+    a = Value(1.0, "a")
+    x = a
+    for _ in range(1_000_000):
+        x = x + a
+    order = x.topo()
+    assert len(order) == 1_000_001 and order[0] is a and order[-1] is x
+    x.backward()
+    x.zero_grad()
+    assert (a.grad, a.passes, x.passes) == (0.0, 0, 0)
+
+
+def test_leaves_keep_their_creation_order_for_the_batch_recorder():
+    # engine.batch tells leaves made before a recording by _id.
+    a = Value(1.0)
+    b = a + 1  # lifts a constant
+    c = Value(2.0)
+    assert a._id < b.inputs[1]._id < c._id

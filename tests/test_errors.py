@@ -234,3 +234,234 @@ def test_a_rejected_backward_leaves_every_gradient_as_it_was():
     with pytest.raises(TypeError):
         c.backward("x")
     assert [v.grad for v in c.topo()] == grads
+
+
+# --- backward is all-or-nothing (issue 13) ------------------------------------------------------
+
+
+def _snapshot(root):
+    return [(v, v.grad, v.passes) for v in root.topo()]
+
+
+def _unchanged(snapshot):
+    # The very same objects: NOT_COMPUTED stays NOT_COMPUTED, not just 0.0.
+    return all(v.grad is g and v.passes == n for v, g, n in snapshot)
+
+
+def test_a_tiny_divisor_backpropagates_the_numerator_and_names_the_divisor():
+    # −x/(y·y) underflowed to a bare ZeroDivisionError and left a.grad == 6.0
+    # behind. Now a's gradient is finite; b's, −3/1e-400, is not, so the pass
+    # is refused by name and changes nothing.
+    a, b = Value(3.0, "a"), Value(1e-200, "b")
+    y = a / b + a * a
+    before = _snapshot(y)
+    with raises(OverflowError, "backward", "div", "3.0", "1e-200", "no gradient was changed"):
+        y.backward()
+    assert _unchanged(before)
+    z = a / Value(1e-200, kind="const") + a * a  # a constant's gradient is nobody's business
+    z.backward()
+    assert a.grad == 1e200 + 6.0
+
+
+def test_a_constant_divisor_backpropagates_finitely():
+    a = Value(3.0, "a")
+    y = a / 1e-170 + a * a
+    y.backward()
+    assert a.grad == pytest.approx(1e170)
+    assert math.isfinite(a.grad)
+
+
+def test_the_division_rule_does_not_underflow():
+    from engine import OPS
+
+    np = pytest.importorskip("numpy")
+    # y·y = 1e-340 underflows to 0; −x/y/y is −3e240, a normal float.
+    assert OPS["div"].d(3e-100, 1e-170, 3e70, None) == (1e170, pytest.approx(-3e240))
+    with np.errstate(all="raise"):
+        d = OPS["div"].vd(np.array([3e-100]), np.array([1e-170]), np.array([3e70]), None)
+    assert d[1][0] == pytest.approx(-3e240)
+
+
+@pytest.mark.parametrize("build, op", [
+    (lambda: Value(5e-324, "x").log(), "log"),
+    (lambda: Value(1e-300, "x") ** -1, "pow"),
+    (lambda: Value(1e-150, "x") ** Value(-2.0), "powv"),
+    (lambda: 1e250 * (Value(1e200, "x") * Value(1e-300, "y")), "mul"),  # d/dy = 1e250 · 1e200
+], ids=["log(5e-324)", "1e-300**-1", "1e-150**V(-2)", "grad of a product"])
+def test_a_gradient_that_overflows_is_refused_by_name(build, op):
+    y = build()
+    with raises(OverflowError, "backward", op, "no gradient was changed"):
+        y.backward()
+    assert all(v.grad is NOT_COMPUTED and v.passes == 0 for v in y.topo())
+
+
+def test_a_failed_second_pass_leaves_the_first_pass_in_place():
+    x = Value(2.0, "x")
+    good = x * 3
+    good.backward()
+    bad = x / Value(1e-200, "tiny")  # d/d tiny = −2/1e-400 overflows
+    before = _snapshot(good) + _snapshot(bad)
+    with raises(OverflowError, "div", "tiny"):
+        bad.backward()
+    assert _unchanged(before)
+    assert x.grad == 3.0 and x.passes == 1
+
+
+def test_a_rule_that_raises_leaves_every_gradient_as_it_was_and_names_the_node():
+    from engine import OPS
+
+    x = Value(0.5, "x")
+    h = (x * 2).sigmoid()
+    h.label = "hidden"
+    y = h * x + x
+    y.backward()
+    before = _snapshot(y)
+    row, d = OPS["sigmoid"], OPS["sigmoid"].d
+
+    def broken(*args):
+        raise ZeroDivisionError("a broken rule")
+
+    object.__setattr__(row, "d", broken)
+    try:
+        for run in (lambda: y.backward(), lambda: list(y.steps())):
+            with raises(ZeroDivisionError, "backward", "sigmoid", "hidden", "1.0", "a broken rule",
+                        "no gradient was changed"):
+                run()
+            assert _unchanged(before)
+    finally:
+        object.__setattr__(row, "d", d)
+    y.backward()
+    assert x.passes == 2
+
+
+def test_steps_that_overflow_put_back_every_step_already_taken():
+    a, b = Value(3.0, "a"), Value(1e-200, "b")
+    y = a / b + a * a
+    taken = []
+    with raises(OverflowError, "div"):
+        for s in y.steps():
+            taken.append(s)
+    assert taken  # the add and the mul went through before the div failed
+    assert all(v.grad is NOT_COMPUTED and v.passes == 0 for v in y.topo())
+
+
+def test_an_interrupted_backward_changes_nothing(monkeypatch):
+    from engine import OPS
+
+    x = Value(1.5, "x")
+    y = x.exp() * x
+    row, d = OPS["exp"], OPS["exp"].d
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    object.__setattr__(row, "d", interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            y.backward()
+    finally:
+        object.__setattr__(row, "d", d)
+    assert all(v.grad is NOT_COMPUTED and v.passes == 0 for v in y.topo())
+
+
+# --- no silent inf or nan (issue 13) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("x", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+def test_value_refuses_non_finite_numbers(x):
+    with raises(ValueError, "Value", repr(x), "finite", "allow_nonfinite"):
+        Value(x)
+
+
+@pytest.mark.parametrize("x", [True, False])
+def test_value_refuses_bool(x):
+    with raises(TypeError, "Value", "bool", repr(x)):
+        Value(x)
+
+
+def test_a_huge_int_names_value():
+    with raises(OverflowError, "Value", "int", "1.8e308"):
+        Value(10**400)
+
+
+def test_numpy_scalars_become_plain_floats():
+    np = pytest.importorskip("numpy")
+    x = Value(np.float64(2.0))
+    assert type(x.data) is float
+    assert type((x * np.float32(3.0)).inputs[1].data) is float
+    with raises(OverflowError, "pow", "2.0 ** 2000.0"):
+        Value(np.float64(2)) ** 2000
+    with raises(TypeError, "bool"):
+        Value(np.bool_(True))
+
+
+@pytest.mark.parametrize("make, op, shown", [
+    (lambda: Value(1e308) * 10, "mul", "mul(1e+308, 10.0)"),
+    (lambda: 10 * Value(1e308), "mul", "mul(10.0, 1e+308)"),
+    (lambda: Value(1e308) + 1e308, "add", "add(1e+308, 1e+308)"),
+    (lambda: Value(-1e308) - 1e308, "sub", "sub(-1e+308, 1e+308)"),
+    (lambda: Value(1e308) / 1e-10, "div", "div(1e+308, 1e-10)"),
+    (lambda: Value(1e308) * Value(-1e308), "mul", "mul(1e+308, -1e+308)"),
+], ids=["v*10", "10*v", "v+big", "v-big", "v/tiny", "v*v"])
+def test_an_op_that_overflows_raises_naming_the_op_and_its_inputs(make, op, shown):
+    with raises(OverflowError, op, shown, "overflows"):
+        make()
+
+
+def test_backward_refuses_a_non_finite_seed():
+    y = Value(2.0) * 3
+    for seed in (math.nan, math.inf, -math.inf):
+        with raises(ValueError, "backward grad", "finite"):
+            y.backward(seed)
+        with raises(ValueError, "backward grad", "finite"):
+            list(y.steps(seed))
+    assert all(v.grad is NOT_COMPUTED for v in y.topo())
+
+
+def test_max_with_nan_is_refused():
+    with raises(ValueError, "max", "nan", "finite"):
+        Value(1.0).max(math.nan)
+    with raises(ValueError, "finite"):
+        Value(math.nan).max(1.0)
+
+
+@pytest.mark.parametrize("apply, op", [
+    (lambda x: x * 2, "mul"), (lambda x: x + x, "add"), (lambda x: x.relu(), "relu"), (lambda x: x**2, "pow"),
+    (lambda x: x.exp(), "exp"),
+], ids=["mul", "add", "relu", "pow", "exp"])
+def test_data_set_to_inf_by_hand_is_named_at_the_next_op(apply, op):
+    x = Value(1.0, "x")
+    x.data = math.inf
+    with pytest.raises((ValueError, OverflowError), match=f"{op}.*inf"):
+        apply(x)
+
+
+def test_allow_nonfinite_lets_a_notebook_show_overflow_inside_the_block_only():
+    with Value.allow_nonfinite():
+        y = Value(1e308) * 10
+        z = Value(math.nan) + 1
+        w = Value(5e-324, "w")
+        w.log().backward()
+    assert y.data == math.inf and math.isnan(z.data) and w.grad == math.inf
+    with raises(OverflowError, "mul"):
+        Value(1e308) * 10
+    with raises(ValueError, "finite"):
+        Value(math.inf)
+
+
+def test_allow_nonfinite_is_per_thread():
+    import threading
+
+    seen = []
+
+    def other():
+        try:
+            Value(math.inf)
+        except ValueError:
+            seen.append("refused")
+
+    with Value.allow_nonfinite():
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert seen == ["refused"]

@@ -182,7 +182,8 @@ def test_non_finite_numbers_and_bad_values_are_refused():
         Expr("1e400")
     with pytest.raises(ExprError, match="must be a number"):
         parse("x", {"x": "2"})
-    assert math.isinf(parse("x", {"x": math.inf}).data)
+    with pytest.raises(ValueError, match="finite"):  # every Value is finite (issue 13)
+        parse("x", {"x": math.inf})
 
 
 # --- random expressions: the parsed graph equals the one built with Value's operators -----------

@@ -152,3 +152,25 @@ def test_random_graph_steps_equal_backward_and_passes_repeat(program):
     second.zero_grad()
     second.backward()
     assert [v.grad for v in again] == once
+
+
+@settings(max_examples=100, deadline=None)
+@given(programs(), st.sampled_from([1e300, 1e308, -1e308]))
+def test_random_graph_backward_is_all_or_nothing(program, seed):
+    # A huge seed overflows some gradient in most graphs: then nothing may
+    # change; when it goes through, the gradients are the seed times one pass's.
+    out, leaves = engine_run(program)
+    out.backward()
+    once = [v.grad for v in leaves]
+    before = [(v, v.grad, v.passes) for v in out.topo()]
+    try:
+        out.backward(seed)
+    except OverflowError as e:
+        assert "backward" in str(e) and "no gradient was changed" in str(e)
+        assert all(v.grad is g and v.passes == n for v, g, n in before)
+        return
+    assert all(math.isfinite(v.grad) for v in leaves)
+    assert all(v.passes == 2 for v in leaves)
+    slack = 1e-300 + 1e-12 * abs(seed) * max([1.0] + [abs(g) for g in once])
+    for leaf, g in zip(leaves, once):
+        assert math.isclose(leaf.grad, g + seed * g, rel_tol=1e-9, abs_tol=slack)
