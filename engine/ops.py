@@ -138,6 +138,9 @@ def _powv(x, y, _=None):
 def _dpow(x, out, k):
     # k·x^(k−1) as k·(out/x): a division instead of a second power. Only when
     # out has underflowed (x² at x = 1e-200 is 0) is the power taken again.
+    # k = 0 first: x**0 is flat, and 0·(out/x) would be 0·inf = nan at a subnormal x.
+    if k == 0:
+        return (0.0,)
     if x != 0:
         return (k * (out / x) if abs(out) >= TINY else k * x ** (k - 1),)
     if k == 1:
@@ -146,7 +149,9 @@ def _dpow(x, out, k):
 
 
 def _dpowv(x, y, out, _=None):
-    if x != 0:
+    if y == 0:
+        dx = 0.0  # as in _dpow: x**0 is flat
+    elif x != 0:
         dx = y * (out / x) if out >= TINY else y * x ** (y - 1)  # as in _dpow
     else:
         dx = 0.0 if y > 1 or y == 0 else (1.0 if y == 1 else math.inf)
@@ -182,6 +187,8 @@ def _underflowed(d, out, power):
 
 
 def _vdpow(x, out, k):
+    if k == 0:
+        return (np.zeros_like(x),)  # as in _dpow
     with np.errstate(all="ignore"):
         safe = np.where(x != 0, x, 1.0)
         d = _underflowed(k * (out / safe), out, lambda: k * safe ** (k - 1))
@@ -198,6 +205,7 @@ def _vdpowv(x, y, out, _=None):
     dx0 = np.where(y > 1, 0.0, np.where(y == 1, 1.0, np.where(y == 0, 0.0, np.inf)))
     with np.errstate(all="ignore"):
         dx = np.where(x != 0, _underflowed(y * (out / safe), out, lambda: y * safe ** (y - 1)), dx0)
+        dx = np.where(y == 0, 0.0, dx)  # as in _dpowv: x**0 is flat
     dy = np.where(x > 0, out * np.log(np.where(x > 0, x, 1.0)), 0.0)
     return (dx, dy)
 

@@ -725,8 +725,8 @@ class Value:
                     a.grad += g * (1.0 - v.data * v.data)
                 elif op is pow_:
                     x, y, k = a.data, v.data, v._arg
-                    # k·x^(k−1) as k·(y/x), as ops._dpow does when y has not underflowed
-                    a.grad += g * (k * (y / x) if x and (y >= TINY or y <= -TINY) else _dpow(x, y, k)[0])
+                    # k·x^(k−1) as k·(y/x), as ops._dpow does when y has not underflowed (and k ≠ 0)
+                    a.grad += g * (k * (y / x) if k and x and (y >= TINY or y <= -TINY) else _dpow(x, y, k)[0])
                 elif v._b is None:
                     a.grad += g * op.d(a.data, v.data, v._arg)[0]
                 else:
