@@ -73,8 +73,10 @@ class Solution:
         self.values = {n: v.data for n, v in self.nodes.items()}
 
         # The engine's step sequence is the one source of the gradients and their order.
+        # Non-finite gradients are let through here so that the check below can name the item.
         try:
-            self.sequence = list(self.root.steps())
+            with Value.allow_nonfinite():
+                self.sequence = list(self.root.steps())
         except _ENGINE_FAILURES as e:
             fail(("graph", out), f"{prefix}the backward pass fails: {e}; the exercise's numbers are out of range")
         # Steps sitting where a convention applies (a ReLU at 0): the report names the rule used.
@@ -111,12 +113,17 @@ class Solution:
             leaves = {n: Value(self.values[n], n) for n in expr.names}
             try:
                 top = expr.evaluate(leaves)
-                if self.chosen:
-                    grads = _replayed(top, self.chosen)
-                    self.local[name] = {n: grads.get(v, 0.0) for n, v in leaves.items()}
-                else:
-                    top.backward()
-                    self.local[name] = {n: float(v.grad) for n, v in leaves.items()}
+            except _ENGINE_FAILURES as e:
+                fail(("graph", name), f"{prefix}its local derivatives fail: {e}")
+            try:
+                # As above, a non-finite local derivative is let through for the check that names it.
+                with Value.allow_nonfinite():
+                    if self.chosen:
+                        grads = _replayed(top, self.chosen)
+                        self.local[name] = {n: grads.get(v, 0.0) for n, v in leaves.items()}
+                    else:
+                        top.backward()
+                        self.local[name] = {n: float(v.grad) for n, v in leaves.items()}
             except _ENGINE_FAILURES as e:
                 fail(("graph", name), f"{prefix}its local derivatives fail: {e}")
             for n in expr.names:
