@@ -1,0 +1,121 @@
+"""Fuzzing the `gradflow` command: no argument list gives a traceback or a hang (issue 13).
+
+Every subcommand the parser has is fuzzed (new ones too, once they register):
+argument lists built from its own options and choices, values at and past the
+edges (huge, negative, NaN, empty, NUL, non-ASCII) and random text. ``main``
+runs in-process with captured output: it may return or exit, with status 0, 1
+or 2 and, for a usage error (2), one short line on stderr; any other exception, or
+an example running past ``HANG`` seconds, fails the test. GRADFLOW_FUZZ_EXAMPLES
+sets the examples per subcommand (default 25; run 1,000 by hand now and then).
+"""
+
+import argparse
+import contextlib
+import io
+import os
+import signal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from viz import cli
+
+EXAMPLES = int(os.environ.get("GRADFLOW_FUZZ_EXAMPLES", "25"))
+# The usage errors of viz/cli.py's own subcommands and of the parser are one short line;
+# other modules' subcommands are held to no traceback and no hang.
+OWN = {"demo", "draw", "train"}
+HANG = 60  # seconds; the slowest valid example here (the demo with its plots) takes about 3
+
+EDGES = [
+    "", " ", "-", "--", "-1", "0", "1", "2", "3", "4", "0.5", "-0", "1e308", "-1e308", "1e-320", "nan", "inf", "-inf",
+    "99999999999999999999", "100000000000", "9" * 400, "1_000", "0x10", "1,,1", ",", "0,1", "-3,4", "16,16", "2,2,2",
+    "x", "x=2", "x=", "=2", "w=-1", "x=1e308", "y=1e-200", "x=nan", "x*x", "x/y", "-x*w", "relu(w*x + b)", "log(x)",
+    "x**1000", "(" * 100, "__import__('os')", "a" * 300, "é", "∂y/∂x", "line\nbreak", "nul\x00l", "\udcff",
+    "out.svg", "out.dot", "out.png", "steps.html", "steps.gif", "sub/dir/x.svg", "/dev/null/x.dot", "/proc/x",
+    "sheet.toml", "moons", "digits", "--help", "-h",
+]
+
+
+def _subcommands():
+    sub = next(a for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices
+
+
+def _words(subparser):
+    # The subcommand's own vocabulary: option strings and the values of its choices.
+    words = []
+    for action in subparser._actions:
+        words += [s for s in action.option_strings if s not in ("-h", "--help")]
+        words += [str(c) for c in action.choices or ()]
+    return words
+
+
+def _arguments(name):
+    words = _words(_subcommands()[name]) or ["--help"]
+    value = st.one_of(st.sampled_from(EDGES), st.sampled_from(words), st.text(max_size=12))
+    # Options mostly come with a value, so that many lists parse and reach the work itself.
+    option = st.tuples(st.sampled_from([w for w in words if w.startswith("-")] or ["--help"]), value).map(list)
+    parts = st.lists(st.one_of(value.map(lambda v: [v]), option), max_size=6)
+    return parts.map(lambda ps: [a for p in ps for a in p])
+
+
+class Hang(Exception):
+    pass
+
+
+def _stop(signum, frame):
+    raise Hang(f"an example ran past {HANG} seconds")
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    old = signal.signal(signal.SIGALRM, _stop)
+    signal.alarm(HANG)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = cli.main(argv)
+            except SystemExit as e:
+                status = e.code
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    # Output files and folders the examples ask for land here, not in the checkout.
+    folder = tmp_path_factory.mktemp("fuzz")
+    old = os.getcwd()
+    os.chdir(folder)
+    yield folder
+    os.chdir(old)
+
+
+@pytest.fixture(autouse=True)
+def no_windows(monkeypatch):
+    pytest.importorskip("matplotlib").use("Agg")
+
+
+@pytest.mark.parametrize("name", sorted(_subcommands()))
+def test_no_argument_list_gives_a_traceback_or_a_hang(name, workdir):
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(_arguments(name))
+    def check(args):
+        argv = [name, *args]
+        status, out, err = _run(argv)
+        assert status in (0, 1, 2, None), (argv, status, err)
+        if status == 2 and (name in OWN or "error:" in err):
+            assert len(err.strip().splitlines()) == 1, (argv, err)
+            assert len(err) < 1000, (argv, len(err))
+
+    check()
+
+
+def test_the_fuzzer_sees_every_subcommand_and_their_options():
+    names = _subcommands()
+    assert {"demo", "draw", "train", "check"} <= set(names)
+    assert {"--samples", "--hidden", "--lr", "--seed", "moons"} <= set(_words(names["train"]))
