@@ -102,3 +102,16 @@ def test_run_notebooks_starts_jupyterlab_on_loopback_in_the_notebooks_folder():
         except subprocess.TimeoutExpired:
             os.killpg(lab.pid, signal.SIGKILL)
             lab.wait(10)
+
+
+def test_the_readmes_set_up_with_the_clone_and_open_jupyter_with_run():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    notebooks = (ROOT / "notebooks" / "README.md").read_text(encoding="utf-8")
+    assert "clone this repository" in readme
+    assert "do not\n`pip install gradflow`" in readme  # the name belongs to another project on PyPI
+    assert not re.search(r"^\s*(\$ )?pip install gradflow", readme, re.M)
+    assert "./run notebooks" in readme and "./run notebooks" in notebooks
+    script = (ROOT / "run").read_text(encoding="utf-8")
+    assert "  notebooks)" in script
+    extras = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"jupyterlab>=4"' in extras and '"nbconvert>=7"' in extras
