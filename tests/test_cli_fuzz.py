@@ -14,6 +14,7 @@ import contextlib
 import io
 import os
 import signal
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 
 from viz import cli
 
+SHEETS = Path(__file__).resolve().parents[1] / "notebooks" / "sheets"
 EXAMPLES = int(os.environ.get("GRADFLOW_FUZZ_EXAMPLES", "25"))
 # The usage errors of viz/cli.py's own subcommands and of the parser are one short line;
 # other modules' subcommands are held to no traceback and no hang.
@@ -34,6 +36,7 @@ EDGES = [
     "x**1000", "(" * 100, "__import__('os')", "a" * 300, "é", "∂y/∂x", "line\nbreak", "nul\x00l", "\udcff",
     "out.svg", "out.dot", "out.png", "steps.html", "steps.gif", "sub/dir/x.svg", "/dev/null/x.dot", "/proc/x",
     "sheet.toml", "moons", "digits", "--help", "-h",
+    *sorted(str(p) for p in SHEETS.glob("*.toml"))[:2],  # real exercise sheets, for the commands that read one
 ]
 
 
@@ -51,13 +54,31 @@ def _words(subparser):
     return words
 
 
+PLAUSIBLE = {int: ["1", "2", "3", "4", "5", "8"], float: ["0.01", "0.1", "1"],
+             None: ["x=2", "w=-1", "b=1", "x", "w", "x*x", "relu(w*x + b)", "16,16", "4,4", "out.svg", "out.dot",
+                    "steps.html"]}
+
+
+def _value(action):
+    # Two parts in three a value of the option's kind (a choice, a small number, a name=value), else an edge.
+    likely = [str(c) for c in action.choices] if action.choices else PLAUSIBLE.get(action.type, PLAUSIBLE[None])
+    edge = st.one_of(st.sampled_from(EDGES), st.text(max_size=12))
+    return st.one_of(st.sampled_from(likely), st.sampled_from(likely), edge)
+
+
 def _arguments(name):
-    words = _words(_subcommands()[name]) or ["--help"]
-    value = st.one_of(st.sampled_from(EDGES), st.sampled_from(words), st.text(max_size=12))
-    # Options mostly come with a value, so that many lists parse and reach the work itself.
-    option = st.tuples(st.sampled_from([w for w in words if w.startswith("-")] or ["--help"]), value).map(list)
-    parts = st.lists(st.one_of(value.map(lambda v: [v]), option), max_size=6)
-    return parts.map(lambda ps: [a for p in ps for a in p])
+    # Shaped like a command line so that many examples parse and reach the work itself:
+    # the positionals (each may be left out), options with values of their kind, then stray tokens.
+    actions = [a for a in _subcommands()[name]._actions if not isinstance(a, argparse._HelpAction)]
+    positionals = [st.one_of(_value(a).map(lambda v: [v]), _value(a).map(lambda v: [v]), st.just([]))
+                   for a in actions if not a.option_strings]
+    options = [st.tuples(st.sampled_from(a.option_strings), _value(a)).map(list) if a.nargs != 0
+               else st.just(a.option_strings[:1]) for a in actions if a.option_strings]
+    stray = st.one_of(st.just([]), st.just([]), st.lists(
+        st.one_of(st.sampled_from(EDGES + _words(_subcommands()[name])), st.text(max_size=12)), min_size=1, max_size=2))
+    parts = st.tuples(st.tuples(*positionals), st.lists(st.one_of(options) if options else st.nothing(), max_size=4),
+                      stray)
+    return parts.map(lambda p: [a for group in (*p[0], *p[1], p[2]) for a in group])
 
 
 class Hang(Exception):

@@ -32,6 +32,7 @@ def usage_error(capsys, *argv):
                                                               "the scalar engine trains up to 20,000"),
     (["train", "moons", "--hidden", "200,200"], "about 4.1e+04 parameters"),
     (["train", "moons", "--hidden", ",".join(["2"] * 33)], "--hidden: 33 layers; at most 32"),
+    (["train", "xor", "--samples", "5"], "--samples for xor must be a multiple of 4 (the four corners, repeated), got 5"),
     (["train", "moons", "--epochs", "99999999999999999999"], "--epochs must be from 1 to 10,000"),
     (["demo", "--epochs", "1000000"], "--epochs must be from 1 to 10,000, got 1,000,000"),
     (["train", "moons", "-o", "a\x00b"], "an argument holds a NUL character"),

@@ -317,6 +317,8 @@ def _check_train_args(args):
         raise UsageError(f"--samples must be at least 4, got {args.samples}")
     if args.samples is not None:
         _within("--samples", args.samples, 4, MAX_SAMPLES)
+        if args.dataset == "xor" and args.samples % 4:
+            raise UsageError(f"--samples for xor must be a multiple of 4 (the four corners, repeated), got {args.samples}")
     _within("--seed", args.seed, 0, MAX_SEED)
 
 
