@@ -57,10 +57,10 @@ def _expression_last(argv: list) -> list:
     # argparse reads everything after -- as positional, so the advice
     # `gradflow draw -- "-x*y" --set x=2` would leave --set unrecognized:
     # the one argument after -- moves to the end, where -- still guards it.
-    command = next((a for a in argv if not a.startswith("-")), None)
-    if command == "draw" and argv.count("--") == 1:
+    command = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if command is not None and argv[command] == "draw" and argv.count("--") == 1:
         i = argv.index("--")
-        if i + 2 < len(argv):
+        if command < i and i + 2 < len(argv):
             return argv[:i] + argv[i + 2:] + argv[i:i + 2]
     return argv
 
