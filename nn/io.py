@@ -64,7 +64,7 @@ def _replace(path: str, data: bytes):
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-            os.fchmod(f.fileno(), _mode(path))
+        os.chmod(temp, _mode(path))
         os.replace(temp, path)
     except BaseException:
         os.unlink(temp)
