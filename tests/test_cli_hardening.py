@@ -24,7 +24,7 @@ def usage_error(capsys, *argv):
 
 @pytest.mark.parametrize("argv, message", [
     # Each was a traceback or a hang on main.
-    (["train", "moons", "--lr", "1e308"], "--lr must be at most 10 (Adam's steps are about lr), got 1e+308"),
+    (["train", "moons", "--lr", "1e308"], "--lr must be a number > 0 and at most 10 (Adam's step size), got 1e+308"),
     (["train", "moons", "--seed", "-1"], "--seed must be from 0 to 4,294,967,295, got -1"),
     (["train", "moons", "--seed", "4294967296"], "--seed must be from 0 to 4,294,967,295"),
     (["train", "moons", "--samples", "100000000000"], "--samples must be from 4 to 100,000, got 100,000,000,000"),
@@ -32,6 +32,8 @@ def usage_error(capsys, *argv):
                                                               "the scalar engine trains up to 20,000"),
     (["train", "moons", "--hidden", "200,200"], "about 4.1e+04 parameters"),
     (["train", "moons", "--hidden", ",".join(["2"] * 33)], "--hidden: 33 layers; at most 32"),
+    (["train", "moons", "--lr", "nan"], "--lr must be a number > 0 and at most 10 (Adam's step size), got nan"),
+    (["train", "moons", "--samples", "3"], "--samples must be from 4 to 100,000, got 3"),
     (["train", "xor", "--samples", "5"], "--samples for xor must be a multiple of 4 (the four corners, repeated), got 5"),
     (["train", "moons", "--epochs", "99999999999999999999"], "--epochs must be from 1 to 10,000"),
     (["demo", "--epochs", "1000000"], "--epochs must be from 1 to 10,000, got 1,000,000"),

@@ -100,8 +100,6 @@ def _assignment(text: str):
 
 def _extension(option: str, path: str, allowed) -> Path:
     # Checked before any work, so a typo in the file name costs nothing.
-    if "\0" in path:
-        raise UsageError(f"{option}: a file name cannot hold a NUL character")
     path = Path(path)
     if path.suffix.lower().lstrip(".") not in allowed:
         raise UsageError(f"{option} {str(path)!r}: the extension must be one of {', '.join('.' + f for f in allowed)}")
@@ -306,15 +304,9 @@ def _within(option, value, least, most):
 
 
 def _check_train_args(args):
-    if args.epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     _within("--epochs", args.epochs, 1, MAX_EPOCHS)
-    if not 0 < args.lr < math.inf:
-        raise UsageError(f"--lr must be a finite number > 0, got {args.lr}")
-    if args.lr > MAX_LR:  # Adam moves each parameter by up to lr per step; more only diverges
-        raise UsageError(f"--lr must be at most {MAX_LR:g} (Adam's steps are about lr), got {args.lr:g}")
-    if args.samples is not None and args.samples < 4:
-        raise UsageError(f"--samples must be at least 4, got {args.samples}")
+    if not 0 < args.lr <= MAX_LR:  # Adam moves each parameter by about lr per step; more only diverges
+        raise UsageError(f"--lr must be a number > 0 and at most {MAX_LR:g} (Adam's step size), got {args.lr:g}")
     if args.samples is not None:
         _within("--samples", args.samples, 4, MAX_SAMPLES)
         if args.dataset == "xor" and args.samples % 4:
@@ -328,8 +320,6 @@ def _output_dir(path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"cannot use {str(out)!r} as the output folder: {e.strerror}") from None
-    except ValueError as e:  # a NUL character in the name
-        raise UsageError(f"cannot use {str(out)!r} as the output folder: {e}") from None
     return out
 
 
@@ -389,8 +379,6 @@ def run_demo(args) -> int:
     """Train micrograd's demo network on moons, then draw one sample's loss."""
     import nn
 
-    if args.epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     _within("--epochs", args.epochs, 1, MAX_EPOCHS)
     out = _output_dir(args.out)
     start = time.perf_counter()
