@@ -17,7 +17,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from viz import cli
@@ -123,9 +123,11 @@ def no_windows(monkeypatch):
 @pytest.mark.parametrize("name", sorted(_subcommands()))
 def test_no_argument_list_gives_a_traceback_or_a_hang(name, workdir):
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
     @given(_arguments(name))
     def check(args):
+        # Outputs stay in the work folder: no absolute path of our making, no way up.
+        assume(all(a in EDGES or not a.startswith(("/", "~")) for a in args) and not any(".." in a for a in args))
         argv = [name, *args]
         status, out, err = _run(argv)
         assert status in (0, 1, 2, None), (argv, status, err)
