@@ -58,7 +58,10 @@ def _replace(path: str, data: bytes):
     # Written in full next to the target, then renamed over it (atomic on one
     # file system): a reader, or a crash, sees the old file or the new one.
     folder, name = os.path.split(os.path.abspath(path))
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    try:
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    except OSError as e:  # name the file asked for, not the temporary one (no such folder, no permission)
+        raise OSError(e.errno, e.strerror, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -231,3 +231,10 @@ def test_a_big_model_still_round_trips(tmp_path):
     a, b = MLP(2, [64, 64, 64, 1], seed=0), MLP(2, [64, 64, 64, 1], seed=1)
     save(a, path)
     assert load(b, path).state_dict() == a.state_dict()
+
+
+def test_saving_into_a_missing_folder_names_the_file_asked_for(tmp_path):
+    target = tmp_path / "no such folder" / "model.json"
+    with pytest.raises(FileNotFoundError) as error:
+        save(Neuron(2, seed=0), target)
+    assert error.value.filename == str(target)
