@@ -22,6 +22,7 @@ import json
 import math
 import os
 import reprlib
+import stat
 import tempfile
 
 from .module import Module
@@ -113,14 +114,20 @@ def load(model: Module, path) -> Module:
 
 
 def _read(path: str, model: Module, limit: int):
-    # Bounded: the size is checked before reading, and the read stops at the
-    # limit (a device or a pipe may not say its size).
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size > limit:
-            raise ValueError(f"{path} is {size} bytes; a parameter file of {model!r} is at most {limit} bytes; "
+    # Bounded: only a regular file (a pipe would wait for a writer, a device
+    # never end), its size checked before reading, the read stopped at the limit.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path} is not a regular file; expected a file written by nn.save")
+        if info.st_size > limit:
+            raise ValueError(f"{path} is {info.st_size} bytes; a parameter file of {model!r} is at most {limit} bytes; "
                              "expected a file written by nn.save")
-        data = f.read(limit + 1)
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise ValueError(f"{path} is larger than a parameter file of {model!r} can be ({limit} bytes); "
                          "expected a file written by nn.save")

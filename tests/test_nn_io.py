@@ -220,10 +220,34 @@ def test_a_file_far_larger_than_the_model_is_refused_before_reading(tmp_path, mo
         load(model, path)
 
 
-def test_a_file_that_does_not_say_its_size_is_read_only_up_to_the_limit(tmp_path):
+def test_a_device_a_pipe_or_a_folder_is_refused_without_waiting_or_reading(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe")  # opening it to read would wait for a writer
     model = Neuron(2, seed=0)
-    with pytest.raises(ValueError, match="is larger than a parameter file of Neuron"):
-        load(model, "/dev/zero")  # st_size 0, endless content
+    for path in ("/dev/zero", tmp_path / "pipe", tmp_path):  # /dev/zero: size 0, endless content
+        with pytest.raises(ValueError, match=f"{path} is not a regular file; expected a file written by nn.save"):
+            load(model, path)
+
+
+def test_a_file_growing_past_the_limit_while_read_is_cut_at_the_limit(tmp_path, monkeypatch):
+    import nn.io
+
+    path = tmp_path / "model.json"
+    save(Neuron(2, seed=0), path)
+    monkeypatch.setattr(nn.io, "BYTES_EXTRA", 10)  # the file is larger than the limit, but says it is empty
+    monkeypatch.setattr(nn.io, "BYTES_PER_PARAMETER", 0)
+    monkeypatch.setattr(nn.io.os, "fstat", lambda fd, real=nn.io.os.fstat: _size_zero(real(fd)))
+    with pytest.raises(ValueError, match=r"is larger than a parameter file of Neuron\(2.* can be \(10 bytes\)"):
+        load(Neuron(2, seed=0), path)
+
+
+def _size_zero(info):
+    import os
+
+    fields = list(info)
+    fields[6] = 0  # st_size
+    return os.stat_result(fields)
 
 
 def test_a_big_model_still_round_trips(tmp_path):
