@@ -8,6 +8,10 @@
 (3, 33)
 """
 
+from ._own import check_own
+
+check_own("engine")  # before anything imports it: a student's engine.py would shadow it
+
 from .data import batches, blobs, check_dataset, circles, moons, pass_class, spirals, train_val_split, xor
 from .io import load, save
 from .losses import (

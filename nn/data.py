@@ -160,6 +160,14 @@ def pass_class(n=100, noise=True, seed=0):
     return np.stack([lectures, hours], 1), y.astype(int)
 
 
+def _real(a, name, what):
+    # float() of a complex array keeps the real part with only a warning.
+    if a.dtype.kind == "c":
+        raise ValueError(f"{what}: {name} holds complex numbers ({a.dtype}); use {name}.real, "
+                         f"or the real and imaginary parts as separate features")
+    return a
+
+
 def check_dataset(X, y=None, what="dataset"):
     """X as a 2-D float array (and y as a 1-D array), or a clear error.
 
@@ -168,7 +176,7 @@ def check_dataset(X, y=None, what="dataset"):
     ...
     ValueError: dataset: X has a NaN or infinite value at row 1, column 2; clean or drop that sample
     """
-    X = np.asarray(X, dtype=float)
+    X = _real(np.asarray(X), "X", what).astype(float, copy=False)
     if X.size == 0:
         raise ValueError(f"{what} is empty: X has no samples; training needs at least one")
     if X.ndim == 1:
@@ -181,7 +189,7 @@ def check_dataset(X, y=None, what="dataset"):
         raise ValueError(f"{what}: X has a NaN or infinite value at row {r + 1}, column {c + 1}; clean or drop that sample")
     if y is None:
         return X
-    y = np.asarray(y)
+    y = _real(np.asarray(y), "y", what)
     if y.ndim != 1 or len(y) != len(X):
         raise ValueError(f"{what}: y must be 1-D with one target per row of X ({len(X)}), got shape {y.shape}")
     if y.dtype.kind not in "biuf":

@@ -380,6 +380,19 @@ class _Progress:
             self.bar.close()
 
 
+def _check_holds(optimizer, model):
+    # An optimizer made from another model (or part of this one) would step
+    # parameters that get no gradient and leave these untrained, in silence.
+    held = set(map(id, optimizer.params))
+    named = model.named_parameters()
+    missing = [name for name, p in named if id(p) not in held]
+    if missing:
+        how = "none" if len(missing) == len(named) else f"only {len(named) - len(missing)}"
+        raise ValueError(f"the optimizer holds {how} of the {len(named)} parameters of {model!r} "
+                         f"(missing: {', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
+                         f"make it from this model: {type(optimizer).__name__}(model.parameters(), ...)")
+
+
 def _check_targets(loss, y):
     # Every target is checked before any work is done, so a bad label fails
     # at the call instead of in the middle of an epoch.
@@ -453,6 +466,7 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
         optimizer = SGD(model.parameters(), lr=0.1)
     elif not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an Optimizer such as SGD(model.parameters(), lr=0.1), got {type(optimizer).__name__}")
+    _check_holds(optimizer, model)
     if schedule is not None:
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a Schedule such as LinearDecay(optimizer, end=0.1, steps=100), "

@@ -16,6 +16,21 @@ import importlib
 import sys
 import types
 
+
+def _check_own():
+    # nn/_own.py read by its path: `import nn` could run a student's nn.py instead.
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "nn", "_own.py")
+    spec = importlib.util.spec_from_file_location("_gradflow_own", path)
+    own = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(own)
+    own.check_own("engine", "nn")
+
+
+_check_own()
+
 __all__ = ["draw", "draw_network", "Drawing", "steps", "Frames", "GraphvizMissing", "RenderError", "plots"]
 
 # Loaded on first use, so that `gradflow check` (which never draws) starts fast.

@@ -29,10 +29,20 @@ from .steps import FRAME_FORMATS, steps
 OUT = "gradflow-out"  # the default output folder (git-ignored)
 DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "pass_class")
 NAME_WIDTH = 28  # characters of a node's description in the printed table
+MAX_STEPS = 300  # nodes of an expression drawn step by step (one image per node)
+# Sizes the scalar engine trains in minutes, not days: refused above these, before any work.
+MAX_SAMPLES, MAX_EPOCHS, MAX_PARAMETERS, MAX_LAYERS, MAX_LR = 100_000, 10_000, 20_000, 32, 10.0
+MAX_SEED = 2**32 - 1
 
 
 class UsageError(Exception):
     """Bad input from the command line: one line on stderr, exit status 2."""
+
+
+def _one_line(message: str, most: int = 300) -> str:
+    # Arguments may hold line breaks, terminal escapes or be huge: an error stays one short line.
+    message = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+    return message if len(message) <= most else message[:most] + "…"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,7 +50,35 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         if "required: expression" in message:  # argparse takes "-x*y" for an option
             message += '; an expression that starts with "-" goes after --, as in: gradflow draw -- "-x*y"'
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
+
+
+def _expression_last(argv: list) -> list:
+    # argparse reads everything after -- as positional, so the advice
+    # `gradflow draw -- "-x*y" --set x=2` would leave --set unrecognized:
+    # the one argument after -- moves to the end, where -- still guards it.
+    command = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if command is not None and argv[command] == "draw" and argv.count("--") == 1:
+        i = argv.index("--")
+        if command < i and i + 2 < len(argv):
+            return argv[:i] + argv[i + 2:] + argv[i:i + 2]
+    return argv
+
+
+def version() -> str:
+    """gradflow's version: the installed distribution's, else the one in pyproject.toml beside the code."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("gradflow")
+    except metadata.PackageNotFoundError:
+        import tomllib
+
+        try:
+            with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as f:
+                return tomllib.load(f)["project"]["version"]
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown (not installed)"
 
 
 # --- gradflow draw -----------------------------------------------------------------
@@ -151,10 +189,16 @@ def run_draw(args) -> int:
     if unknown:
         raise UsageError(f"--param {sorted(unknown)[0]}: no such input; give it a value with --set")
     order = root.topo()
+    if frames and len(order) > MAX_STEPS:
+        raise UsageError(f"--steps: the expression has {len(order)} nodes, one frame each; "
+                         f"step through expressions of up to {MAX_STEPS} nodes")
     for v in order:
         if not v.op and v.label in params:
             v.kind = "param"
-    root.backward()
+    try:
+        root.backward()
+    except (ArithmeticError, ValueError) as e:  # a local derivative that overflows or divides by 0
+        raise UsageError(f"{args.expression!r}: backward failed at these values: {e}") from None
     names = describe(order)
     rows = [("node", "op", "data", "grad")]
     for v in order:
@@ -207,6 +251,13 @@ def _sizes(text: str) -> list:
         raise UsageError(f"--hidden needs layer sizes separated by commas, e.g. 16,16; got {text!r}") from None
     if not sizes or any(s < 1 for s in sizes):
         raise UsageError(f"--hidden needs positive layer sizes, e.g. 16,16; got {text!r}")
+    if len(sizes) > MAX_LAYERS:
+        raise UsageError(f"--hidden: {len(sizes)} layers; at most {MAX_LAYERS}")
+    widths = [2, *sizes, 1]  # two inputs and one output: about the size of every dataset's model
+    count = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+    if count > MAX_PARAMETERS:
+        raise UsageError(f"--hidden {text}: about {count:.3g} parameters; the scalar engine trains up to "
+                         f"{MAX_PARAMETERS:,} in reasonable time (e.g. --hidden 64,64 has 4,417)")
     return sizes
 
 
@@ -247,13 +298,20 @@ def _save_plots(model, X, y, history, loss, out: Path) -> list:
     return saved
 
 
+def _within(option, value, least, most):
+    if not least <= value <= most:
+        raise UsageError(f"{option} must be from {least:,} to {most:,}, got {value:,}")
+
+
 def _check_train_args(args):
-    if args.epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
-    if not 0 < args.lr < math.inf:
-        raise UsageError(f"--lr must be a finite number > 0, got {args.lr}")
-    if args.samples is not None and args.samples < 4:
-        raise UsageError(f"--samples must be at least 4, got {args.samples}")
+    _within("--epochs", args.epochs, 1, MAX_EPOCHS)
+    if not 0 < args.lr <= MAX_LR:  # Adam moves each parameter by about lr per step; more only diverges
+        raise UsageError(f"--lr must be a number > 0 and at most {MAX_LR:g} (Adam's step size), got {args.lr:g}")
+    if args.samples is not None:
+        _within("--samples", args.samples, 4, MAX_SAMPLES)
+        if args.dataset == "xor" and args.samples % 4:
+            raise UsageError(f"--samples for xor must be a multiple of 4 (the four corners, repeated), got {args.samples}")
+    _within("--seed", args.seed, 0, MAX_SEED)
 
 
 def _output_dir(path) -> Path:
@@ -270,8 +328,11 @@ def run_train(args) -> int:
     hidden = _sizes(args.hidden)
     out = _output_dir(args.out)
     start = time.perf_counter()
-    model, X, y, history, loss = train(args.dataset, samples=args.samples, hidden=hidden, activation=args.activation,
-                                       epochs=args.epochs, lr=args.lr, seed=args.seed, progress=not args.no_progress)
+    try:
+        model, X, y, history, loss = train(args.dataset, samples=args.samples, hidden=hidden, activation=args.activation,
+                                           epochs=args.epochs, lr=args.lr, seed=args.seed, progress=not args.no_progress)
+    except ArithmeticError as e:  # the loss overflowed: the optimizer's FloatingPointError says where
+        raise UsageError(f"training diverged ({e}); try a smaller --lr") from None
     print(f"{args.dataset}: {model!r}, {len(y)} samples, {history.epochs} epochs in {time.perf_counter() - start:.1f} s")
     print(f"final loss {history.loss[-1]:.4f}, training accuracy {history.acc[-1]:.1%}")
     for path in _save_plots(model, X, y, history, loss, out):
@@ -341,8 +402,7 @@ def run_demo(args) -> int:
 
     from .network import draw_network
 
-    if args.epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
+    _within("--epochs", args.epochs, 1, MAX_EPOCHS)
     out = _output_dir(args.out)
     start = time.perf_counter()
     print(f"training MLP(2, [16, 16, 1]) on 100 moons samples: hinge loss + 1e-4·L2, SGD 1.0 → 0.1, {args.epochs} steps")
@@ -417,6 +477,7 @@ def _add_demo(sub):
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gradflow", description="Scalar autodiff for learning backpropagation.")
+    p.add_argument("--version", action="version", version=f"gradflow {version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_demo(sub)
     _add_draw(sub)
@@ -427,11 +488,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any("\0" in a for a in argv):  # only a caller in Python can pass one; no file name holds it
+        parser().error("an argument holds a NUL character")
+    args = parser().parse_args(_expression_last(argv))
     try:
         return args.run(args)
     except UsageError as e:
-        print(f"gradflow {args.command}: error: {e}", file=sys.stderr)
+        print(f"gradflow {args.command}: error: {_one_line(str(e))}", file=sys.stderr)
         return 2
     except (GraphvizMissing, RenderError) as e:
         print(f"gradflow {args.command}: {e}", file=sys.stderr)
