@@ -383,14 +383,16 @@ class _Progress:
 def _check_holds(optimizer, model):
     # An optimizer made from another model (or part of this one) would step
     # parameters that get no gradient and leave these untrained, in silence.
+    # A parameter made a constant (kind "const") is frozen on purpose.
     held = set(map(id, optimizer.params))
     named = model.named_parameters()
-    missing = [name for name, p in named if id(p) not in held]
+    missing = [name for name, p in named if id(p) not in held and p.kind == "param"]
     if missing:
         how = "none" if len(missing) == len(named) else f"only {len(named) - len(missing)}"
         raise ValueError(f"the optimizer holds {how} of the {len(named)} parameters of {model!r} "
                          f"(missing: {', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
-                         f"make it from this model: {type(optimizer).__name__}(model.parameters(), ...)")
+                         f"make it from this model: {type(optimizer).__name__}(model.parameters(), ...), "
+                         f"or freeze a parameter on purpose with p.kind = 'const'")
 
 
 def _check_targets(loss, y):

@@ -61,7 +61,9 @@ def students(ax, X, y, title):
 # boundary z = 0 always passes through the origin: the weights can turn the line but not move it.
 # The lectures' "will I pass?" students need the line 0.9·x1 + 0.7·x2 = 10, far from the origin.
 # Train one linear neuron twice on the same data (inputs divided by 12), once with its bias held
-# at 0 (the optimiser is given the weights only) and once with it.
+# at 0 and once with it. To hold the bias, it is made a constant (`kind = "const"`) and the
+# optimiser is given the weights only; `fit` refuses an optimiser that silently leaves out a
+# parameter that is still a parameter.
 
 # %%
 n_students, epochs = 100, 200   # change these
@@ -70,7 +72,9 @@ X, y = pass_class(n_students, noise=False, seed=0)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 for ax, with_bias in zip(axes, (False, True)):
     neuron = Neuron(2, "linear", seed=0)
-    trained = neuron.parameters() if with_bias else neuron.w   # without: b stays at its start, 0
+    if not with_bias:
+        neuron.b.kind = "const"                                  # frozen: b stays at its start, 0
+    trained = neuron.parameters() if with_bias else neuron.w
     history = fit(neuron, X / 12, y, loss="bce_with_logits", optimizer=Adam(trained, lr=0.1), epochs=epochs, progress=False)
     print(f"{'with' if with_bias else 'without':>7} bias: accuracy {history.acc[-1]:.0%}, "
           f"w = ({neuron.w[0].data:+.2f}, {neuron.w[1].data:+.2f}), b = {neuron.b.data:+.2f}")

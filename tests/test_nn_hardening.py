@@ -24,6 +24,15 @@ def test_an_optimizer_of_part_of_the_model_is_refused_and_named():
         fit(model, *xor(), optimizer=Adam(model.layers[0].parameters(), lr=0.1), progress=False)
 
 
+def test_a_parameter_frozen_as_a_constant_may_be_left_out():
+    model = MLP(2, [4, 1], seed=0)
+    frozen = model.layers[1].neurons[0].b
+    frozen.kind = "const"
+    trained = [p for p in model.parameters() if p is not frozen]
+    history = fit(model, *xor(), optimizer=Adam(trained, lr=0.1), epochs=3, progress=False)
+    assert history.epochs == 3 and frozen.data == 0.0
+
+
 def test_an_optimizer_of_the_model_plus_more_is_fine():
     # Training two models with one optimizer: the other one's gradients stay 0.
     model, other = MLP(2, [4, 1], seed=0), MLP(2, [2, 1], seed=1)
