@@ -10,6 +10,8 @@ engine in a fresh process (so peak memory is that engine's own):
   PyTorch    float64, nn.Linear/ReLU, L2 as SGD(weight_decay=2e-4) (the same
              gradient as + 1e-4·Σp²), pinned to 1 thread and on its default threads
   numpy      a hand-written forward and backward of the same MLP: the practical limit
+gradflow and numpy run with their BLAS on one thread (OPENBLAS_NUM_THREADS=1),
+like the pinned PyTorch; "torch default" keeps PyTorch's own thread count.
 
 Per cell: ms per step (median over the repeats, [min–max]), the ratios of
 gradflow's to each reference, gradflow's first step (a fresh fit with epochs=1:
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -160,7 +163,12 @@ def _cell(argv):
 
 def _measure(engine, width, n, epochs):
     command = [sys.executable, str(Path(__file__).resolve()), "--cell", engine, str(width), str(n), str(epochs)]
-    done = subprocess.run(command, capture_output=True, text=True)
+    # numpy's BLAS on one thread, as PyTorch pinned: on a shared 2-core machine
+    # a second spinning BLAS thread makes timings swing tenfold.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if engine == "torch":
+        env = dict(os.environ)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": tail[:120]}

@@ -48,7 +48,7 @@ from operator import attrgetter
 import numpy as np
 
 from .ops import OPS
-from .value import Value, reading, topo
+from .record import Recording, ReplayError, _at_sample, compare
 
 __all__ = ["trace", "Tape", "ReplayError"]
 
@@ -58,64 +58,11 @@ _ADD = OPS["add"]
 assert _ADD.d(2.0, 3.0, 5.0, None) == (1.0, 1.0)
 
 _REDUCES = ("mean", "sum")
+_NUDGE = 1.0 + 2.0**-12  # the probe's parameters: near enough to stay in every op's domain
 _by_id = attrgetter("_id")
 
 
-class ReplayError(ValueError):
-    """The graph of ``fn`` may differ from sample to sample, so one recording cannot stand for all."""
-
-
 # --- recording -------------------------------------------------------------------
-
-
-class _Guard:
-    """Raise when fn branches on a value that changes with the sample or the step.
-
-    While fn runs, it is Value's ``reading`` hook: a comparison or float() on a
-    Value that depends on a placeholder or on a pre-existing leaf (a
-    parameter) is Python control flow the replay could not follow. Constants
-    created inside fn may be compared freely. The hook is a ContextVar, so
-    other threads compare Values undisturbed while fn is recorded.
-    """
-
-    def __init__(self, placeholders, mark):
-        self.placeholders = placeholders
-        self.mark = mark
-        self.token = None
-
-    def _varies(self, v):
-        if not isinstance(v, Value):
-            return False
-        for x in topo(v):
-            if x._op is None and (x in self.placeholders or (x._id < self.mark and x._arg != "const")):
-                return True
-        return False
-
-    def __call__(self, symbol, value, other):
-        if self._varies(value) or self._varies(other):
-            raise ReplayError(
-                f"fn applied {symbol} to a Value that depends on the batch inputs or the "
-                f"parameters ({value!r}); Python control flow on a node's value can take another branch for "
-                "another sample, so the graph cannot be replayed. Express the choice with ops "
-                "(relu, max, leaky_relu, ...) or use the eager engine for this fn."
-            )
-
-    def __enter__(self):
-        self.token = reading.set(self)
-        return self
-
-    def __exit__(self, *exc):
-        reading.reset(self.token)
-
-
-def _at_sample(e, i):
-    # The eager error, its message prefixed with the sample; an exception
-    # type that cannot be rebuilt from one message keeps itself, with a note.
-    try:
-        return type(e)(f"sample {i}: {e}")
-    except Exception:
-        e.add_note(f"(at sample {i})")
-        return e
 
 
 def _argument_names(fn, count):
@@ -130,100 +77,6 @@ def _argument_names(fn, count):
         names = ", ".join(p.name for p in fixed) or "no arguments"
         raise TypeError(f"trace: fn takes ({names}) but run() was given {count} array(s); pass one array per argument")
     return [fixed[i].name if i < len(fixed) else f"in{i}" for i in range(count)]
-
-
-class _Recording:
-    """fn's graph for one sample: nodes in topological order, and their shape as data."""
-
-    def __init__(self, fn, arrays, names, i, has_aux):
-        args = []
-        self.placeholders = {}  # placeholder Value -> (array index, column or None)
-        for k, (a, name) in enumerate(zip(arrays, names)):
-            if a.ndim == 1:
-                v = Value(float(a[i]), name)
-                self.placeholders[v] = (k, None)
-                args.append(v)
-            else:
-                row = [Value(float(a[i, j]), f"{name}[{j}]") for j in range(a.shape[1])]
-                self.placeholders.update((v, (k, j)) for j, v in enumerate(row))
-                args.append(row)
-        self.mark = Value(0.0)._id  # Values older than this existed before fn ran
-        with _Guard(self.placeholders, self.mark):
-            try:
-                out = fn(*args)
-            except ReplayError:
-                raise
-            except (ArithmeticError, ValueError) as e:
-                # Said as the replay says it: the sample, then the eager message.
-                raise _at_sample(e, i) from None
-        self.outputs, self.loss, self.aux = _outputs(out, has_aux)
-        self.nodes = topo(*self.outputs)
-        self._shape = None
-
-    def shape(self):
-        """The graph as comparable data: equal for two samples iff one replay fits both."""
-        if self._shape is None:
-            pos = {v: i for i, v in enumerate(self.nodes)}
-            rows = []
-            push, holders, mark = rows.append, self.placeholders, self.mark
-            for v in self.nodes:
-                op, a, b = v._op, v._a, v._b
-                if op is not None:
-                    push((op, v._arg, pos[a], None if b is None else pos[b]))
-                elif v in holders:
-                    push(("placeholder", holders[v]))
-                elif v._id < mark:
-                    push(("leaf", id(v)))  # the same parameter object in every recording
-                else:
-                    push((v._arg, v.data))  # a constant made inside fn
-            self._shape = rows, [pos[o] for o in self.outputs]
-        return self._shape
-
-    def describe(self, k):
-        v = self.nodes[k] if k < len(self.nodes) else None
-        return "nothing (the graph ended)" if v is None else repr(v)
-
-
-def _values(out):
-    # A Value as [Value]; a list or tuple of Values as a list; else None.
-    if isinstance(out, Value):
-        return [out]
-    if isinstance(out, (list, tuple)) and out and all(isinstance(o, Value) for o in out):
-        return list(out)
-    return None
-
-
-def _outputs(out, has_aux):
-    """(outputs, whether outputs[0] is a loss, how the aux is shaped: None, 'one' or 'many')."""
-    if has_aux:
-        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], Value) and _values(out[1])):
-            raise TypeError(
-                "trace: with has_aux=True fn must return (loss, aux): the loss a Value, aux a Value or a list "
-                f"of Values; got {type(out).__name__} {out!r:.80}"
-            )
-        return [out[0]] + _values(out[1]), True, "one" if isinstance(out[1], Value) else "many"
-    outputs = _values(out)
-    if outputs is None:
-        raise TypeError(
-            f"trace: fn must return a Value (one sample's loss) or a list of Values, got {type(out).__name__} {out!r:.80}"
-        )
-    return outputs, isinstance(out, Value), None
-
-
-def _compare(first, other, i0, i):
-    (rows0, outs0), (rows, outs) = first.shape(), other.shape()
-    if rows0 == rows and outs0 == outs:
-        return
-    for k in range(max(len(rows0), len(rows))):
-        if k >= len(rows0) or k >= len(rows) or rows0[k] != rows[k]:
-            raise ReplayError(
-                f"fn builds a different graph for sample {i} than for sample {i0}: node {k} is "
-                f"{other.describe(k)} instead of {first.describe(k)}. A Python branch or a number taken "
-                "from .data depends on the sample, so the graph cannot be replayed over the batch; "
-                "use ops (relu, max, ...) for the choice, or the eager engine."
-            )
-    if outs0 != outs:
-        raise ReplayError(f"fn returns different nodes for sample {i} than for sample {i0}")
 
 
 # --- the compiled program ----------------------------------------------------------
@@ -518,7 +371,7 @@ class _Split:
     uniform nodes it needs (the frontier) as leaves.
     """
 
-    def __init__(self, rec: _Recording, fuse, group):
+    def __init__(self, rec: Recording, fuse, group):
         varying = set()
         for v in rec.nodes:
             if v in rec.placeholders or any(x in varying for x in v.inputs):
@@ -546,7 +399,7 @@ class _Split:
 # --- the public face ----------------------------------------------------------------
 
 
-def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True) -> "Tape":
+def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True, params=()) -> "Tape":
     """Record ``fn`` (one sample's loss) for replay over whole batches.
 
     ``fn`` receives one argument per array given to ``run``: a 1-D array's
@@ -558,6 +411,8 @@ def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True) -> "Tape":
     and ``Tape.aux`` holds its values after each run. ``fuse`` and ``group``
     exist to measure what each speed-up buys: ``group=False`` runs one numpy
     call per node, ``fuse=False`` keeps every addition a node of its own.
+    ``params``: Values made before fn (a model's parameters) to watch while
+    recording; others fn reaches are found and cost one more recording.
 
     Recording happens at the first ``run`` (it needs the number of columns).
 
@@ -569,7 +424,7 @@ def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True) -> "Tape":
         raise TypeError(f"trace: fn must be callable (one sample's loss), got {type(fn).__name__}")
     if reduce not in _REDUCES:
         raise ValueError(f"trace: reduce must be one of {_REDUCES}, got {reduce!r}")
-    return Tape(fn, reduce, bool(has_aux), bool(fuse), bool(group))
+    return Tape(fn, reduce, bool(has_aux), bool(fuse), bool(group), params)
 
 
 class Tape:
@@ -579,8 +434,9 @@ class Tape:
     an ordinary eager graph that can be drawn and stepped through.
     """
 
-    def __init__(self, fn, reduce, has_aux, fuse, group):
+    def __init__(self, fn, reduce, has_aux, fuse, group, params):
         self.fn, self.reduce, self.has_aux, self.fuse, self.group = fn, reduce, has_aux, fuse, group
+        self.params = list(params)  # Values made before fn whose data is tagged while it is recorded
         self.graph = None
         self.aux = None
         self._splits = {}  # per layout of the arrays (columns of each)
@@ -629,46 +485,66 @@ class Tape:
             )
         return out, n
 
+    def _record(self, arrays, names, i, nudge=None):
+        # Pre-existing Values fn reaches but the tape did not know of (not in
+        # ``params``) were read untagged: record again with them tagged.
+        for _ in range(4):
+            rec = Recording(self.fn, arrays, names, i, self.has_aux, self.params, nudge)
+            if not rec.untagged:
+                return rec
+            self.params = self.params + rec.untagged
+        raise ReplayError("fn reaches other Values made before it ran at every recording; replay refused")
+
     def _split(self, arrays, n):
         layout = tuple(a.shape[1:] for a in arrays)
         split = self._splits.get(layout)
         if split is None:
             names = _argument_names(self.fn, len(arrays))
-            first = _Recording(self.fn, arrays, names, 0, self.has_aux)
-            for i in self._probes(arrays, n):
-                _compare(first, _Recording(self.fn, arrays, names, i, self.has_aux), 0, i)
-            split = self._splits[layout] = _Split(first, self.fuse, self.group)
+            first = self._record(arrays, names, 0)
+            # The probe: the sample most unlike the first, with the parameters
+            # nudged, must give the same graph and constants (a number taken
+            # from .data through C code, or a random one, would differ).
+            far = self._probe(arrays, n)
+            compare(first, self._record(arrays, names, far, nudge=_NUDGE), 0, far)
+            split = _Split(first, self.fuse, self.group)
+            self._verify(split, first, arrays)
+            self._splits[layout] = split
             self.graph = first.outputs[0] if first.loss else first.outputs
         return split
 
     @staticmethod
-    def _probes(arrays, n):
-        # Besides sample 0: the sample that differs from it in the most
-        # entries (labels of the other class, say), and the last one.
+    def _probe(arrays, n):
+        # The sample that differs from sample 0 in the most entries (labels
+        # of the other class, say).
         if n == 1:
-            return []
+            return 0
         flat = np.concatenate([a.reshape(n, -1) for a in arrays], axis=1)
-        far = int(np.argmax((flat != flat[0]).sum(axis=1)))
-        return sorted({far, n - 1} - {0})
+        return int(np.argmax((flat != flat[0]).sum(axis=1)))
+
+    def _verify(self, split, first, arrays):
+        # The compiled program on the recorded sample gives what the eager
+        # engine computed for it: a check of the compiler, not of fn.
+        out = self._forward(split, [a[:1] for a in arrays], 1)
+        want = np.array([o.data for o in first.outputs])
+        if not np.allclose(out[split.outputs, 0], want, rtol=1e-9, atol=1e-300, equal_nan=True):
+            raise ReplayError("the compiled replay disagrees with the eager engine on the recorded sample; "
+                              "replay refused (please report this graph)")
 
     def check(self, *arrays):
         """Record every sample eagerly and compare with the replayed graph.
 
-        Slow (one eager recording per sample) but complete: it finds a Python
-        branch on ``.data`` that the recording-time checks can miss.
+        Slow (one eager recording per sample); the recording already refuses
+        Python control flow on inputs and parameters, so this is a second opinion.
 
-        >>> t = trace(lambda x: x * 2 if x.data > 0 else x * 3)
+        >>> t = trace(lambda x: x * 2)
         >>> t.check([1.0, 2.0, -1.0])
-        Traceback (most recent call last):
-        ...
-        engine.batch.ReplayError: fn builds a different graph for sample 2 than for sample 0: ...
         """
         arrays, n = self._arrays(arrays, "check")
         self._split(arrays, n)
         names = _argument_names(self.fn, len(arrays))
-        first = _Recording(self.fn, arrays, names, 0, self.has_aux)
+        first = self._record(arrays, names, 0)
         for i in range(1, n):
-            _compare(first, _Recording(self.fn, arrays, names, i, self.has_aux), 0, i)
+            compare(first, self._record(arrays, names, i), 0, i)
 
     # --- forward ------------------------------------------------------------------
 
@@ -682,6 +558,13 @@ class Tape:
         """
         arrays, n = self._arrays(arrays, "forward")
         split = self._split(arrays, n)
+        values = self._forward(split, arrays, n)
+        out = values[split.outputs]
+        if split.aux is not None:
+            self.aux = out[1] if split.aux == "one" else out[1:].T.copy()
+        return out[0] if split.loss else out.T.copy()
+
+    def _forward(self, split, arrays, n):
         uniform, varying = split.uniform, split.varying
         u_values = split.uniform_work.values
         u_values[uniform.live_rows, 0] = [v.data for v in split.params]
@@ -695,10 +578,7 @@ class Tape:
         values[varying.live_rows] = u_values[split.frontier]
         varying.forward(work)
         self._last = (split, work, n)
-        out = values[split.outputs]
-        if split.aux is not None:
-            self.aux = out[1] if split.aux == "one" else out[1:].T.copy()
-        return out[0] if split.loss else out.T.copy()
+        return values
 
     def run(self, *arrays) -> float:
         """The batch loss: the mean (or sum) of fn over the samples; backward() follows."""

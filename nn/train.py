@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
@@ -33,7 +34,7 @@ from .losses import Loss, get_loss, l1_penalty, l2_penalty
 from .module import Dropout, Module
 from .optim import SGD, Optimizer, Schedule
 
-__all__ = ["fit", "History", "BatchResult", "batch_loss", "evaluate", "predict", "penalty"]
+__all__ = ["fit", "History", "BatchResult", "batch_loss", "evaluate", "predict", "penalty", "ReplayFallback"]
 
 
 class BatchResult(NamedTuple):
@@ -117,7 +118,7 @@ class Replay:
 
     def __init__(self, model: Module, loss: Loss, reg: Callable | None):
         self.model, self.loss, self.reg = model, loss, reg
-        self.tape = trace(self._sample, has_aux=True)
+        self.tape = trace(self._sample, has_aux=True, params=model.parameters())
         self.by_target = None  # {target: tape} once the target is known not to be a placeholder
 
     def _sample(self, x, t):
@@ -129,7 +130,8 @@ class Replay:
     def _tape_for(self, target):
         if target not in self.by_target:
             t = self.loss.check(target, 0)
-            self.by_target[target] = trace(lambda x: self._sample(x, t), has_aux=True, reduce="sum")
+            self.by_target[target] = trace(lambda x: self._sample(x, t), has_aux=True, reduce="sum",
+                                           params=self.model.parameters())
         return self.by_target[target]
 
     def _split(self, y):
@@ -140,16 +142,21 @@ class Replay:
         return [(self._tape_for(t.item()), np.flatnonzero(y == t)) for t in targets]
 
     def check(self, X, y, samples=32):
-        """Compare the recording with eager recordings of up to ``samples`` samples spread over (X, y)."""
+        """Record, compile and verify now, on up to ``samples`` samples spread over (X, y); ReplayError says why not.
+
+        The recording itself refuses Python control flow on the inputs and the
+        parameters (``engine.record``); with one recording per target, every
+        target of y is recorded here, so training never meets a new one.
+        """
         rows = _spread(len(y), samples)
-        X, y = X[rows], y[rows]
         if self.by_target is None:
             try:
-                return self.tape.check(X, y)
+                return self.tape.forward(X[rows], y[rows])
             except (ReplayError, TypeError):
                 self.by_target = {}
         for tape, rows in self._split(y):
-            tape.check(X[rows])
+            rows = rows[_spread(len(rows), samples)]
+            tape.forward(X[rows])
 
     def _replay(self, X, y, backward):
         # Rows of [term, *outputs] per sample; with ``backward`` the gradient
@@ -206,15 +213,15 @@ class Outputs:
 
     def __init__(self, model: Module):
         self.model = model
-        self.tape = trace(self._sample)
+        self.tape = trace(self._sample, params=model.parameters())
 
     def _sample(self, x):
         out = self.model(x)
         return [out] if isinstance(out, Value) else list(out)
 
     def check(self, X, samples=32):
-        """Compare the recording with eager recordings of up to ``samples`` rows spread over X."""
-        self.tape.check(X[_spread(len(X), samples)])
+        """Record, compile and verify now, on up to ``samples`` rows spread over X; ReplayError says why not."""
+        self.tape.forward(X[_spread(len(X), samples)])
 
     def __call__(self, X) -> np.ndarray:
         return self.tape.forward(X)
@@ -238,9 +245,9 @@ def _check_batched(batched):
         raise ValueError(f"batched must be True, False or 'auto', got {batched!r}")
 
 
-def _replay_if(batched, model, replay, check, *, now=False):
+def _replay_if(batched, model, replay, check, *, now=False, who="fit"):
     # The replay when asked, or when "auto" finds it gives the same result
-    # (no dropout, and ``check()`` passes); None for the eager engine.
+    # (no dropout, and ``check()`` records it); None for the eager engine.
     if batched is False:
         return None
     if _dropping(model, now=now):
@@ -251,9 +258,17 @@ def _replay_if(batched, model, replay, check, *, now=False):
     if batched == "auto":
         try:
             check()
-        except (ReplayError, TypeError, ValueError, ArithmeticError):
+        except ReplayError as e:
+            # Said once, in one line: the user learns why this run is slower.
+            warnings.warn(f"{who} uses the eager engine: {e}", ReplayFallback, stacklevel=4)
+            return None
+        except (TypeError, ValueError, ArithmeticError):
             return None  # the eager engine, which raises any real error itself
     return replay
+
+
+class ReplayFallback(UserWarning):
+    """``batched="auto"`` could not replay the model (the message says why) and used the eager engine."""
 
 
 def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y):
@@ -277,7 +292,7 @@ def _choose_evaluate(batched, model, loss, X, y):
     # (recorded once, reusable while the mode stays) or the eager engine.
     _check_batched(batched)
     replay = Replay(model, loss, None)
-    replay = _replay_if(batched, model, replay, lambda: replay.check(X, y), now=True)
+    replay = _replay_if(batched, model, replay, lambda: replay.check(X, y), now=True, who="evaluate")
     return replay.evaluate if replay is not None else lambda X, y: _eager_evaluate(model, loss, X, y)
 
 
@@ -287,8 +302,9 @@ def evaluate(model: Module, loss, X, y, *, batched="auto") -> BatchResult:
     ``batched`` as in ``fit``: True replays one recorded sample over the data
     (``engine.batch``), False builds the eager graph of every sample, "auto"
     replays when that gives the same result (no dropout on, and the recording
-    matches eager ones of up to 32 samples). Both give the same numbers up to
-    rounding in the last bits.
+    reads no input or parameter in Python control flow), else warns
+    (``ReplayFallback``) and uses the eager engine. Both give the same numbers
+    up to rounding in the last bits.
 
     >>> from nn import Neuron
     >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data, n.b.data = 2.0, 0.0
@@ -313,7 +329,7 @@ def predict(model: Module, X, *, batched="auto") -> np.ndarray:
     X = check_dataset(X, what="predict input")
     _check_batched(batched)
     outputs = Outputs(model)
-    outputs = _replay_if(batched, model, outputs, lambda: outputs.check(X), now=True)
+    outputs = _replay_if(batched, model, outputs, lambda: outputs.check(X), now=True, who="predict")
     return outputs(X) if outputs is not None else _scores(_forward(model, X))
 
 
@@ -425,8 +441,10 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
     - ``batched``: True replays one sample's recorded graph over each batch
       (``Replay``, ``engine.batch``: far faster, same gradients up to rounding);
       False builds the eager graph of every sample; "auto" replays when that
-      gives the same result: no dropout, and the recording matches eager
-      recordings of (up to 32) training samples spread over the data. The
+      gives the same result: no dropout, and the recording reads no input or
+      parameter in Python control flow (``if w.data > 0``, ``round(x.data)``:
+      ``engine.record``); otherwise a one-line ``ReplayFallback`` warning says
+      why and the eager engine trains. The
       validation figures follow the same rule (as ``evaluate``), recorded once
       per fit, in evaluation mode, so dropout does not stop them replaying.
 

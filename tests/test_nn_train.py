@@ -2,15 +2,18 @@
 
 import math
 import sys
+import warnings
 
 import numpy as np
 import pytest
 
-from engine import numerical_grad
+from engine import Value, numerical_grad
 from nn import (
     MLP, SGD, Adam, BatchResult, LinearDecay, Neuron, batch_loss, blobs, evaluate, fit, get_loss, moons, predict,
     spirals, xor,
 )
+from nn.module import Module
+from nn.train import ReplayFallback
 
 
 def small():
@@ -362,3 +365,87 @@ def test_evaluate_and_predict_check_their_arguments():
         evaluate(model, "bce_with_logits", X, 2 * y, batched=True)
     with pytest.raises(ValueError, match="evaluation data: y must be 1-D"):
         evaluate(model, "bce_with_logits", X, y[:2])
+
+
+# --- batched="auto" never trains differently from batched=False ------------------------------
+
+
+class _Gate(Module):
+    """The issue's first case: a branch on a parameter's .data, which training flips."""
+
+    def __init__(self):
+        self.v, self.w = Value(0.8, kind="param"), Value(0.05, kind="param")
+
+    def __call__(self, x):
+        z = self.v * x[0] + self.w
+        return z if self.w.data > 0 else z * 0.5
+
+
+class _Rounding(Module):
+    """The issue's second case: a branch on round(x.data) that samples 0, the most unlike and the last all take alike."""
+
+    def __init__(self):
+        self.v, self.w = Value(0.3, kind="param"), Value(-0.2, kind="param")
+
+    def __call__(self, x):
+        x0 = x[0]
+        z = self.v * x0 + self.w
+        return z * 3.0 if round(x0.data if isinstance(x0, Value) else x0) else z
+
+
+def _trained(make, X, y, batched, **options):
+    model = make()
+    h = fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), lr=0.3), epochs=30, progress=False,
+            batched=batched, **options)
+    return model, h
+
+
+@pytest.mark.parametrize("case", ["parameter", "input"])
+def test_auto_trains_as_the_eager_engine_when_the_model_branches_on_data(case):
+    if case == "parameter":
+        make, X = _Gate, np.linspace(-1, 1, 20)[:, None]
+        y = -0.5 + 0.2 * X[:, 0]  # pulls w below 0: the branch flips during training
+    else:
+        make = _Rounding
+        X = np.array([[0.1], [0.2], [0.9], [0.3], [0.05], [0.2]])  # sample 0, the farthest (2) and the last agree
+        X[2, 0], X[3, 0] = 0.45, 0.8  # ... on round(); sample 3 rounds to 1
+        y = np.array([0.1, 0.2, 0.3, 2.0, 0.0, 0.1])
+    eager, h_eager = _trained(make, X, y, False)
+    with pytest.warns(ReplayFallback, match=r"fit uses the eager engine: fn applied .* a number read from a parameter"):
+        auto, h_auto = _trained(make, X, y, "auto")
+    assert auto.state_dict() == eager.state_dict() and h_auto.loss == h_eager.loss
+    if case == "parameter":
+        assert eager.w.data < 0  # the branch did flip, so a stale recording would have trained differently
+
+
+def test_auto_replays_a_plain_mlp_without_a_word_and_trains_as_eager():
+    X, y = moons(30, noise=0.1, seed=0)
+    runs = []
+    for batched in ("auto", False):
+        model = MLP(2, [6, 6, 1], seed=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ReplayFallback)
+            fit(model, X, 2 * y - 1, loss="hinge", epochs=15, l2=1e-3, progress=False, batched=batched)
+        runs.append([p.data for p in model.parameters()])
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-9, atol=1e-12)
+
+
+def test_seventy_classes_fall_back_in_fit_and_evaluate():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(140, 3)), np.arange(140) % 70
+    runs = []
+    for batched in ("auto", False):
+        model = MLP(3, [70], seed=1)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            fit(model, X, y, loss="softmax_cross_entropy", epochs=2, progress=False, batched=batched)
+            r = evaluate(model, "softmax_cross_entropy", X, y, batched=batched)
+        runs.append(([p.data for p in model.parameters()], r))
+        messages = [str(w.message) for w in seen if w.category is ReplayFallback]
+        if batched == "auto":
+            assert len(messages) == 2 and "more than 64 recordings" in messages[0]
+            assert messages[0].startswith("fit uses the eager engine") and messages[1].startswith("evaluate uses")
+        else:
+            assert messages == []
+    assert runs[0][0] == runs[1][0]
+    assert runs[0][1].loss == runs[1][1].loss

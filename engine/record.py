@@ -1,0 +1,305 @@
+"""Recording one sample's graph so that a replay over the batch can trust it.
+
+A replay runs the recorded nodes for every sample and every training step, so
+the recording must not depend on the numbers it saw. While ``fn`` runs, the
+inputs (placeholders) and the parameters hold a ``Tagged`` float: it computes
+like a float and its arithmetic keeps the tag, but Python control flow on it —
+a comparison, ``bool``, ``int``, ``round``, ``float()``, ``math.floor``,
+``hash``, formatting — raises ``ReplayError``. Every node the op table makes
+from a tagged input is tagged in turn, so ``if h.data > 0`` on a hidden unit
+is refused just like ``if self.w.data > 0``. A number that leaves the tag
+behind (``Value(math.exp(w.data))`` goes through C) becomes a constant of the
+recording; a second recording of another sample with nudged parameters must
+then give the same constants, or the replay is refused.
+
+>>> from engine import Value
+>>> w = Value(0.5, "w", kind="param")
+>>> rec = Recording(lambda x: x * w if w.data > 0 else x, [np.array([1.0])], ["x"], 0, False, [w])
+Traceback (most recent call last):
+...
+engine.record.ReplayError: fn applied > to w.data, a number read from a parameter or an input (0.5): ...
+"""
+
+from __future__ import annotations
+
+import threading
+from contextvars import ContextVar
+
+import numpy as np
+
+from .ops import OPS
+from .value import Value, reading, topo
+
+__all__ = ["ReplayError", "Tagged", "Recording", "compare"]
+
+
+class ReplayError(ValueError):
+    """The graph of ``fn`` may differ from sample to sample, so one recording cannot stand for all."""
+
+
+# Which recording, if any, runs in this context (thread, task): a tagged
+# float read elsewhere behaves as a plain float.
+_recording: ContextVar = ContextVar("recording", default=None)
+
+
+def _refuse(what, x):
+    rec = _recording.get()
+    if rec is not None:
+        name = rec.names.get(id(x), "a number computed from one")
+        if isinstance(x, Value):
+            x = x.data
+        raise ReplayError(
+            f"fn applied {what} to {name}, a number read from a parameter or an input ({float.__repr__(x)}): "
+            "Python control flow on it can take another branch for another sample or after a training step, "
+            "so one recording cannot be replayed. Express the choice with ops (relu, max, ...) or use the "
+            "eager engine (fit(..., batched=False))."
+        )
+
+
+def _reading(what):
+    def method(self, *args):
+        _refuse(what, self)
+        return getattr(float, name)(self, *args)
+
+    name = {"<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__", "==": "__eq__", "!=": "__ne__",
+            "bool()": "__bool__", "int()": "__int__", "float()": "__float__", "round()": "__round__",
+            "math.floor()": "__floor__", "math.ceil()": "__ceil__", "math.trunc()": "__trunc__",
+            "hash()": "__hash__", "format()": "__format__", "//": "__floordiv__", "% ": "__mod__",
+            "divmod()": "__divmod__", "// (reflected)": "__rfloordiv__", "% (reflected)": "__rmod__",
+            "divmod() (reflected)": "__rdivmod__", "is_integer()": "is_integer",
+            "as_integer_ratio()": "as_integer_ratio", "hex()": "hex"}[what]
+    method.__name__ = name
+    return name, method
+
+
+def _keeping(name):
+    def method(self, *args):
+        out = getattr(float, name)(self, *args)
+        return out if out is NotImplemented else Tagged(out)
+
+    method.__name__ = name
+    return method
+
+
+class Tagged(float):
+    """A float that refuses Python control flow while a recording runs (see the module doc).
+
+    >>> t = Tagged(2.0)
+    >>> t * 3 + 1, type(t * 3 + 1).__name__   # arithmetic keeps the tag
+    (7.0, 'Tagged')
+    >>> t > 1                                  # outside a recording, a plain float
+    True
+    """
+
+    __slots__ = ()
+
+
+for _what in ("<", "<=", ">", ">=", "==", "!=", "bool()", "int()", "float()", "round()", "math.floor()",
+              "math.ceil()", "math.trunc()", "hash()", "format()", "//", "% ", "divmod()", "// (reflected)",
+              "% (reflected)", "divmod() (reflected)", "is_integer()", "as_integer_ratio()", "hex()"):
+    setattr(Tagged, *_reading(_what))
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+              "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__"):
+    setattr(Tagged, _name, _keeping(_name))
+
+
+def _plain(x):
+    return float.__float__(x) if type(x) is Tagged else x
+
+
+# --- the op table, tagging while a recording runs ----------------------------------------
+# Value computes + − × and negation with float operators, which Tagged keeps;
+# every other op calls its row's ``f``. While some recording runs, each row's
+# ``f`` is wrapped: inputs untagged (the op's own branches are the table's,
+# replayed elementwise by its numpy twin), output tagged when an input was.
+# Other threads pass straight through; the count keeps nested or concurrent
+# recordings from unwrapping each other's rows.
+
+_wrap_lock = threading.Lock()
+_wrapped = 0
+_plain_f = {name: row.f for name, row in OPS.items()}
+
+
+def _tagging(f):
+    def tagged_f(*args):
+        if _recording.get() is None:
+            return f(*args)
+        out = f(*[_plain(a) for a in args])
+        return Tagged(out) if any(type(a) is Tagged for a in args[:-1]) else out
+
+    return tagged_f
+
+
+def _wrap(on):
+    global _wrapped
+    with _wrap_lock:
+        _wrapped += 1 if on else -1
+        if _wrapped == (1 if on else 0):
+            for name, row in OPS.items():
+                object.__setattr__(row, "f", _tagging(_plain_f[name]) if on else _plain_f[name])
+
+
+def _value_hook(symbol, value, other):
+    # Value's comparisons and float() call this first. A Value made before fn
+    # (a parameter) may change between steps even when fn's graph does not use
+    # it; one computed from tagged numbers is named, then its data refuses.
+    rec = _recording.get()
+    for v in (value, other):
+        if isinstance(v, Value):
+            if v._id < rec.mark and v not in rec.placeholders and not (v._op is None and v._arg == "const"):
+                rec.names[id(v)] = repr(v)
+                _refuse(symbol, v)
+            if type(v.data) is Tagged:
+                rec.names.setdefault(id(v.data), repr(v))
+
+
+# --- one recording ----------------------------------------------------------------------
+
+
+class Recording:
+    """fn's graph for sample ``i``: nodes in topological order, and their shape as data.
+
+    ``params`` are Values that existed before fn (parameters, or any node)
+    whose data is tagged while fn runs; ``nudge`` scales their data (the probe).
+    Pre-existing nodes fn uses that are not among them are reported in
+    ``untagged``: the caller records again with them added.
+    """
+
+    def __init__(self, fn, arrays, names, i, has_aux, params=(), nudge=None):
+        self.names = {}
+        args = []
+        self.placeholders = {}  # placeholder Value -> (array index, column or None)
+        for k, (a, name) in enumerate(zip(arrays, names)):
+            if a.ndim == 1:
+                v = Value(Tagged(a[i]), name)
+                self.placeholders[v] = (k, None)
+                args.append(v)
+            else:
+                row = [Value(Tagged(a[i, j]), f"{name}[{j}]") for j in range(a.shape[1])]
+                self.placeholders.update((v, (k, j)) for j, v in enumerate(row))
+                args.append(row)
+        for v in self.placeholders:
+            self.names[id(v.data)] = f"{v.label}.data"
+        saved = [(p, p.data) for p in params]
+        self.mark = Value(0.0)._id  # Values older than this existed before fn ran
+        token, hook = _recording.set(self), reading.set(_value_hook)
+        _wrap(True)
+        try:
+            for p, x in saved:
+                p.data = Tagged(x * nudge if nudge else x)
+                self.names[id(p.data)] = f"{p.label or 'a parameter'}.data"
+            try:
+                out = fn(*args)
+            except ReplayError:
+                raise
+            except (ArithmeticError, ValueError) as e:
+                raise _at_sample(e, i) from None
+        finally:
+            _wrap(False)
+            reading.reset(hook)
+            _recording.reset(token)
+            for p, x in saved:
+                p.data = x
+        self.outputs, self.loss, self.aux = _outputs(out, has_aux)
+        self.nodes = topo(*self.outputs)
+        tagged = {p for p, _ in saved}
+        self.untagged = [v for v in self.nodes if v._id < self.mark and v not in tagged and v not in self.placeholders]
+        self._untag()
+        self._shape = None
+
+    def _untag(self):
+        # Every node made from a tagged number must carry the tag (else an op
+        # escaped the wrapping and a read of it could have gone unseen); a
+        # constant or an op's constant built from one depends on the sample.
+        for v in self.nodes:
+            if v in self.placeholders or v._id < self.mark:
+                continue
+            data, op = v.data, v._op
+            if op is None:
+                if type(data) is Tagged:
+                    raise ReplayError(f"fn made a constant ({v!r}) from a parameter's or an input's .data: it would "
+                                      "stay fixed in the replay while the number changes; use the Value itself")
+            else:
+                if type(v._arg) is Tagged:
+                    raise ReplayError(f"fn gave {op.name} a constant argument ({v._arg!r}) read from a parameter's "
+                                      "or an input's .data; it would stay fixed in the replay")
+                if type(data) is not Tagged and any(type(x.data) is Tagged for x in v.inputs):
+                    raise ReplayError(f"the recorder could not follow op {op.name}: its output lost the tag that "
+                                      "marks numbers read from the inputs (an engine change?); replay refused")
+        for v in self.nodes:
+            v.data = _plain(v.data)
+
+    def shape(self):
+        """The graph as comparable data: equal for two samples iff one replay fits both."""
+        if self._shape is None:
+            pos = {v: i for i, v in enumerate(self.nodes)}
+            rows = []
+            push, holders, mark = rows.append, self.placeholders, self.mark
+            for v in self.nodes:
+                op, a, b = v._op, v._a, v._b
+                if op is not None:
+                    push((op, v._arg, pos[a], None if b is None else pos[b]))
+                elif v in holders:
+                    push(("placeholder", holders[v]))
+                elif v._id < mark:
+                    push(("leaf", id(v)))  # the same parameter object in every recording
+                else:
+                    push((v._arg, v.data))  # a constant made inside fn
+            self._shape = rows, [pos[o] for o in self.outputs]
+        return self._shape
+
+    def describe(self, k):
+        v = self.nodes[k] if k < len(self.nodes) else None
+        return "nothing (the graph ended)" if v is None else repr(v)
+
+
+def _at_sample(e, i):
+    # The eager error, its message prefixed with the sample; an exception
+    # type that cannot be rebuilt from one message keeps itself, with a note.
+    try:
+        return type(e)(f"sample {i}: {e}")
+    except Exception:
+        e.add_note(f"(at sample {i})")
+        return e
+
+
+def _values(out):
+    # A Value as [Value]; a list or tuple of Values as a list; else None.
+    if isinstance(out, Value):
+        return [out]
+    if isinstance(out, (list, tuple)) and out and all(isinstance(o, Value) for o in out):
+        return list(out)
+    return None
+
+
+def _outputs(out, has_aux):
+    """(outputs, whether outputs[0] is a loss, how the aux is shaped: None, 'one' or 'many')."""
+    if has_aux:
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], Value) and _values(out[1])):
+            raise TypeError(
+                "trace: with has_aux=True fn must return (loss, aux): the loss a Value, aux a Value or a list "
+                f"of Values; got {type(out).__name__} {out!r:.80}"
+            )
+        return [out[0]] + _values(out[1]), True, "one" if isinstance(out[1], Value) else "many"
+    outputs = _values(out)
+    if outputs is None:
+        raise TypeError(
+            f"trace: fn must return a Value (one sample's loss) or a list of Values, got {type(out).__name__} {out!r:.80}"
+        )
+    return outputs, isinstance(out, Value), None
+
+
+def compare(first, other, i0, i):
+    """ReplayError unless two recordings have the same graph, constants included."""
+    (rows0, outs0), (rows, outs) = first.shape(), other.shape()
+    if rows0 == rows and outs0 == outs:
+        return
+    for k in range(max(len(rows0), len(rows))):
+        if k >= len(rows0) or k >= len(rows) or rows0[k] != rows[k]:
+            raise ReplayError(
+                f"fn builds a different graph for sample {i} than for sample {i0}: node {k} is "
+                f"{other.describe(k)} instead of {first.describe(k)}. A number taken from .data (or a random "
+                "one) depends on the sample or the parameters, so the graph cannot be replayed over the batch; "
+                "use ops (relu, max, ...) for the choice, or the eager engine."
+            )
+    raise ReplayError(f"fn returns different nodes for sample {i} than for sample {i0}")
