@@ -230,6 +230,92 @@ def test_random_aux_outputs_ride_along_without_touching_the_gradient(steps, data
     assert_matches(np.array([p.grad for p in params]), total, scale)
 
 
+# --- layers as matrix products ------------------------------------------------------------
+
+WEIGHT_KINDS = st.sampled_from(["param", "const", "expr"])  # a parameter, a constant, a uniform expression of one
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_layers_run_as_matrix_products_and_match_the_eager_engine(data):
+    n = data.draw(st.integers(1, 5), label="samples")
+    nin = data.draw(st.integers(1, 4), label="inputs")
+    widths = data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3), label="widths")
+    X = np.array(data.draw(st.lists(st.lists(VALUES, min_size=nin, max_size=nin), min_size=n, max_size=n)))
+    params = []
+
+    def weight(kind, v):
+        if kind == "const":
+            return lambda: Value(v)
+        p = Value(v, kind="param")
+        params.append(p)
+        return (lambda: p) if kind == "param" else (lambda: p * 2.0)
+
+    plan = []  # per layer: which inputs each neuron reads (repeats allowed), weights, bias, activation
+    width = nin
+    for k, w in enumerate(widths):
+        reads = data.draw(st.lists(st.integers(0, width - 1), min_size=1, max_size=width + 1), label="reads")
+        neurons = []
+        for _ in range(w):
+            ws = [weight(data.draw(WEIGHT_KINDS), data.draw(VALUES)) for _ in reads]
+            bias = data.draw(st.sampled_from([None, "param", "const"]))
+            neurons.append((ws, None if bias is None else weight(bias, data.draw(VALUES))))
+        act = data.draw(st.sampled_from(["tanh", "relu", "sigmoid", "linear"]))
+        plan.append((reads, neurons, act))
+        width = w
+
+    def fn(x):
+        h = list(x)
+        for reads, neurons, act in plan:
+            out = []
+            for ws, bias in neurons:
+                terms = (w() * h[j] for w, j in zip(ws, reads))
+                z = sum(terms, bias()) if bias else sum(terms)  # sum() without a start adds 0 first
+                out.append(z if act == "linear" else getattr(z, act)())
+            h = out
+        return sum(h[1:], h[0] * h[0])
+
+    assume(params)
+    check_against_eager(fn, [X], params)
+    tape = trace(fn, reduce="sum")
+    tape.forward(X)
+    assert tape.layers, "the layers should run as matrix products"
+
+
+def test_layer_memory_grows_with_activations_not_parameters():
+    from nn import MLP
+
+    rows = []
+    for width in (16, 64):
+        model = MLP(2, [width, width, 1], seed=0)
+        tape = trace(lambda x, t: (1 - t * model(x)[0]).relu(), params=model.parameters())
+        tape.run(np.ones((3, 2)), np.ones(3))
+        split = tape._last[0]
+        rows.append(split.varying.n_rows + split.varying.n_edges)
+        assert [layer.shape for layer in tape.layers] == [(2, width), (width, width), (width, 1)]
+        assert tape.summary().startswith(f"3 matrix products (2×{width}, {width}×{width}, {width}×1)")
+    # 4× the width: 16× the parameters, but only about 4× the rows per sample
+    assert rows[1] < 5 * rows[0], rows
+
+
+def test_matmul_off_gives_the_same_gradients():
+    from nn import MLP
+
+    model = MLP(3, [5, 4, 2], activation="tanh", seed=3)
+    params = model.parameters()
+    X = np.random.default_rng(0).normal(size=(9, 3))
+    fn = lambda x: sum(model(x))  # noqa: E731
+    check_against_eager(fn, [X], params, matmul=False)
+    check_against_eager(fn, [X], params)
+
+
+def test_an_overflowing_layer_names_the_sample():
+    w = [Value(1e200, kind="param"), Value(1e200, kind="param")]
+    tape = trace(lambda x: w[0] * x[0] + w[1] * x[1], params=w)
+    with pytest.raises(OverflowError, match="sample 1: add: .* overflows"):
+        tape.forward([[1.0, 1.0], [1e200, 1.0]])
+
+
 # --- the MLP of micrograd's demo ---------------------------------------------------------
 
 
