@@ -272,11 +272,11 @@ class Tape:
             )
         return out, n
 
-    def _record(self, arrays, names, i, nudge=None):
+    def _record(self, arrays, names, i, nudge=None, tag=True):
         # Pre-existing Values fn reaches but the tape did not know of (not in
         # ``params``) were read untagged: record again with them tagged.
         for _ in range(4):
-            rec = Recording(self.fn, arrays, names, i, self.has_aux, self.params, nudge)
+            rec = Recording(self.fn, arrays, names, i, self.has_aux, self.params, nudge, tag)
             if not rec.untagged:
                 return rec
             self.params = self.params + rec.untagged
@@ -290,9 +290,11 @@ class Tape:
             first = self._record(arrays, names, 0)
             # The probe: the sample most unlike the first, with the parameters
             # nudged, must give the same graph and constants (a number taken
-            # from .data through C code, or a random one, would differ).
+            # from .data through C code, or a random one, would differ). It
+            # needs no tags: the first recording proved that fn's path reads
+            # no tagged number, so the path cannot depend on the data.
             far = self._probe(arrays, n)
-            compare(first, self._record(arrays, names, far, nudge=_NUDGE), 0, far)
+            compare(first, self._record(arrays, names, far, nudge=_NUDGE, tag=False), 0, far)
             split = _Split(first, self.fuse, self.group, self.matmul)
             self._verify(split, first, arrays)
             self._splits[layout] = split

@@ -73,9 +73,12 @@ def _reading(what):
 
 
 def _keeping(name):
+    # The hot path of a recording (every + and × of a layer): kept lean.
+    f = getattr(float, name)
+
     def method(self, *args):
-        out = getattr(float, name)(self, *args)
-        return out if out is NotImplemented else Tagged(out)
+        out = f(self, *args)
+        return out if out is NotImplemented else _tag(out)
 
     method.__name__ = name
     return method
@@ -101,6 +104,9 @@ for _what in ("<", "<=", ">", ">=", "==", "!=", "bool()", "int()", "float()", "r
 for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
               "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__"):
     setattr(Tagged, _name, _keeping(_name))
+
+
+_tag = Tagged
 
 
 def _plain(x):
@@ -165,28 +171,30 @@ class Recording:
     ``untagged``: the caller records again with them added.
     """
 
-    def __init__(self, fn, arrays, names, i, has_aux, params=(), nudge=None):
+    def __init__(self, fn, arrays, names, i, has_aux, params=(), nudge=None, tag=True):
         self.names = {}
         args = []
+        wrap = Tagged if tag else float
         self.placeholders = {}  # placeholder Value -> (array index, column or None)
         for k, (a, name) in enumerate(zip(arrays, names)):
             if a.ndim == 1:
-                v = Value(Tagged(a[i]), name)
+                v = Value(wrap(a[i]), name)
                 self.placeholders[v] = (k, None)
                 args.append(v)
             else:
-                row = [Value(Tagged(a[i, j]), f"{name}[{j}]") for j in range(a.shape[1])]
+                row = [Value(wrap(a[i, j]), f"{name}[{j}]") for j in range(a.shape[1])]
                 self.placeholders.update((v, (k, j)) for j, v in enumerate(row))
                 args.append(row)
         for v in self.placeholders:
             self.names[id(v.data)] = f"{v.label}.data"
         saved = [(p, p.data) for p in params]
         self.mark = Value(0.0)._id  # Values older than this existed before fn ran
-        token, hook = _recording.set(self), reading.set(_value_hook)
-        _wrap(True)
+        token, hook = _recording.set(self if tag else None), reading.set(_value_hook if tag else None)
+        if tag:
+            _wrap(True)
         try:
             for p, x in saved:
-                p.data = Tagged(x * nudge if nudge else x)
+                p.data = wrap(x * nudge if nudge else x)
                 self.names[id(p.data)] = f"{p.label or 'a parameter'}.data"
             try:
                 out = fn(*args)
@@ -195,16 +203,18 @@ class Recording:
             except (ArithmeticError, ValueError) as e:
                 raise _at_sample(e, i) from None
         finally:
-            _wrap(False)
+            if tag:
+                _wrap(False)
             reading.reset(hook)
             _recording.reset(token)
             for p, x in saved:
                 p.data = x
         self.outputs, self.loss, self.aux = _outputs(out, has_aux)
         self.nodes = topo(*self.outputs)
-        tagged = {p for p, _ in saved}
-        self.untagged = [v for v in self.nodes if v._id < self.mark and v not in tagged and v not in self.placeholders]
-        self._untag()
+        tagged, mark, holders = {p for p, _ in saved}, self.mark, self.placeholders
+        self.untagged = [v for v in self.nodes if v._id < mark and v not in tagged and v not in holders]
+        if tag:
+            self._untag()
         self._shape = None
 
     def _untag(self):
@@ -289,8 +299,28 @@ def _outputs(out, has_aux):
     return outputs, isinstance(out, Value), None
 
 
+def _signature(rec):
+    # The graph as a few flat lists, built in bulk: a node's inputs by their
+    # creation number relative to the recording (placeholders just before
+    # it), a Value made before fn by its identity.
+    nodes, lo = rec.nodes, rec.mark - len(rec.placeholders)
+    ins = np.array([(-1 if v._a is None else v._a._id, -1 if v._b is None else v._b._id) for v in nodes], dtype=np.int64)
+    new = ins >= lo
+    ins[new] -= rec.mark
+    consts = [(k, v._arg, v.data) for k, v in enumerate(nodes) if v._op is None and v._id >= rec.mark]
+    return ([v._op for v in nodes], [v._arg for v in nodes if v._op is not None], ins, new, consts,
+            [o._id - rec.mark if o._id >= lo else ~o._id for o in rec.outputs])
+
+
+def _same(s0, s1):
+    return (len(s0[0]) == len(s1[0]) and s0[0] == s1[0] and s0[1] == s1[1] and np.array_equal(s0[2], s1[2])
+            and np.array_equal(s0[3], s1[3]) and s0[4] == s1[4] and s0[5] == s1[5])
+
+
 def compare(first, other, i0, i):
     """ReplayError unless two recordings have the same graph, constants included."""
+    if _same(_signature(first), _signature(other)):
+        return
     (rows0, outs0), (rows, outs) = first.shape(), other.shape()
     if rows0 == rows and outs0 == outs:
         return
