@@ -399,5 +399,10 @@ class Tape:
         seeds[: len(split.frontier), 0] = frontier_grads
         weight_grads = split.weight_grads(work)
         seeds[len(split.frontier) : len(split.frontier) + len(weight_grads), 0] = weight_grads
-        for v, g in zip(split.params, split.uniform.backward(split.uniform_work).tolist()):
+        grads = split.uniform.backward(split.uniform_work)
+        if not np.isfinite(grads).all():
+            # All or nothing: no gradient is touched when one is not finite.
+            raise split.varying.backward_error(work) or split.uniform.backward_error(split.uniform_work) or (
+                OverflowError("Tape.backward: a gradient is past the range of a float; no gradient was changed"))
+        for v, g in zip(split.params, grads.tolist()):
             v.grad += g

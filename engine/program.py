@@ -355,6 +355,35 @@ class Program:
             return per_edge if starts is None else np.add.reduceat(per_edge, starts)
 
 
+    def backward_error(self, work):
+        """After a backward that made inf or nan: an error naming the first op (backward order) that did, or None."""
+        values, edges = work.values, work.edges
+        for *_, gs in self.levels:
+            for g in gs:
+                if g.mm is not None:
+                    dW = work.mm_grads[g.mm][0] if work.mm_grads[g.mm] is not None else np.zeros(1)
+                    blocks = [(e, g.ins[0]) for e in g.edges] + [(None, None)]
+                    if not np.isfinite(dW).all():
+                        return OverflowError("backward: the weight gradient of a layer (G @ Xᵀ, summed over the "
+                                             "samples) is past the range of a float; no gradient was changed")
+                    k = _rows(g.ins[0])
+                else:
+                    k = g.terms.size if g.op is None else g.r1 - g.r0
+                for e in g.edges:
+                    block = edges[e : e + k]
+                    bad = np.argwhere(~np.isfinite(block))
+                    if len(bad):
+                        r, s = bad[0]
+                        name = "a layer's matrix product" if g.mm is not None else ("add" if g.op is None else g.op.name)
+                        node = r if g.op is not None else None
+                        ins = "" if node is None else " at inputs (" + ", ".join(
+                            repr(float(values[ix][node, s])) for ix in g.ins) + ")"
+                        return OverflowError(
+                            f"sample {s}: backward through {name}{ins}: the gradient {float(block[r, s])!r} is past "
+                            "the range of a float; no gradient was changed")
+        return None
+
+
 def _gather(source, index, out):
     # Rows of source into out (mode="clip" lets numpy write out directly).
     if isinstance(index, slice):
@@ -427,8 +456,10 @@ def _product(g, values, bufs, W, b):
 
 
 def _explain(g, values, bufs):
-    # numpy flagged a domain problem; the scalar rule says whether the eager
-    # engine would have raised, and in which words.
+    # numpy flagged a domain problem or a result past float's range. The
+    # scalar rule says first whether (and in which words) the eager engine
+    # raises; a non-finite result from finite inputs raises in any case,
+    # naming the op, its inputs and the sample.
     if g.op is not None:
         xs = [values[ix] for ix in g.ins]
         for node in range(g.r1 - g.r0):
@@ -437,7 +468,23 @@ def _explain(g, values, bufs):
                     g.op.f(*[float(x[node, s]) for x in xs], g.arg)
                 except (ArithmeticError, ValueError) as e:
                     raise _at_sample(e, s) from None
-    with np.errstate(all="ignore"):  # what eager would do: inf or nan, silently
+    with np.errstate(all="ignore"):
         _step(g, values, bufs)
+    out = values[g.r0 : g.r1]
+    bad = np.argwhere(~np.isfinite(out))
+    if len(bad):
+        node, s = bad[0]
+        raise non_finite(g, values, node, s, out[node, s])
 
 
+def non_finite(g, values, node, s, result):
+    """The error for a group whose node ``node`` gave ``result`` (inf or nan) at sample ``s``."""
+    if g.op is None:
+        name, ins = "add", [values[r, s] for r in g.terms[node]]
+    else:
+        name, ins = g.op.name, [values[ix][node, s] for ix in g.ins]
+    args = "" if g.op is None or g.arg is None else f" with {g.op.params[0] if g.op.params else 'arg'} = {g.arg!r}"
+    text = ", ".join(repr(float(x)) for x in ins[:4]) + (", ..." if len(ins) > 4 else "")
+    kind = OverflowError if np.isinf(result) else ValueError
+    return kind(f"sample {s}: {name}: inputs ({text}){args} give {float(result)!r}: the result is past the range of a "
+                "float (about ±1.8e308); scale the inputs or the parameters down")
