@@ -461,3 +461,30 @@ def test_the_replays_bulk_penalty_trains_as_the_eager_graph(l1, l2):
         fit(model, X, y, loss="bce_with_logits", epochs=8, l1=l1, l2=l2, progress=False, batched=batched)
         runs.append([p.data for p in model.parameters()])
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-12, atol=1e-15)
+
+
+# --- real data: scikit-learn's digits ----------------------------------------------------------
+
+
+def test_gradflow_train_digits_reaches_95_percent_and_saves_the_misclassified(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    from viz.cli import main
+
+    assert main(["train", "digits", "--no-progress", "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(out.split("test accuracy ")[1].split("%")[0]) / 100
+    assert accuracy >= 0.95, out
+    assert "MLP(64, [32, 10]" in out and "on 359 held-out images" in out
+    assert (tmp_path / "misclassified.png").stat().st_size > 5000 and (tmp_path / "loss_curve.png").exists()
+    assert main(["train", "digits", "--samples", "10", "-o", str(tmp_path)]) == 2
+    assert "does not apply to digits" in capsys.readouterr().err
+
+
+def test_digits_are_the_bundled_8x8_images():
+    pytest.importorskip("sklearn")
+    from nn import digits
+
+    X, y = digits()
+    assert X.shape == (1797, 64) and X.dtype == float and 0 <= X.min() and X.max() == 1.0
+    assert np.bincount(y).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
