@@ -141,9 +141,47 @@ def run_numpy(width, n, epochs):
     return {"per_step": (time.perf_counter() - t0) / epochs}
 
 
+DIGITS_EPOCHS, DIGITS_LR = 150, 0.02  # as `gradflow train digits`: full batch, Adam
+
+
+def run_digits(engine, epochs):
+    """MLP(64, [32, 10]), softmax cross-entropy, Adam, full batch on 80% of the digits: s per epoch, test accuracy."""
+    from nn import MLP, Adam, digits, fit, predict, train_val_split
+
+    X, y = digits()
+    Xtr, ytr, Xte, yte = train_val_split(X, y, val_fraction=0.2, seed=0)
+    if engine == "gradflow":
+        model = MLP(64, [32, 10], seed=0)
+        t0 = time.perf_counter()
+        fit(model, Xtr, ytr, loss="softmax_cross_entropy", optimizer=Adam(model.parameters(), lr=DIGITS_LR),
+            epochs=epochs, progress=False)
+        took = time.perf_counter() - t0
+        accuracy = float(np.mean(predict(model, Xte).argmax(axis=1) == yte))
+        return {"per_epoch": took / epochs, "accuracy": accuracy}
+    import torch
+
+    torch.set_num_threads(1)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10)).double()
+    opt = torch.optim.Adam(model.parameters(), lr=DIGITS_LR)
+    Xt, yt = torch.tensor(Xtr), torch.tensor(ytr)
+    model(Xt).sum().backward()  # torch's one-time start-up, outside the timing
+    opt.zero_grad()
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(Xt), yt).backward()
+        opt.step()
+    took = time.perf_counter() - t0
+    with torch.no_grad():
+        accuracy = float((model(torch.tensor(Xte)).argmax(1).numpy() == yte).mean())
+    return {"per_epoch": took / epochs, "accuracy": accuracy}
+
+
 def _cell(argv):
     engine, width, n, epochs = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
-    if engine == "gradflow":
+    if engine.startswith("digits-"):
+        out = run_digits(engine[len("digits-"):], epochs)
+    elif engine == "gradflow":
         limit = MEMORY_LIMIT_GB * 2**30
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         try:
@@ -202,10 +240,30 @@ def main(quick=False, widths=WIDTHS, ns=NS, out=sys.stdout):
             cell = {"width": width, "n": n, "epochs": epochs, "repeats": repeats, "runs": runs}
             results["cells"].append(cell)
             print(_row(cell, engines), file=out, flush=True)
+    results["digits"] = _digits(engines, quick, out)
     path = HERE / "results" / "bench_scale.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
     return results
+
+
+def _digits(engines, quick, out):
+    # `gradflow train digits` beside the same in PyTorch (1 thread): time per epoch and test accuracy.
+    runs = {e: [] for e in ("gradflow", "torch1") if e in engines}
+    for _ in range(1 if quick else 3):
+        for e in runs:
+            runs[e].append(_measure("digits-" + ("gradflow" if e == "gradflow" else "torch"), 0, 0, DIGITS_EPOCHS))
+    print(f"\ndigits: MLP(64, [32, 10]), softmax cross-entropy, Adam lr {DIGITS_LR}, {DIGITS_EPOCHS} full-batch "
+          "epochs on 1,438 images, tested on 359 (set-up included for gradflow)", file=out)
+    for e, rs in runs.items():
+        ok = [r for r in rs if "error" not in r]
+        if not ok:
+            print(f"- {e}: failed ({rs[0]['error']})", file=out)
+            continue
+        m, lo, hi = _spread([r["per_epoch"] * 1e3 for r in ok])
+        print(f"- {'gradflow fit' if e == 'gradflow' else 'PyTorch, 1 thread'}: {m:.3g} ms per epoch "
+              f"[{lo:.3g}–{hi:.3g}], test accuracy {ok[0]['accuracy']:.1%}", file=out, flush=True)
+    return runs
 
 
 def _ms(rs):
