@@ -50,6 +50,7 @@ import numpy as np
 from .ops import OPS
 from .program import Program, neurons
 from .record import Recording, ReplayError, compare
+from .value import Value  # noqa: F401  (the doctests use it)
 
 __all__ = ["trace", "Tape", "ReplayError"]
 
@@ -383,7 +384,22 @@ class Tape:
         """Add d(batch loss)/d leaf to the ``.grad`` of every leaf fn used that existed before it ran.
 
         ``grad`` seeds the batch loss's gradient, as in ``Value.backward``:
-        ``backward(0.5)`` adds half of each gradient.
+        ``backward(0.5)`` adds half of each gradient. All or nothing: when a
+        gradient would be inf or nan, it raises and no ``.grad`` changes.
+        """
+        params, grads = self.gradients(grad)
+        for v, g in zip(params, grads.tolist()):
+            v.grad += g
+
+    def gradients(self, grad=1.0):
+        """``(leaves, gradients)``: what ``backward`` would add, as an array, touching no ``.grad``.
+
+        >>> w = Value(3.0, "w")
+        >>> tape = trace(lambda x: w * x, reduce="sum")
+        >>> tape.run([1.0, 2.0])
+        9.0
+        >>> tape.gradients()
+        ([Value(data=3.0, grad=0.0, label='w')], array([3.]))
         """
         if self._last is None:
             raise RuntimeError("Tape.backward: call run(...) first; there is no batch to differentiate")
@@ -401,8 +417,6 @@ class Tape:
         seeds[len(split.frontier) : len(split.frontier) + len(weight_grads), 0] = weight_grads
         grads = split.uniform.backward(split.uniform_work)
         if not np.isfinite(grads).all():
-            # All or nothing: no gradient is touched when one is not finite.
             raise split.varying.backward_error(work) or split.uniform.backward_error(split.uniform_work) or (
                 OverflowError("Tape.backward: a gradient is past the range of a float; no gradient was changed"))
-        for v, g in zip(split.params, grads.tolist()):
-            v.grad += g
+        return split.params, grads

@@ -175,14 +175,22 @@ class Replay:
                 if backward:
                     self.tape.backward()
                 return self.tape.aux
-        aux = None
-        for tape, rows in self._split(y):
+        aux, tapes = None, self._split(y)
+        for tape, rows in tapes:
             tape.forward(X[rows])
-            if backward:
-                tape.backward(1.0 / len(y))
             if aux is None:
                 aux = np.empty((len(y), tape.aux.shape[1]))
             aux[rows] = tape.aux
+        if backward:
+            # Every tape's gradients first (all or nothing), then one pass
+            # over the parameters when the tapes share them, as they do.
+            parts = [tape.gradients(1.0 / len(y)) for tape, _ in tapes]
+            params = parts[0][0]
+            if all(p == params for p, _ in parts):
+                parts = [(params, sum(g for _, g in parts))]
+            for p, grads in parts:
+                for v, g in zip(p, grads.tolist()):
+                    v.grad += g
         return aux
 
     def _penalty(self):
