@@ -116,6 +116,7 @@ class Replay:
     """
 
     most_targets = 64  # more distinct targets than this are not recorded one by one
+    chunk = 8192  # samples replayed at once: about 25 kB per neuron of the model
 
     def __init__(self, model: Module, loss: Loss, reg: Callable | None):
         self.model, self.loss, self.reg = model, loss, reg
@@ -165,33 +166,40 @@ class Replay:
 
     def _replay(self, X, y, backward):
         # Rows of [term, *outputs] per sample; with ``backward`` the gradient
-        # of the mean term (plus the penalty) is added into the parameters.
-        if self.by_target is None:
-            try:
-                self.tape.forward(X, y)
-            except (ReplayError, TypeError):
-                self.by_target = {}
-            else:
-                if backward:
-                    self.tape.backward()
-                return self.tape.aux
-        aux, tapes = None, self._split(y)
-        for tape, rows in tapes:
-            tape.forward(X[rows])
-            if aux is None:
-                aux = np.empty((len(y), tape.aux.shape[1]))
-            aux[rows] = tape.aux
-        if backward:
-            # Every tape's gradients first (all or nothing), then one pass
-            # over the parameters when the tapes share them, as they do.
-            parts = [tape.gradients(1.0 / len(y)) for tape, _ in tapes]
+        # of the mean term is added into the parameters. Big batches go in
+        # chunks, so memory stays bounded however many samples there are;
+        # every chunk's gradients are computed before any is added (all or
+        # nothing), and added in one pass when they share their parameters.
+        n, auxes, parts = len(y), [], []
+        for lo in range(0, n, self.chunk):
+            aux, got = self._chunk(X[lo : lo + self.chunk], y[lo : lo + self.chunk], backward, n)
+            auxes.append(aux)
+            parts += got
+        if parts:
             params = parts[0][0]
             if all(p == params for p, _ in parts):
                 parts = [(params, sum(g for _, g in parts))]
             for p, grads in parts:
                 for v, g in zip(p, grads.tolist()):
                     v.grad += g
-        return aux
+        return auxes[0] if len(auxes) == 1 else np.concatenate(auxes)
+
+    def _chunk(self, X, y, backward, n):
+        # ``(aux, [(params, gradients), ...])`` for these samples, as parts of a batch of n.
+        if self.by_target is None:
+            try:
+                self.tape.forward(X, y)
+            except (ReplayError, TypeError):
+                self.by_target = {}
+            else:
+                return self.tape.aux, [self.tape.gradients(len(y) / n)] if backward else []
+        aux, tapes = None, self._split(y)
+        for tape, rows in tapes:
+            tape.forward(X[rows])
+            if aux is None:
+                aux = np.empty((len(y), tape.aux.shape[1]))
+            aux[rows] = tape.aux
+        return aux, [tape.gradients(1.0 / n) for tape, _ in tapes] if backward else []
 
     def _penalty(self):
         params = self.model.parameters()
@@ -248,7 +256,8 @@ class Outputs:
         self.tape.forward(X[_spread(len(X), samples)])
 
     def __call__(self, X) -> np.ndarray:
-        return self.tape.forward(X)
+        step = Replay.chunk  # bounded memory, as in training
+        return np.concatenate([self.tape.forward(X[lo : lo + step]) for lo in range(0, len(X), step)])
 
 
 def _spread(n, samples):

@@ -488,3 +488,19 @@ def test_digits_are_the_bundled_8x8_images():
     X, y = digits()
     assert X.shape == (1797, 64) and X.dtype == float and 0 <= X.min() and X.max() == 1.0
     assert np.bincount(y).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+
+
+def test_a_batch_bigger_than_a_chunk_trains_as_one_batch(monkeypatch):
+    import nn.train
+
+    X, y = spirals(90, k=3, seed=2)
+    runs = []
+    for chunk in (7, nn.train.Replay.chunk):
+        monkeypatch.setattr(nn.train.Replay, "chunk", chunk)
+        for loss, target in (("softmax_cross_entropy", y), ("mse", y / 2.0)):
+            model = MLP(2, [6, 3], activation="tanh", seed=1)
+            h = fit(model, X, target, loss=loss, epochs=4, l2=1e-3, progress=False, batched=True)
+            runs.append((loss, [p.data for p in model.parameters()], h.loss))
+    for (_, p_small, h_small), (_, p_big, h_big) in zip(runs[:2], runs[2:]):
+        np.testing.assert_allclose(p_small, p_big, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(h_small, h_big, rtol=1e-12)
