@@ -186,6 +186,8 @@ class Recording:
                 self.placeholders.update((v, (k, j)) for j, v in enumerate(row))
                 args.append(row)
         for v in self.placeholders:
+            if tag and type(v.data) is not Tagged:  # Value() made a plain float of it: nothing would be watched
+                raise ReplayError("the recorder could not tag the inputs (Value() converted their data); replay refused")
             self.names[id(v.data)] = f"{v.label}.data"
         saved = [(p, p.data) for p in params]
         self.mark = Value(0.0)._id  # Values older than this existed before fn ran
