@@ -101,12 +101,14 @@ def batch_loss(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray, reg: Cal
 class Replay:
     """``batch_loss``'s work done by ``engine.batch``: the graph recorded once, replayed over each batch.
 
-    One sample's loss term plus the penalty is recorded with placeholders for
-    the inputs and the target. A loss whose target must be a plain number
+    One sample's loss term is recorded with placeholders for the inputs and
+    the target (``penalty``'s L1/L2 gradient is added in bulk; another ``reg``
+    is recorded with the term). A loss whose target must be a plain number
     (softmax_cross_entropy picks an output with it) gets one recording per
     target value instead, each replayed over the samples with that target.
-    Gradients equal ``batch_loss``'s up to rounding; it is what ``fit`` uses
-    with ``batched=True`` (or "auto").
+    Batches go in chunks of ``chunk`` samples. Gradients equal
+    ``batch_loss``'s up to rounding; it is what ``fit`` uses with
+    ``batched=True`` (or "auto").
 
     >>> from nn import Neuron
     >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data = 2.0
