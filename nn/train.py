@@ -117,6 +117,7 @@ class Replay:
     (1.0, [[2.0], [4.0]], -1.0)
     """
 
+    most_mixed = 16  # up to this many distinct targets share one recording (one-hot rows)
     most_targets = 64  # more distinct targets than this are not recorded one by one
     chunk = 8192  # samples replayed at once: about 25 kB per neuron of the model
 
@@ -128,6 +129,7 @@ class Replay:
         self.bulk = reg is not None and hasattr(reg, "l1") and hasattr(reg, "l2")
         self.tape = trace(self._sample, has_aux=True, params=model.parameters())
         self.by_target = None  # {target: tape} once the target is known not to be a placeholder
+        self.mixed = None  # or (targets, tape): one recording for a few targets, each sample's one-hot row
 
     def _sample(self, x, t):
         out = self.model(x)
@@ -141,6 +143,25 @@ class Replay:
             self.by_target[target] = trace(lambda x: self._sample(x, t), has_aux=True, reduce="sum",
                                            params=self.model.parameters())
         return self.by_target[target]
+
+    def _mixed_sample(self, x, onehot):
+        # Σ_k onehot_k · term(out, target_k): with a one-hot row, exactly the
+        # term of the sample's own target (adding zeros changes no bit, and
+        # the other targets' terms get a gradient of exactly 0), so one
+        # recording of the model serves every target.
+        out = self.model(x)
+        outs = [out] if isinstance(out, Value) else list(out)
+        parts = [h * self.loss.term(outs, t) for h, t in zip(onehot, self.mixed[0])]
+        term = sum(parts[1:], parts[0])
+        total = term + self.reg(self.model) if self.reg is not None and not self.bulk else term
+        return total, [term, *outs]
+
+    def _onehot(self, y):
+        targets = self.mixed[1]
+        onehot = (y[:, None] == targets[None, :]).astype(float)
+        if not onehot.any(axis=1).all():
+            raise ReplayError(f"{self.loss.name}: a target outside the {len(targets)} recorded ones")
+        return onehot
 
     def _split(self, y):
         targets = np.unique(y)
@@ -162,6 +183,12 @@ class Replay:
                 return self.tape.forward(X[rows], y[rows])
             except (ReplayError, TypeError):
                 self.by_target = {}
+        targets = np.unique(y)
+        if len(targets) <= self.most_mixed:
+            self.mixed = ([self.loss.check(t, 0) for t in targets.tolist()], targets)
+            tape = trace(self._mixed_sample, has_aux=True, params=self.model.parameters())
+            self.mixed += (tape,)
+            return tape.forward(X[rows], self._onehot(y[rows]))
         for tape, rows in self._split(y):
             rows = rows[_spread(len(rows), samples)]
             tape.forward(X[rows])
@@ -195,6 +222,10 @@ class Replay:
                 self.by_target = {}
             else:
                 return self.tape.aux, [self.tape.gradients(len(y) / n)] if backward else []
+        if self.mixed is not None:
+            tape = self.mixed[2]
+            tape.forward(X, self._onehot(y))
+            return tape.aux, [tape.gradients(len(y) / n)] if backward else []
         aux, tapes = None, self._split(y)
         for tape, rows in tapes:
             tape.forward(X[rows])
@@ -290,7 +321,9 @@ def _replay_if(batched, model, replay, check, *, now=False, who="fit"):
             raise ValueError("batched=True cannot replay dropout (a new random mask for every sample); "
                              "use batched=False or 'auto'" + (", or model.eval() first" if now else ""))
         return None
-    if batched == "auto":
+    if batched is True:
+        check()  # records now: an error is the user's to see
+    else:
         try:
             check()
         except ReplayError as e:
