@@ -17,7 +17,7 @@ then give the same constants, or the replay is refused.
 >>> rec = Recording(lambda x: x * w if w.data > 0 else x, [np.array([1.0])], ["x"], 0, False, [w])
 Traceback (most recent call last):
 ...
-engine.record.ReplayError: fn applied > to w.data, a number read from a parameter or an input (0.5): ...
+engine.record.ReplayError: fn applied > to w.data = 0.5, which depends on the inputs or the parameters: ...
 """
 
 from __future__ import annotations
@@ -45,11 +45,11 @@ _recording: ContextVar = ContextVar("recording", default=None)
 def _refuse(what, x):
     rec = _recording.get()
     if rec is not None:
-        name = rec.names.get(id(x), "a number computed from one")
+        name = rec.names.get(id(x), "a number computed from them")
         if isinstance(x, Value):
             x = x.data
         raise ReplayError(
-            f"fn applied {what} to {name}, a number read from a parameter or an input ({float.__repr__(x)}): "
+            f"fn applied {what} to {name} = {float.__repr__(x)}, which depends on the inputs or the parameters: "
             "Python control flow on it can take another branch for another sample or after a training step, "
             "so one recording cannot be replayed. Express the choice with ops (relu, max, ...) or use the "
             "eager engine (fit(..., batched=False))."

@@ -500,7 +500,7 @@ def test_every_python_read_of_a_tagged_number_is_refused(read, whose):
         read(d)
         return h
 
-    with pytest.raises(ReplayError, match="parameter or an input"):
+    with pytest.raises(ReplayError, match="depends on the inputs or the parameters"):
         trace(fn, params=[w]).run([0.5, 1.5])
     assert type(w.data) is float and w.data == 0.7  # the parameter is given back untouched
 
