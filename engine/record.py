@@ -45,7 +45,7 @@ _recording: ContextVar = ContextVar("recording", default=None)
 def _refuse(what, x):
     rec = _recording.get()
     if rec is not None:
-        name = rec.names.get(id(x), "a number computed from them")
+        name = rec.names.get(id(x), "a node's .data")
         if isinstance(x, Value):
             x = x.data
         raise ReplayError(
