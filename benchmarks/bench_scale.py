@@ -49,14 +49,14 @@ MEMORY_LIMIT_GB = 6  # a gradflow process past this is stopped and reported, not
 def epochs_for(n, width, quick):
     work = n * width * width
     if quick:
-        return 100 if work <= 3e7 else 20 if work <= 1e9 else 5
+        return 50 if work <= 3e7 else 10 if work <= 1e9 else 3
     return 100 if work <= 1e9 else 20
 
 
 def repeats_for(n, width, quick):
     work = n * width * width
     if quick:
-        return 3 if work <= 1e9 else 1
+        return 2 if work <= 3e7 else 1
     return 5 if work <= 1e9 else 3
 
 
