@@ -197,6 +197,8 @@ class Recording:
         try:
             for p, x in saved:
                 p.data = wrap(x * nudge if nudge else x)
+                if tag and type(p.data) is not Tagged:  # as for the inputs: refuse rather than watch nothing
+                    raise ReplayError("the recorder could not tag the parameters' data; replay refused")
                 self.names[id(p.data)] = f"{p.label or 'a parameter'}.data"
             try:
                 out = fn(*args)
