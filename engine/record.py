@@ -56,20 +56,30 @@ def _refuse(what, x):
         )
 
 
-def _reading(what):
+# Float methods that hand a number to Python control flow, and how the
+# refusal names each.
+_READS = {
+    "__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__eq__": "==", "__ne__": "!=",
+    "__bool__": "bool()", "__int__": "int()", "__float__": "float()", "__round__": "round()",
+    "__floor__": "math.floor()", "__ceil__": "math.ceil()", "__trunc__": "math.trunc()", "__hash__": "hash()",
+    "__format__": "format()", "__floordiv__": "//", "__rfloordiv__": "//", "__mod__": "%", "__rmod__": "%",
+    "__divmod__": "divmod()", "__rdivmod__": "divmod()", "is_integer": "is_integer()",
+    "as_integer_ratio": "as_integer_ratio()", "hex": "hex()",
+}
+# Float methods whose result stays a number computed from the tagged one.
+_KEEPS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+          "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__")
+
+
+def _reading(name, what):
+    f = getattr(float, name)
+
     def method(self, *args):
         _refuse(what, self)
-        return getattr(float, name)(self, *args)
+        return f(self, *args)
 
-    name = {"<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__", "==": "__eq__", "!=": "__ne__",
-            "bool()": "__bool__", "int()": "__int__", "float()": "__float__", "round()": "__round__",
-            "math.floor()": "__floor__", "math.ceil()": "__ceil__", "math.trunc()": "__trunc__",
-            "hash()": "__hash__", "format()": "__format__", "//": "__floordiv__", "% ": "__mod__",
-            "divmod()": "__divmod__", "// (reflected)": "__rfloordiv__", "% (reflected)": "__rmod__",
-            "divmod() (reflected)": "__rdivmod__", "is_integer()": "is_integer",
-            "as_integer_ratio()": "as_integer_ratio", "hex()": "hex"}[what]
     method.__name__ = name
-    return name, method
+    return method
 
 
 def _keeping(name):
@@ -97,12 +107,9 @@ class Tagged(float):
     __slots__ = ()
 
 
-for _what in ("<", "<=", ">", ">=", "==", "!=", "bool()", "int()", "float()", "round()", "math.floor()",
-              "math.ceil()", "math.trunc()", "hash()", "format()", "//", "% ", "divmod()", "// (reflected)",
-              "% (reflected)", "divmod() (reflected)", "is_integer()", "as_integer_ratio()", "hex()"):
-    setattr(Tagged, *_reading(_what))
-for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
-              "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__"):
+for _name, _what in _READS.items():
+    setattr(Tagged, _name, _reading(_name, _what))
+for _name in _KEEPS:
     setattr(Tagged, _name, _keeping(_name))
 
 
