@@ -104,8 +104,10 @@ class Replay:
     One sample's loss term is recorded with placeholders for the inputs and
     the target (``penalty``'s L1/L2 gradient is added in bulk; another ``reg``
     is recorded with the term). A loss whose target must be a plain number
-    (softmax_cross_entropy picks an output with it) gets one recording per
-    target value instead, each replayed over the samples with that target.
+    (softmax_cross_entropy picks an output with it) gets, for up to
+    ``most_mixed`` distinct targets, one recording whose target is a one-hot
+    row, else one recording per target value, each replayed over the samples
+    with that target.
     Batches go in chunks of ``chunk`` samples. Gradients equal
     ``batch_loss``'s up to rounding; it is what ``fit`` uses with
     ``batched=True`` (or "auto").
@@ -130,7 +132,8 @@ class Replay:
         self.params = model.parameters()  # once: naming 66,817 parameters takes a tenth of a second
         self.tape = trace(self._sample, has_aux=True, params=self.params)
         self.by_target = None  # {target: tape} once the target is known not to be a placeholder
-        self.mixed = None  # or (targets, tape): one recording for a few targets, each sample's one-hot row
+        self.mixed = None  # or one tape for a few targets, each sample's target a one-hot row over
+        self.targets = None  # ... these target values (an array), as the loss reads them (a list)
 
     def _sample(self, x, t):
         out = self.model(x)
@@ -152,13 +155,13 @@ class Replay:
         # recording of the model serves every target.
         out = self.model(x)
         outs = [out] if isinstance(out, Value) else list(out)
-        parts = [h * self.loss.term(outs, t) for h, t in zip(onehot, self.mixed[0])]
+        parts = [h * self.loss.term(outs, t) for h, t in zip(onehot, self.targets[1])]
         term = sum(parts[1:], parts[0])
         total = term + self.reg(self.model) if self.reg is not None and not self.bulk else term
         return total, [term, *outs]
 
     def _onehot(self, y):
-        targets = self.mixed[1]
+        targets = self.targets[0]
         onehot = (y[:, None] == targets[None, :]).astype(float)
         if not onehot.any(axis=1).all():
             raise ReplayError(f"{self.loss.name}: a target outside the {len(targets)} recorded ones")
@@ -186,10 +189,9 @@ class Replay:
                 self.by_target = {}
         targets = np.unique(y)
         if len(targets) <= self.most_mixed:
-            self.mixed = ([self.loss.check(t, 0) for t in targets.tolist()], targets)
-            tape = trace(self._mixed_sample, has_aux=True, params=self.params)
-            self.mixed += (tape,)
-            return tape.forward(X[rows], self._onehot(y[rows]))
+            self.targets = targets, [self.loss.check(t, 0) for t in targets.tolist()]
+            self.mixed = trace(self._mixed_sample, has_aux=True, params=self.params)
+            return self.mixed.forward(X[rows], self._onehot(y[rows]))
         for tape, rows in self._split(y):
             rows = rows[_spread(len(rows), samples)]
             tape.forward(X[rows])
@@ -224,7 +226,7 @@ class Replay:
             else:
                 return self.tape.aux, [self.tape.gradients(len(y) / n)] if backward else []
         if self.mixed is not None:
-            tape = self.mixed[2]
+            tape = self.mixed
             tape.forward(X, self._onehot(y))
             return tape.aux, [tape.gradients(len(y) / n)] if backward else []
         aux, tapes = None, self._split(y)
