@@ -504,3 +504,25 @@ def test_a_batch_bigger_than_a_chunk_trains_as_one_batch(monkeypatch):
     for (_, p_small, h_small), (_, p_big, h_big) in zip(runs[:2], runs[2:]):
         np.testing.assert_allclose(p_small, p_big, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(h_small, h_big, rtol=1e-12)
+
+
+@pytest.mark.parametrize("classes", [3, 20])  # one recording with one-hot targets; one recording per target
+def test_softmax_targets_replay_as_the_eager_engine(classes):
+    import nn.train
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(3 * classes, 3)), np.arange(3 * classes) % classes
+    runs = []
+    for batched in (True, False):
+        model = MLP(3, [5, classes], seed=2)
+        made = []
+        original = nn.train.trace
+        nn.train.trace = lambda *a, **k: made.append(1) or original(*a, **k)
+        try:
+            h = fit(model, X, y, loss="softmax_cross_entropy", epochs=3, batch_size=16, progress=False, batched=batched)
+        finally:
+            nn.train.trace = original
+        runs.append(([p.data for p in model.parameters()], h.loss, len(made)))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-12)
+    assert runs[0][2] == (2 if classes <= 16 else 1 + classes)  # the plain attempt, then the mixed or per-target ones
