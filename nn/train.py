@@ -198,7 +198,8 @@ class Replay:
 
     def _replay(self, X, y, backward):
         # Rows of [term, *outputs] per sample; with ``backward`` the gradient
-        # of the mean term is added into the parameters. Big batches go in
+        # of the mean term (and the bulk penalty's) is added into the
+        # parameters, in one pass when they share them. Big batches go in
         # chunks, so memory stays bounded however many samples there are;
         # every chunk's gradients are computed before any is added (all or
         # nothing), and added in one pass when they share their parameters.
@@ -207,6 +208,8 @@ class Replay:
             aux, got = self._chunk(X[lo : lo + self.chunk], y[lo : lo + self.chunk], backward, n)
             auxes.append(aux)
             parts += got
+        if backward and self.bulk:
+            parts.append((self.params, self._penalty()))
         if parts:
             params = parts[0][0]
             if all(p == params for p, _ in parts):
@@ -238,18 +241,15 @@ class Replay:
         return aux, [tape.gradients(1.0 / n) for tape, _ in tapes] if backward else []
 
     def _penalty(self):
-        params = self.params
-        p = np.array([v.data for v in params])
+        # The gradient of penalty's λ1·Σ|p| + λ2·Σp², parameter by parameter.
+        p = np.array([v.data for v in self.params])
         grads = 2.0 * self.reg.l2 * p if self.reg.l2 else np.zeros_like(p)
         if self.reg.l1:
             grads += self.reg.l1 * np.sign(p)  # max(p, −p) splits a tie at 0 evenly: 0
-        for v, g in zip(params, grads.tolist()):
-            v.grad += g
+        return grads
 
     def __call__(self, model, loss, X, y, reg) -> BatchResult:
         aux = self._replay(X, y, backward=True)
-        if self.bulk:
-            self._penalty()
         self.loss.check_scores(aux[:, 1:])  # what the eager Loss checks before its graph
         return BatchResult(float(aux[:, 0].mean()), aux[:, 1:].copy())
 
