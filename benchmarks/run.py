@@ -4,6 +4,7 @@
   bench_nn.py      time per training step of micrograd's demo, eager engine against micrograd
   bench_train.py   micrograd's demo by micrograd, gradflow eager, gradflow batched and PyTorch; a spiral
   bench_grade.py   gradflow grade on 10,000 submissions; gradflow check's process time
+  bench_scale.py   fit end to end over widths 16/64/256 × n 100..100k beside PyTorch and numpy; the digits
 
 Each gets a fresh interpreter (the same Python as this one), so none of them
 inherits another's garbage or imported modules. Exits non-zero when any fails.
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_engine.py", "bench_nn.py", "bench_train.py", "bench_grade.py")
+SCRIPTS = ("bench_engine.py", "bench_nn.py", "bench_train.py", "bench_scale.py", "bench_grade.py")
 
 
 def main(argv=None):

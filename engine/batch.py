@@ -20,24 +20,24 @@ the one to draw and to step through; ``Tape.graph`` is the recorded sample.
 >>> round(w.grad, 4), round(b.grad, 4)
 (-2.6667, -1.3333)
 
-Speed comes from running many nodes per numpy call: nodes with the same op,
-the same constant and the same depth in the graph (say the first multiply of
-all sixteen neurons of a layer) form one *group* and run as one call on a 2-D
-array, rows = nodes, columns = samples; a chain of additions whose partial
-sums nothing else reads (a neuron's weighted sum, as ``sum()`` builds it) runs
-as one sum, adding left to right like the eager engine. Nodes that depend on
-no input (the parameters, a penalty on them) are the same for every sample
-and run on a single column.
+Speed comes from running many nodes per numpy call (``engine.program``): a
+layer's weighted sums ``b_i + Σ_j w_ij·x_j`` over a shared row of inputs run
+as one matrix product, forward and backward; other nodes with the same op,
+constant and depth form one *group*, one call on a 2-D array (rows = nodes,
+columns = samples); a chain of additions whose partial sums nothing else
+reads runs as one sum. Nodes that depend on no input (the parameters, a
+penalty on them) are the same for every sample and run on a single column.
+``Tape.summary()`` says what the plan is.
 
-What cannot be replayed: Python control flow on a node's value, such as
-``if s > 0`` or ``max(a, b)`` with the builtin, can choose a different branch
-for another sample. While ``fn`` is recorded, comparisons and ``float()`` on a
-Value that depends on the inputs or the parameters raise ``ReplayError``; the
-graph is also recorded for the first sample, the one most unlike it and the
-last, and must come out the same (constants included, so a number taken from
-``.data`` or from a random generator shows up). A branch on ``.data`` that
-happens to go the same way for those samples cannot be seen;
-``Tape.check(...)`` records every sample eagerly and compares, when in doubt.
+What cannot be replayed: Python control flow on a number that changes with
+the sample or the step, such as ``if s > 0``, ``max(a, b)`` with the builtin,
+or ``round(x.data)``, can choose another branch elsewhere. While ``fn`` is
+recorded, the inputs' and parameters' data are tagged (``engine.record``):
+such a read raises ``ReplayError``, as does a constant made from one. A
+second recording, of the sample most unlike the first with the parameters
+nudged, must give the same graph and constants (a number read through C code
+or drawn at random shows up there). ``Tape.check(...)`` records every sample
+eagerly and compares, as a second opinion.
 """
 
 from __future__ import annotations
@@ -48,74 +48,24 @@ from operator import attrgetter
 import numpy as np
 
 from .ops import OPS
-from .value import Value, reading, topo
+from .program import Program, neurons
+from .record import Recording, ReplayError, compare
+from .value import Value  # noqa: F401  (the doctests use it)
 
 __all__ = ["trace", "Tape", "ReplayError"]
 
-_ADD = OPS["add"]
+_ADD, _MUL = OPS["add"], OPS["mul"]
 # Fusing a tree of additions into one sum relies on add's local derivatives
-# being 1 for both inputs: every term then receives the root's gradient.
-assert _ADD.d(2.0, 3.0, 5.0, None) == (1.0, 1.0)
+# being 1 for both inputs: every term then receives the root's gradient; a
+# layer's matrix product relies on mul's being the other factor.
+assert _ADD.d(2.0, 3.0, 5.0, None) == (1.0, 1.0) and _MUL.d(2.0, 3.0, 6.0, None) == (3.0, 2.0)
 
 _REDUCES = ("mean", "sum")
+_NUDGE = 1.0 + 2.0**-12  # the probe's parameters: near enough to stay in every op's domain
 _by_id = attrgetter("_id")
 
 
-class ReplayError(ValueError):
-    """The graph of ``fn`` may differ from sample to sample, so one recording cannot stand for all."""
-
-
 # --- recording -------------------------------------------------------------------
-
-
-class _Guard:
-    """Raise when fn branches on a value that changes with the sample or the step.
-
-    While fn runs, it is Value's ``reading`` hook: a comparison or float() on a
-    Value that depends on a placeholder or on a pre-existing leaf (a
-    parameter) is Python control flow the replay could not follow. Constants
-    created inside fn may be compared freely. The hook is a ContextVar, so
-    other threads compare Values undisturbed while fn is recorded.
-    """
-
-    def __init__(self, placeholders, mark):
-        self.placeholders = placeholders
-        self.mark = mark
-        self.token = None
-
-    def _varies(self, v):
-        if not isinstance(v, Value):
-            return False
-        for x in topo(v):
-            if x._op is None and (x in self.placeholders or (x._id < self.mark and x._arg != "const")):
-                return True
-        return False
-
-    def __call__(self, symbol, value, other):
-        if self._varies(value) or self._varies(other):
-            raise ReplayError(
-                f"fn applied {symbol} to a Value that depends on the batch inputs or the "
-                f"parameters ({value!r}); Python control flow on a node's value can take another branch for "
-                "another sample, so the graph cannot be replayed. Express the choice with ops "
-                "(relu, max, leaky_relu, ...) or use the eager engine for this fn."
-            )
-
-    def __enter__(self):
-        self.token = reading.set(self)
-        return self
-
-    def __exit__(self, *exc):
-        reading.reset(self.token)
-
-
-def _at_sample(e, i):
-    # The eager error, its message prefixed with the sample; an exception
-    # type that cannot be rebuilt from one message keeps itself, with a note.
-    try:
-        return type(e)(f"sample {i}: {e}")
-    except Exception:
-        e.add_note(f"(at sample {i})")
-        return e
 
 
 def _argument_names(fn, count):
@@ -132,383 +82,6 @@ def _argument_names(fn, count):
     return [fixed[i].name if i < len(fixed) else f"in{i}" for i in range(count)]
 
 
-class _Recording:
-    """fn's graph for one sample: nodes in topological order, and their shape as data."""
-
-    def __init__(self, fn, arrays, names, i, has_aux):
-        args = []
-        self.placeholders = {}  # placeholder Value -> (array index, column or None)
-        for k, (a, name) in enumerate(zip(arrays, names)):
-            if a.ndim == 1:
-                v = Value(float(a[i]), name)
-                self.placeholders[v] = (k, None)
-                args.append(v)
-            else:
-                row = [Value(float(a[i, j]), f"{name}[{j}]") for j in range(a.shape[1])]
-                self.placeholders.update((v, (k, j)) for j, v in enumerate(row))
-                args.append(row)
-        self.mark = Value(0.0)._id  # Values older than this existed before fn ran
-        with _Guard(self.placeholders, self.mark):
-            try:
-                out = fn(*args)
-            except ReplayError:
-                raise
-            except (ArithmeticError, ValueError) as e:
-                # Said as the replay says it: the sample, then the eager message.
-                raise _at_sample(e, i) from None
-        self.outputs, self.loss, self.aux = _outputs(out, has_aux)
-        self.nodes = topo(*self.outputs)
-        self._shape = None
-
-    def shape(self):
-        """The graph as comparable data: equal for two samples iff one replay fits both."""
-        if self._shape is None:
-            pos = {v: i for i, v in enumerate(self.nodes)}
-            rows = []
-            push, holders, mark = rows.append, self.placeholders, self.mark
-            for v in self.nodes:
-                op, a, b = v._op, v._a, v._b
-                if op is not None:
-                    push((op, v._arg, pos[a], None if b is None else pos[b]))
-                elif v in holders:
-                    push(("placeholder", holders[v]))
-                elif v._id < mark:
-                    push(("leaf", id(v)))  # the same parameter object in every recording
-                else:
-                    push((v._arg, v.data))  # a constant made inside fn
-            self._shape = rows, [pos[o] for o in self.outputs]
-        return self._shape
-
-    def describe(self, k):
-        v = self.nodes[k] if k < len(self.nodes) else None
-        return "nothing (the graph ended)" if v is None else repr(v)
-
-
-def _values(out):
-    # A Value as [Value]; a list or tuple of Values as a list; else None.
-    if isinstance(out, Value):
-        return [out]
-    if isinstance(out, (list, tuple)) and out and all(isinstance(o, Value) for o in out):
-        return list(out)
-    return None
-
-
-def _outputs(out, has_aux):
-    """(outputs, whether outputs[0] is a loss, how the aux is shaped: None, 'one' or 'many')."""
-    if has_aux:
-        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], Value) and _values(out[1])):
-            raise TypeError(
-                "trace: with has_aux=True fn must return (loss, aux): the loss a Value, aux a Value or a list "
-                f"of Values; got {type(out).__name__} {out!r:.80}"
-            )
-        return [out[0]] + _values(out[1]), True, "one" if isinstance(out[1], Value) else "many"
-    outputs = _values(out)
-    if outputs is None:
-        raise TypeError(
-            f"trace: fn must return a Value (one sample's loss) or a list of Values, got {type(out).__name__} {out!r:.80}"
-        )
-    return outputs, isinstance(out, Value), None
-
-
-def _compare(first, other, i0, i):
-    (rows0, outs0), (rows, outs) = first.shape(), other.shape()
-    if rows0 == rows and outs0 == outs:
-        return
-    for k in range(max(len(rows0), len(rows))):
-        if k >= len(rows0) or k >= len(rows) or rows0[k] != rows[k]:
-            raise ReplayError(
-                f"fn builds a different graph for sample {i} than for sample {i0}: node {k} is "
-                f"{other.describe(k)} instead of {first.describe(k)}. A Python branch or a number taken "
-                "from .data depends on the sample, so the graph cannot be replayed over the batch; "
-                "use ops (relu, max, ...) for the choice, or the eager engine."
-            )
-    if outs0 != outs:
-        raise ReplayError(f"fn returns different nodes for sample {i} than for sample {i0}")
-
-
-# --- the compiled program ----------------------------------------------------------
-
-
-class _Group:
-    """Nodes run by one numpy call: same op, same constant, same depth.
-
-    Their values fill rows ``r0:r1``; ``ins[j]`` are the rows of their j-th
-    inputs (a slice when contiguous). A fused sum has ``op`` None and
-    ``terms``, a (k, L) array of the rows of its terms.
-    """
-
-    __slots__ = ("op", "arg", "depth", "needs", "i", "r0", "r1", "ins", "terms", "slots", "edges")
-
-    def __init__(self, op, arg, depth, needs):
-        self.op, self.arg, self.depth, self.needs = op, arg, depth, needs
-        self.ins = []
-        self.terms = None
-        self.slots = []  # input positions whose edge contributions backward computes
-        self.edges = []  # first edge row of each slot in `slots`
-
-
-def _index(rows):
-    # A contiguous ascending run indexes as a slice: a view, no copy.
-    rows = np.asarray(rows, dtype=np.intp)
-    if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
-        return slice(int(rows[0]), int(rows[0]) + len(rows))
-    return rows
-
-
-class _Program:
-    """Part of a recorded graph compiled into groups, run on any number of columns.
-
-    ``nodes`` are in topological order. Leaves here are the ``holders``
-    (placeholders, filled from the arrays), the ``live`` nodes (values given
-    at each run, gradients handed back summed over the columns) and constants.
-    ``seeds`` are the rows whose gradient arrives from outside (edge rows
-    0, 1, ...), e.g. the loss; ``outputs`` are the nodes whose values are
-    read after a run (the seeds among them), so each keeps a row of its own.
-    """
-
-    def __init__(self, nodes, holders, live, seeds, outputs, fuse, group):
-        live_set = set(live)
-
-        def ins(v):
-            return () if v in live_set else v.inputs
-
-        pos = {v: i for i, v in enumerate(nodes)}
-        uses = [0] * len(nodes)
-        for v in nodes:
-            for x in ins(v):
-                uses[pos[x]] += 1
-        for o in set(seeds) | set(outputs):
-            uses[pos[o]] += 1
-        # Only nodes a seed depends on carry gradients: an aux output that
-        # the loss does not use must send nothing back (not even 0 · inf).
-        reach = set(seeds)
-        for v in reversed(nodes):
-            if v in reach:
-                reach.update(ins(v))
-
-        # An addition whose partial sum only feeds the left side of another
-        # addition dissolves into one sum with it: ((t0 + t1) + t2) + t3, as
-        # Python's sum() and a + b + c build it. Adding the terms left to
-        # right then rounds exactly as the eager engine does.
-        absorbed = set()
-        if fuse:
-            for v in nodes:
-                x = v._a
-                if v._op is _ADD and v not in live_set and x._op is _ADD and x not in live_set and uses[pos[x]] == 1:
-                    absorbed.add(x)
-
-        fixed = [v for v in nodes if v._op is None and v not in holders and v not in live_set]
-        held = [v for v in nodes if v in holders]
-        row = {}
-        for v in held + live + fixed:
-            row[v] = len(row)
-        self.holders = [(holders[v], row[v]) for v in held]
-        self.live = live
-        self.live_rows = slice(len(held), len(held) + len(live))
-        self.fixed = np.array([v.data for v in fixed], dtype=float)
-        self.fixed_rows = slice(self.live_rows.stop, len(row))
-
-        depth = {v: 0 for v in row}
-        needs = {v: v in live_set for v in row}
-        groups = {}
-        items = []
-        for v in nodes:
-            if v in row or v in absorbed:
-                continue
-            if v._op is _ADD and fuse:
-                right, x = [], v
-                while x is v or x in absorbed:
-                    right.append(x._b)
-                    x = x._a
-                terms = [x] + right[::-1]
-            else:
-                terms = list(v.inputs)
-            is_sum = v._op is _ADD and len(terms) > 2
-            depth[v] = 1 + max(depth[x] for x in terms)
-            needs[v] = v in reach and any(needs[x] for x in terms)
-            key = (depth[v], needs[v], "sum" if is_sum else v._op.name, v._arg, len(terms))
-            if not group:
-                key += (pos[v],)
-            if key not in groups:
-                groups[key] = _Group(None if is_sum else v._op, v._arg, depth[v], needs[v])
-            items.append((v, terms, groups[key]))
-        # Run order: by depth; within a depth the groups needing gradients come
-        # first, so that their rows form one block for backward.
-        order = sorted(groups.values(), key=lambda g: (g.depth, not g.needs))
-        members = {id(g): [] for g in order}
-        for v, terms, g in items:
-            members[id(g)].append((v, terms))
-        for i, g in enumerate(order):
-            g.i = i
-            g.r0 = len(row)
-            for v, _ in members[id(g)]:
-                row[v] = len(row)
-            g.r1 = len(row)
-        self.n_rows = len(row)
-        self.groups = order
-        self.row = row
-
-        # Edges: one row per (node, input) whose gradient contribution backward
-        # computes; rows 0 .. len(seeds) - 1 carry the gradients from outside.
-        edges_to = {r: [] for r in range(self.n_rows)}
-        for e, o in enumerate(seeds):
-            edges_to[row[o]].append(e)
-        n_edges = len(seeds)
-        for g in order:
-            mem = members[id(g)]
-            if g.op is None:
-                g.terms = np.array([[row[x] for x in terms] for _, terms in mem], dtype=np.intp)
-                if g.needs:
-                    g.slots, g.edges = [0], [n_edges]
-                    for i, t in enumerate(g.terms.ravel().tolist()):
-                        edges_to[t].append(n_edges + i)
-                    n_edges += g.terms.size
-            else:
-                for j in range(g.op.arity):
-                    rows = [row[terms[j]] for _, terms in mem]
-                    g.ins.append(_index(rows))
-                    if g.needs and any(needs[terms[j]] for _, terms in mem):
-                        g.slots.append(j)
-                        g.edges.append(n_edges)
-                        for i, r in enumerate(rows):
-                            edges_to[r].append(n_edges + i)
-                        n_edges += len(mem)
-        # A row nothing sends a gradient to (a parameter only an aux output
-        # uses) reads this edge, which stays 0: reduceat needs a term per row.
-        self.zero = n_edges
-        self.n_edges = n_edges + 1
-
-        # Pull plan: before the groups of one depth run backwards, the
-        # gradients of all their rows are summed from the edges that point at
-        # them, which all come from deeper nodes and so are already computed.
-        self.levels = []
-        by_depth = {}
-        for g in order:
-            if g.needs:
-                by_depth.setdefault(g.depth, []).append(g)
-        for d in sorted(by_depth, reverse=True):
-            gs = by_depth[d]
-            self.levels.append((gs[0].r0, gs[-1].r1, *self._gather(edges_to, range(gs[0].r0, gs[-1].r1)), gs))
-        self.live_pull = self._gather(edges_to, range(self.live_rows.start, self.live_rows.stop))
-
-    def _gather(self, edges_to, rows):
-        src, starts = [], []
-        for r in rows:
-            starts.append(len(src))
-            src.extend(edges_to[r] or [self.zero])
-        single = len(src) == len(starts)
-        return _index(src), (None if single else np.array(starts, dtype=np.intp))
-
-    def work(self, n):
-        """Working arrays for n columns, allocated once and reused by every run.
-
-        Besides values, gradients and edge contributions, each gather gets a
-        buffer of its own: fresh temporaries of this size at every step make
-        the C allocator hand pages back to the system and fault them in again,
-        which costs more than the arithmetic.
-        """
-        return _Work(self, n)
-
-    def forward(self, work):
-        """Run every group in order."""
-        values, take = work.values, work.take
-        with np.errstate(divide="raise", invalid="raise", over="raise"):
-            for g in self.groups:
-                try:
-                    _step(g, values, take[g.i])
-                except FloatingPointError:
-                    _explain(g, values, take[g.i])
-
-    def backward(self, work):
-        """Gradients of the live rows, summed over the columns; edges[:seeds] must be set."""
-        values, grads, edges, take = work.values, work.grads, work.edges, work.take
-        with np.errstate(all="ignore"):  # the eager backward makes inf/nan silently too
-            for (r0, r1, src, starts, gs), buf in zip(self.levels, work.pull):
-                if starts is None:
-                    _gather(edges, src, grads[r0:r1])
-                else:
-                    np.add.reduceat(_gather(edges, src, buf), starts, axis=0, out=grads[r0:r1])
-                for g in gs:
-                    grad = grads[g.r0 : g.r1]
-                    if g.op is None:
-                        k, L = g.terms.shape
-                        e = g.edges[0]
-                        edges[e : e + k * L].reshape(k, L, -1)[...] = grad[:, None, :]
-                        continue
-                    xs = [buf if buf is not None else values[ix] for ix, buf in zip(g.ins, take[g.i])]
-                    local = g.op.vd(*xs, values[g.r0 : g.r1], g.arg)
-                    k = g.r1 - g.r0
-                    for j, e in zip(g.slots, g.edges):
-                        np.multiply(grad, local[j], out=edges[e : e + k])
-            src, starts = self.live_pull
-            per_edge = _gather(edges, src, work.live).sum(axis=1)
-            return per_edge if starts is None else np.add.reduceat(per_edge, starts)
-
-
-def _gather(source, index, out):
-    # Rows of source into out (mode="clip" lets numpy write out directly).
-    if isinstance(index, slice):
-        if out is None:
-            return source[index]
-        out[...] = source[index]
-        return out
-    return np.take(source, index, axis=0, out=out, mode="clip")
-
-
-def _rows(index):
-    return index.stop - index.start if isinstance(index, slice) else len(index)
-
-
-class _Work:
-    """A program's arrays for one number of columns."""
-
-    def __init__(self, program, n):
-        self.values = np.empty((program.n_rows, n))
-        self.values[program.fixed_rows] = program.fixed[:, None]
-        self.grads = np.empty((program.n_rows, n))
-        self.edges = np.empty((program.n_edges, n))
-        self.edges[program.zero] = 0.0
-        self.take = []  # per group: one buffer per input slot (None: a slice, read in place)
-        for g in program.groups:
-            if g.op is None:
-                self.take.append([np.empty((g.terms.size, n))])
-            else:
-                self.take.append([None if isinstance(ix, slice) else np.empty((len(ix), n)) for ix in g.ins])
-        self.pull = [None if starts is None else np.empty((_rows(src), n)) for _, _, src, starts, _ in program.levels]
-        self.live = np.empty((_rows(program.live_pull[0]), n))
-
-
-def _step(g, values, bufs):
-    if g.op is None:
-        k, L = g.terms.shape
-        terms = np.take(values, g.terms.ravel(), axis=0, out=bufs[0], mode="clip").reshape(k, L, -1)
-        if values.shape[1] > 1:
-            # Along a strided axis numpy adds term after term, left to right.
-            np.add.reduce(terms, axis=1, out=values[g.r0 : g.r1])
-        else:
-            # On one column the axis is contiguous and reduce would add
-            # pairwise; accumulate is left to right by definition.
-            values[g.r0 : g.r1] = np.add.accumulate(terms, axis=1)[:, -1]
-        return
-    xs = [values[ix] if buf is None else np.take(values, ix, axis=0, out=buf, mode="clip") for ix, buf in zip(g.ins, bufs)]
-    values[g.r0 : g.r1] = g.op.vf(*xs, g.arg)
-
-
-def _explain(g, values, bufs):
-    # numpy flagged a domain problem; the scalar rule says whether the eager
-    # engine would have raised, and in which words.
-    if g.op is not None:
-        xs = [values[ix] for ix in g.ins]
-        for node in range(g.r1 - g.r0):
-            for s in range(values.shape[1]):
-                try:
-                    g.op.f(*[float(x[node, s]) for x in xs], g.arg)
-                except (ArithmeticError, ValueError) as e:
-                    raise _at_sample(e, s) from None
-    with np.errstate(all="ignore"):  # what eager would do: inf or nan, silently
-        _step(g, values, bufs)
-
-
 class _Split:
     """A recording compiled in two parts.
 
@@ -518,35 +91,65 @@ class _Split:
     uniform nodes it needs (the frontier) as leaves.
     """
 
-    def __init__(self, rec: _Recording, fuse, group):
+    def __init__(self, rec: Recording, fuse, group, matmul):
         varying = set()
         for v in rec.nodes:
             if v in rec.placeholders or any(x in varying for x in v.inputs):
                 varying.add(v)
+        self.layers = neurons(rec.nodes, varying, rec.outputs) if matmul else []
+        inner = {v for layer in self.layers for v in layer.inner}
+        xs_of = {v: layer.xs for layer in self.layers for v in layer.roots}
         frontier = {o for o in rec.outputs if o not in varying}
         for v in varying:
-            frontier.update(x for x in v.inputs if x not in varying)
+            if v not in inner:
+                frontier.update(x for x in xs_of.get(v, v.inputs) if x not in varying)
         frontier = sorted(frontier, key=_by_id)
+        # The layers' weights and biases are uniform nodes too: they reach the
+        # varying part as matrices, not as rows of one value per sample.
+        weights = []
+        for layer in self.layers:
+            weights += [w for ws in layer.ws for w in ws] + (layer.bs or [])
         leaves = [v for v in rec.nodes if v._op is None and v not in rec.placeholders and v._id < rec.mark]
         self.params = leaves
-        self.uniform = _Program([v for v in rec.nodes if v not in varying], {}, leaves, frontier, frontier, fuse, group)
-        read = varying.union(frontier)
-        self.varying = _Program(
+        self.uniform = Program([v for v in rec.nodes if v not in varying], {}, leaves, frontier + weights,
+                               frontier + weights, fuse, group)
+        read = (varying - inner).union(frontier)
+        self.varying = Program(
             [v for v in rec.nodes if v in read],
-            rec.placeholders, frontier, rec.outputs[:1] if rec.loss else [], rec.outputs, fuse, group,
+            rec.placeholders, frontier, rec.outputs[:1] if rec.loss else [], rec.outputs, fuse, group, self.layers,
         )
         self.frontier = [self.uniform.row[v] for v in frontier]
+        self.weights = []  # per layer: uniform rows of W (k × m) and of b (k) or None
+        for layer in self.layers:
+            W = np.array([[self.uniform.row[w] for w in ws] for ws in layer.ws], dtype=np.intp)
+            b = None if layer.bs is None else np.array([self.uniform.row[x] for x in layer.bs], dtype=np.intp)
+            self.weights.append((W, b))
         self.outputs = [self.varying.row[o] for o in rec.outputs]
         self.loss, self.aux = rec.loss, rec.aux
         self.nodes = rec.nodes
         self.uniform_work = self.uniform.work(1)
         self.widths = {}
 
+    def load(self, work):
+        """Hand the layers their weights from the uniform part's values (after its forward)."""
+        u = self.uniform_work.values[:, 0]
+        work.mm = [(u[W], None if b is None else u[b]) for W, b in self.weights]
+
+    def weight_grads(self, work):
+        """The layers' weight and bias gradients, in the uniform part's seed order after the frontier."""
+        parts = []
+        for (W, b), got in zip(self.weights, work.mm_grads):
+            dW, db = got if got is not None else (np.zeros(W.shape), None if b is None else np.zeros(len(b)))
+            parts.append(dW.ravel())
+            if b is not None:
+                parts.append(db)
+        return np.concatenate(parts) if parts else np.zeros(0)
+
 
 # --- the public face ----------------------------------------------------------------
 
 
-def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True) -> "Tape":
+def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True, matmul=True, params=()) -> "Tape":
     """Record ``fn`` (one sample's loss) for replay over whole batches.
 
     ``fn`` receives one argument per array given to ``run``: a 1-D array's
@@ -557,7 +160,11 @@ def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True) -> "Tape":
     as with JAX's ``grad``: aux (a Value or a list) rides along undifferentiated
     and ``Tape.aux`` holds its values after each run. ``fuse`` and ``group``
     exist to measure what each speed-up buys: ``group=False`` runs one numpy
-    call per node, ``fuse=False`` keeps every addition a node of its own.
+    call per node, ``fuse=False`` keeps every addition a node of its own,
+    ``matmul=False`` runs a layer's weighted sums as products and sums
+    instead of one matrix product.
+    ``params``: Values made before fn (a model's parameters) to watch while
+    recording; others fn reaches are found and cost one more recording.
 
     Recording happens at the first ``run`` (it needs the number of columns).
 
@@ -569,7 +176,7 @@ def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True) -> "Tape":
         raise TypeError(f"trace: fn must be callable (one sample's loss), got {type(fn).__name__}")
     if reduce not in _REDUCES:
         raise ValueError(f"trace: reduce must be one of {_REDUCES}, got {reduce!r}")
-    return Tape(fn, reduce, bool(has_aux), bool(fuse), bool(group))
+    return Tape(fn, reduce, bool(has_aux), bool(fuse), bool(group), bool(matmul), params)
 
 
 class Tape:
@@ -579,8 +186,10 @@ class Tape:
     an ordinary eager graph that can be drawn and stepped through.
     """
 
-    def __init__(self, fn, reduce, has_aux, fuse, group):
+    def __init__(self, fn, reduce, has_aux, fuse, group, matmul, params):
         self.fn, self.reduce, self.has_aux, self.fuse, self.group = fn, reduce, has_aux, fuse, group
+        self.matmul = matmul
+        self.params = list(params)  # Values made before fn whose data is tagged while it is recorded
         self.graph = None
         self.aux = None
         self._splits = {}  # per layout of the arrays (columns of each)
@@ -602,6 +211,41 @@ class Tape:
         """Groups of nodes (one numpy call each, forward) that the last run replayed."""
         split = self._last[0] if self._last else None
         return len(split.uniform.groups) + len(split.varying.groups) if split else 0
+
+    @property
+    def layers(self) -> list:
+        """The layers (``engine.program.Layer``) the last run replayed as matrix products."""
+        return list(self._last[0].layers) if self._last else []
+
+    def summary(self) -> str:
+        """The replay's plan in one line: matrix products (inputs × neurons), then the other numpy groups.
+
+        micrograd's demo network, 2 inputs, two ReLU layers of 16, one output:
+
+        >>> from engine import Value
+        >>> def layer(nin, nout):   # per neuron: nin weights, then the bias
+        ...     return [[Value(0.1 * (i - j)) for j in range(nin)] + [Value(0.0)] for i in range(nout)]
+        >>> layers = [layer(2, 16), layer(16, 16), layer(16, 1)]
+        >>> def mlp(x):
+        ...     for k, neurons in enumerate(layers):
+        ...         x = [sum((w * xi for w, xi in zip(n, x)), n[-1]) for n in neurons]
+        ...         x = [v.relu() for v in x] if k < 2 else x
+        ...     return x[0]
+        >>> tape = trace(lambda x, y: (mlp(x) - y) ** 2)
+        >>> tape.run([[0.5, -1.0], [1.0, 2.0]], [1.0, 0.0]) > 0
+        True
+        >>> print(tape.summary())
+        3 matrix products (2×16, 16×16, 16×1), 4 elementwise groups over the batch, 0 on the parameters alone
+        """
+        if self._last is None:
+            return "not recorded yet: run or forward a batch first"
+        split = self._last[0]
+        shapes = ", ".join(f"{m}×{k}" for m, k in (layer.shape for layer in split.layers))
+        products = len(split.layers)
+        batch = sum(g.mm is None for g in split.varying.groups)
+        params = len(split.uniform.groups)
+        return (f"{products} matrix product{'s' * (products != 1)}" + (f" ({shapes})" if shapes else "")
+                + f", {batch} elementwise group{'s' * (batch != 1)} over the batch, {params} on the parameters alone")
 
     # --- recording ----------------------------------------------------------------
 
@@ -629,46 +273,68 @@ class Tape:
             )
         return out, n
 
+    def _record(self, arrays, names, i, nudge=None, tag=True):
+        # Pre-existing Values fn reaches but the tape did not know of (not in
+        # ``params``) were read untagged: record again with them tagged.
+        for _ in range(4):
+            rec = Recording(self.fn, arrays, names, i, self.has_aux, self.params, nudge, tag)
+            if not rec.untagged:
+                return rec
+            self.params = self.params + rec.untagged
+        raise ReplayError("fn reaches other Values made before it ran at every recording; replay refused")
+
     def _split(self, arrays, n):
         layout = tuple(a.shape[1:] for a in arrays)
         split = self._splits.get(layout)
         if split is None:
             names = _argument_names(self.fn, len(arrays))
-            first = _Recording(self.fn, arrays, names, 0, self.has_aux)
-            for i in self._probes(arrays, n):
-                _compare(first, _Recording(self.fn, arrays, names, i, self.has_aux), 0, i)
-            split = self._splits[layout] = _Split(first, self.fuse, self.group)
+            first = self._record(arrays, names, 0)
+            # The probe: the sample most unlike the first, with the parameters
+            # nudged, must give the same graph and constants (a number taken
+            # from .data through C code, or a random one, would differ). It
+            # needs no tags: the first recording proved that fn's path reads
+            # no tagged number, so the path cannot depend on the data.
+            far = self._probe(arrays, n)
+            compare(first, self._record(arrays, names, far, nudge=_NUDGE, tag=False), 0, far)
+            split = _Split(first, self.fuse, self.group, self.matmul)
+            self._verify(split, first, arrays)
+            self._splits[layout] = split
             self.graph = first.outputs[0] if first.loss else first.outputs
         return split
 
     @staticmethod
-    def _probes(arrays, n):
-        # Besides sample 0: the sample that differs from it in the most
-        # entries (labels of the other class, say), and the last one.
+    def _probe(arrays, n):
+        # The sample that differs from sample 0 in the most entries (labels
+        # of the other class, say).
         if n == 1:
-            return []
+            return 0
         flat = np.concatenate([a.reshape(n, -1) for a in arrays], axis=1)
-        far = int(np.argmax((flat != flat[0]).sum(axis=1)))
-        return sorted({far, n - 1} - {0})
+        return int(np.argmax((flat != flat[0]).sum(axis=1)))
+
+    def _verify(self, split, first, arrays):
+        # The compiled program on the recorded sample gives what the eager
+        # engine computed for it: a check of the compiler, not of fn.
+        out = self._forward(split, [a[:1] for a in arrays], 1)
+        want = np.array([o.data for o in first.outputs])
+        if not np.allclose(out[split.outputs, 0], want, rtol=1e-9, atol=1e-300, equal_nan=True):
+            raise ReplayError("the compiled replay disagrees with the eager engine on the recorded sample; "
+                              "replay refused (please report this graph)")
 
     def check(self, *arrays):
         """Record every sample eagerly and compare with the replayed graph.
 
-        Slow (one eager recording per sample) but complete: it finds a Python
-        branch on ``.data`` that the recording-time checks can miss.
+        Slow (one eager recording per sample); the recording already refuses
+        Python control flow on inputs and parameters, so this is a second opinion.
 
-        >>> t = trace(lambda x: x * 2 if x.data > 0 else x * 3)
+        >>> t = trace(lambda x: x * 2)
         >>> t.check([1.0, 2.0, -1.0])
-        Traceback (most recent call last):
-        ...
-        engine.batch.ReplayError: fn builds a different graph for sample 2 than for sample 0: ...
         """
         arrays, n = self._arrays(arrays, "check")
         self._split(arrays, n)
         names = _argument_names(self.fn, len(arrays))
-        first = _Recording(self.fn, arrays, names, 0, self.has_aux)
+        first = self._record(arrays, names, 0)
         for i in range(1, n):
-            _compare(first, _Recording(self.fn, arrays, names, i, self.has_aux), 0, i)
+            compare(first, self._record(arrays, names, i), 0, i)
 
     # --- forward ------------------------------------------------------------------
 
@@ -682,6 +348,13 @@ class Tape:
         """
         arrays, n = self._arrays(arrays, "forward")
         split = self._split(arrays, n)
+        values = self._forward(split, arrays, n)
+        out = values[split.outputs]
+        if split.aux is not None:
+            self.aux = out[1] if split.aux == "one" else out[1:].T.copy()
+        return out[0] if split.loss else out.T.copy()
+
+    def _forward(self, split, arrays, n):
         uniform, varying = split.uniform, split.varying
         u_values = split.uniform_work.values
         u_values[uniform.live_rows, 0] = [v.data for v in split.params]
@@ -693,12 +366,10 @@ class Tape:
         for (k, j), r in varying.holders:
             values[r] = arrays[k] if j is None else arrays[k][:, j]
         values[varying.live_rows] = u_values[split.frontier]
+        split.load(work)
         varying.forward(work)
         self._last = (split, work, n)
-        out = values[split.outputs]
-        if split.aux is not None:
-            self.aux = out[1] if split.aux == "one" else out[1:].T.copy()
-        return out[0] if split.loss else out.T.copy()
+        return values
 
     def run(self, *arrays) -> float:
         """The batch loss: the mean (or sum) of fn over the samples; backward() follows."""
@@ -713,7 +384,22 @@ class Tape:
         """Add d(batch loss)/d leaf to the ``.grad`` of every leaf fn used that existed before it ran.
 
         ``grad`` seeds the batch loss's gradient, as in ``Value.backward``:
-        ``backward(0.5)`` adds half of each gradient.
+        ``backward(0.5)`` adds half of each gradient. All or nothing: when a
+        gradient would be inf or nan, it raises and no ``.grad`` changes.
+        """
+        params, grads = self.gradients(grad)
+        for v, g in zip(params, grads.tolist()):
+            v.grad += g
+
+    def gradients(self, grad=1.0):
+        """``(leaves, gradients)``: what ``backward`` would add, as an array, touching no ``.grad``.
+
+        >>> w = Value(3.0, "w")
+        >>> tape = trace(lambda x: w * x, reduce="sum")
+        >>> tape.run([1.0, 2.0])
+        9.0
+        >>> tape.gradients()
+        ([Value(data=3.0, grad=0.0, label='w')], array([3.]))
         """
         if self._last is None:
             raise RuntimeError("Tape.backward: call run(...) first; there is no batch to differentiate")
@@ -723,7 +409,14 @@ class Tape:
         if isinstance(grad, bool) or not isinstance(grad, (int, float, np.floating, np.integer)):
             raise TypeError(f"Tape.backward: grad must be a number (the loss's upstream gradient), got {grad!r}")
         work.edges[0] = float(grad) / n if self.reduce == "mean" else float(grad)
+        work.mm_grads[:] = [None] * len(work.mm_grads)
         frontier_grads = split.varying.backward(work)
-        split.uniform_work.edges[: len(split.frontier), 0] = frontier_grads
-        for v, g in zip(split.params, split.uniform.backward(split.uniform_work).tolist()):
-            v.grad += g
+        seeds = split.uniform_work.edges
+        seeds[: len(split.frontier), 0] = frontier_grads
+        weight_grads = split.weight_grads(work)
+        seeds[len(split.frontier) : len(split.frontier) + len(weight_grads), 0] = weight_grads
+        grads = split.uniform.backward(split.uniform_work)
+        if not np.isfinite(grads).all():
+            raise split.varying.backward_error(work) or split.uniform.backward_error(split.uniform_work) or (
+                OverflowError("Tape.backward: a gradient is past the range of a float; no gradient was changed"))
+        return split.params, grads

@@ -12,7 +12,7 @@ from ._own import check_own
 
 check_own("engine")  # before anything imports it: a student's engine.py would shadow it
 
-from .data import batches, blobs, check_dataset, circles, moons, pass_class, spirals, train_val_split, xor
+from .data import batches, blobs, check_dataset, circles, digits, moons, pass_class, spirals, train_val_split, xor
 from .io import load, save
 from .losses import (
     LOSSES, Loss, bce, bce_with_logits, get_loss, half_squared_error, hinge, l1_penalty, l2_penalty, mse,
@@ -28,7 +28,7 @@ __all__ = [
     "Loss", "LOSSES", "get_loss", "mse", "half_squared_error", "bce", "bce_with_logits", "hinge",
     "softmax_cross_entropy", "l1_penalty", "l2_penalty",
     "Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Schedule", "LinearDecay", "StepDecay", "ExponentialDecay",
-    "moons", "circles", "spirals", "xor", "blobs", "pass_class", "check_dataset", "train_val_split", "batches",
+    "moons", "circles", "spirals", "xor", "blobs", "pass_class", "digits", "check_dataset", "train_val_split", "batches",
     "fit", "History", "BatchResult", "batch_loss", "evaluate", "predict", "penalty",
     "save", "load",
 ]

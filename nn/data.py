@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 __all__ = [
-    "moons", "circles", "spirals", "xor", "blobs", "pass_class",
+    "moons", "circles", "spirals", "xor", "blobs", "pass_class", "digits",
     "check_dataset", "train_val_split", "batches",
 ]
 
@@ -158,6 +158,25 @@ def pass_class(n=100, noise=True, seed=0):
     z = 0.9 * lectures + 0.7 * hours - 10
     y = rng.random(n) < 1 / (1 + np.exp(-z)) if noise else z >= 0
     return np.stack([lectures, hours], 1), y.astype(int)
+
+
+def digits():
+    """scikit-learn's bundled handwritten digits: X (1797, 64) in [0, 1], y the digit 0..9.
+
+    8×8 images of 16 grey levels (row by row), shipped inside scikit-learn:
+    no download. scikit-learn is an optional extra: ``pip install -e ".[data]"``.
+
+    >>> X, y = digits()
+    >>> X.shape, float(X.min()), float(X.max()), sorted(set(y.tolist())) == list(range(10))
+    ((1797, 64), 0.0, 1.0, True)
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ImportError("digits() reads scikit-learn's bundled copy, and scikit-learn is not installed; "
+                          'install the data extra: pip install -e ".[data]" (or pip install scikit-learn)') from None
+    data = load_digits()
+    return data.data / 16.0, data.target.astype(int)
 
 
 def _real(a, name, what):

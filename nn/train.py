@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
@@ -33,7 +34,7 @@ from .losses import Loss, get_loss, l1_penalty, l2_penalty
 from .module import Dropout, Module
 from .optim import SGD, Optimizer, Schedule
 
-__all__ = ["fit", "History", "BatchResult", "batch_loss", "evaluate", "predict", "penalty"]
+__all__ = ["fit", "History", "BatchResult", "batch_loss", "evaluate", "predict", "penalty", "ReplayFallback"]
 
 
 class BatchResult(NamedTuple):
@@ -65,6 +66,7 @@ def penalty(l1=0.0, l2=0.0) -> Callable | None:
             terms.append(l2 * l2_penalty(model))
         return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
+    reg.l1, reg.l2 = l1, l2  # so that a replay can take its gradient in bulk (Replay)
     return reg
 
 
@@ -99,12 +101,16 @@ def batch_loss(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray, reg: Cal
 class Replay:
     """``batch_loss``'s work done by ``engine.batch``: the graph recorded once, replayed over each batch.
 
-    One sample's loss term plus the penalty is recorded with placeholders for
-    the inputs and the target. A loss whose target must be a plain number
-    (softmax_cross_entropy picks an output with it) gets one recording per
-    target value instead, each replayed over the samples with that target.
-    Gradients equal ``batch_loss``'s up to rounding; it is what ``fit`` uses
-    with ``batched=True`` (or "auto").
+    One sample's loss term is recorded with placeholders for the inputs and
+    the target (``penalty``'s L1/L2 gradient is added in bulk; another ``reg``
+    is recorded with the term). A loss whose target must be a plain number
+    (softmax_cross_entropy picks an output with it) gets, for up to
+    ``most_mixed`` distinct targets, one recording whose target is a one-hot
+    row, else one recording per target value, each replayed over the samples
+    with that target.
+    Batches go in chunks of ``chunk`` samples. Gradients equal
+    ``batch_loss``'s up to rounding; it is what ``fit`` uses with
+    ``batched=True`` (or "auto").
 
     >>> from nn import Neuron
     >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data = 2.0
@@ -113,24 +119,53 @@ class Replay:
     (1.0, [[2.0], [4.0]], -1.0)
     """
 
+    most_mixed = 16  # up to this many distinct targets share one recording (one-hot rows)
     most_targets = 64  # more distinct targets than this are not recorded one by one
+    chunk = 8192  # samples replayed at once: about 25 kB per neuron of the model
 
     def __init__(self, model: Module, loss: Loss, reg: Callable | None):
         self.model, self.loss, self.reg = model, loss, reg
-        self.tape = trace(self._sample, has_aux=True)
+        # ``penalty``'s λ1·Σ|p| + λ2·Σp² is the same for every sample: its
+        # gradient, λ1·sign(p) + 2λ2·p, is added in bulk once per batch
+        # instead of recording two nodes per parameter into every replay.
+        self.bulk = reg is not None and hasattr(reg, "l1") and hasattr(reg, "l2")
+        self.params = model.parameters()  # once: naming 66,817 parameters takes a tenth of a second
+        self.tape = trace(self._sample, has_aux=True, params=self.params)
         self.by_target = None  # {target: tape} once the target is known not to be a placeholder
+        self.mixed = None  # or one tape for a few targets, each sample's target a one-hot row over
+        self.targets = None  # ... these target values (an array), as the loss reads them (a list)
 
     def _sample(self, x, t):
         out = self.model(x)
         term = self.loss.term([out] if isinstance(out, Value) else list(out), t)
-        total = term + self.reg(self.model) if self.reg is not None else term
+        total = term + self.reg(self.model) if self.reg is not None and not self.bulk else term
         return total, [term, *([out] if isinstance(out, Value) else out)]
 
     def _tape_for(self, target):
         if target not in self.by_target:
             t = self.loss.check(target, 0)
-            self.by_target[target] = trace(lambda x: self._sample(x, t), has_aux=True, reduce="sum")
+            self.by_target[target] = trace(lambda x: self._sample(x, t), has_aux=True, reduce="sum",
+                                           params=self.params)
         return self.by_target[target]
+
+    def _mixed_sample(self, x, onehot):
+        # Σ_k onehot_k · term(out, target_k): with a one-hot row, exactly the
+        # term of the sample's own target (adding zeros changes no bit, and
+        # the other targets' terms get a gradient of exactly 0), so one
+        # recording of the model serves every target.
+        out = self.model(x)
+        outs = [out] if isinstance(out, Value) else list(out)
+        parts = [h * self.loss.term(outs, t) for h, t in zip(onehot, self.targets[1])]
+        term = sum(parts[1:], parts[0])
+        total = term + self.reg(self.model) if self.reg is not None and not self.bulk else term
+        return total, [term, *outs]
+
+    def _onehot(self, y):
+        targets = self.targets[0]
+        onehot = (y[:, None] == targets[None, :]).astype(float)
+        if not onehot.any(axis=1).all():
+            raise ReplayError(f"{self.loss.name}: a target outside the {len(targets)} recorded ones")
+        return onehot
 
     def _split(self, y):
         targets = np.unique(y)
@@ -140,38 +175,78 @@ class Replay:
         return [(self._tape_for(t.item()), np.flatnonzero(y == t)) for t in targets]
 
     def check(self, X, y, samples=32):
-        """Compare the recording with eager recordings of up to ``samples`` samples spread over (X, y)."""
+        """Record, compile and verify now, on up to ``samples`` samples spread over (X, y); ReplayError says why not.
+
+        The recording itself refuses Python control flow on the inputs and the
+        parameters (``engine.record``); with one recording per target, every
+        target of y is recorded here, so training never meets a new one.
+        """
         rows = _spread(len(y), samples)
-        X, y = X[rows], y[rows]
         if self.by_target is None:
             try:
-                return self.tape.check(X, y)
+                return self.tape.forward(X[rows], y[rows])
             except (ReplayError, TypeError):
                 self.by_target = {}
+        targets = np.unique(y)
+        if len(targets) <= self.most_mixed:
+            self.targets = targets, [self.loss.check(t, 0) for t in targets.tolist()]
+            self.mixed = trace(self._mixed_sample, has_aux=True, params=self.params)
+            return self.mixed.forward(X[rows], self._onehot(y[rows]))
         for tape, rows in self._split(y):
-            tape.check(X[rows])
+            rows = rows[_spread(len(rows), samples)]
+            tape.forward(X[rows])
 
     def _replay(self, X, y, backward):
         # Rows of [term, *outputs] per sample; with ``backward`` the gradient
-        # of the mean term (plus the penalty) is added into the parameters.
+        # of the mean term (and the bulk penalty's) is added into the
+        # parameters, in one pass when they share them. Big batches go in
+        # chunks, so memory stays bounded however many samples there are;
+        # every chunk's gradients are computed before any is added (all or
+        # nothing), and added in one pass when they share their parameters.
+        n, auxes, parts = len(y), [], []
+        for lo in range(0, n, self.chunk):
+            aux, got = self._chunk(X[lo : lo + self.chunk], y[lo : lo + self.chunk], backward, n)
+            auxes.append(aux)
+            parts += got
+        if backward and self.bulk:
+            parts.append((self.params, self._penalty()))
+        if parts:
+            params = parts[0][0]
+            if all(p == params for p, _ in parts):
+                parts = [(params, sum(g for _, g in parts))]
+            for p, grads in parts:
+                for v, g in zip(p, grads.tolist()):
+                    v.grad += g
+        return auxes[0] if len(auxes) == 1 else np.concatenate(auxes)
+
+    def _chunk(self, X, y, backward, n):
+        # ``(aux, [(params, gradients), ...])`` for these samples, as parts of a batch of n.
         if self.by_target is None:
             try:
                 self.tape.forward(X, y)
             except (ReplayError, TypeError):
                 self.by_target = {}
             else:
-                if backward:
-                    self.tape.backward()
-                return self.tape.aux
-        aux = None
-        for tape, rows in self._split(y):
+                return self.tape.aux, [self.tape.gradients(len(y) / n)] if backward else []
+        if self.mixed is not None:
+            tape = self.mixed
+            tape.forward(X, self._onehot(y))
+            return tape.aux, [tape.gradients(len(y) / n)] if backward else []
+        aux, tapes = None, self._split(y)
+        for tape, rows in tapes:
             tape.forward(X[rows])
-            if backward:
-                tape.backward(1.0 / len(y))
             if aux is None:
                 aux = np.empty((len(y), tape.aux.shape[1]))
             aux[rows] = tape.aux
-        return aux
+        return aux, [tape.gradients(1.0 / n) for tape, _ in tapes] if backward else []
+
+    def _penalty(self):
+        # The gradient of penalty's λ1·Σ|p| + λ2·Σp², parameter by parameter.
+        p = np.array([v.data for v in self.params])
+        grads = 2.0 * self.reg.l2 * p if self.reg.l2 else np.zeros_like(p)
+        if self.reg.l1:
+            grads += self.reg.l1 * np.sign(p)  # max(p, −p) splits a tie at 0 evenly: 0
+        return grads
 
     def __call__(self, model, loss, X, y, reg) -> BatchResult:
         aux = self._replay(X, y, backward=True)
@@ -206,18 +281,19 @@ class Outputs:
 
     def __init__(self, model: Module):
         self.model = model
-        self.tape = trace(self._sample)
+        self.tape = trace(self._sample, params=model.parameters())
 
     def _sample(self, x):
         out = self.model(x)
         return [out] if isinstance(out, Value) else list(out)
 
     def check(self, X, samples=32):
-        """Compare the recording with eager recordings of up to ``samples`` rows spread over X."""
-        self.tape.check(X[_spread(len(X), samples)])
+        """Record, compile and verify now, on up to ``samples`` rows spread over X; ReplayError says why not."""
+        self.tape.forward(X[_spread(len(X), samples)])
 
     def __call__(self, X) -> np.ndarray:
-        return self.tape.forward(X)
+        step = Replay.chunk  # bounded memory, as in training
+        return np.concatenate([self.tape.forward(X[lo : lo + step]) for lo in range(0, len(X), step)])
 
 
 def _spread(n, samples):
@@ -238,9 +314,9 @@ def _check_batched(batched):
         raise ValueError(f"batched must be True, False or 'auto', got {batched!r}")
 
 
-def _replay_if(batched, model, replay, check, *, now=False):
+def _replay_if(batched, model, replay, check, *, now=False, who="fit"):
     # The replay when asked, or when "auto" finds it gives the same result
-    # (no dropout, and ``check()`` passes); None for the eager engine.
+    # (no dropout, and ``check()`` records it); None for the eager engine.
     if batched is False:
         return None
     if _dropping(model, now=now):
@@ -248,12 +324,22 @@ def _replay_if(batched, model, replay, check, *, now=False):
             raise ValueError("batched=True cannot replay dropout (a new random mask for every sample); "
                              "use batched=False or 'auto'" + (", or model.eval() first" if now else ""))
         return None
-    if batched == "auto":
+    if batched is True:
+        check()  # records now: an error is the user's to see
+    else:
         try:
             check()
-        except (ReplayError, TypeError, ValueError, ArithmeticError):
+        except ReplayError as e:
+            # Said once, in one line: the user learns why this run is slower.
+            warnings.warn(f"{who} uses the eager engine: {e}", ReplayFallback, stacklevel=4)
+            return None
+        except (TypeError, ValueError, ArithmeticError):
             return None  # the eager engine, which raises any real error itself
     return replay
+
+
+class ReplayFallback(UserWarning):
+    """``batched="auto"`` could not replay the model (the message says why) and used the eager engine."""
 
 
 def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y):
@@ -277,7 +363,7 @@ def _choose_evaluate(batched, model, loss, X, y):
     # (recorded once, reusable while the mode stays) or the eager engine.
     _check_batched(batched)
     replay = Replay(model, loss, None)
-    replay = _replay_if(batched, model, replay, lambda: replay.check(X, y), now=True)
+    replay = _replay_if(batched, model, replay, lambda: replay.check(X, y), now=True, who="evaluate")
     return replay.evaluate if replay is not None else lambda X, y: _eager_evaluate(model, loss, X, y)
 
 
@@ -287,8 +373,9 @@ def evaluate(model: Module, loss, X, y, *, batched="auto") -> BatchResult:
     ``batched`` as in ``fit``: True replays one recorded sample over the data
     (``engine.batch``), False builds the eager graph of every sample, "auto"
     replays when that gives the same result (no dropout on, and the recording
-    matches eager ones of up to 32 samples). Both give the same numbers up to
-    rounding in the last bits.
+    reads no input or parameter in Python control flow), else warns
+    (``ReplayFallback``) and uses the eager engine. Both give the same numbers
+    up to rounding in the last bits.
 
     >>> from nn import Neuron
     >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data, n.b.data = 2.0, 0.0
@@ -313,7 +400,7 @@ def predict(model: Module, X, *, batched="auto") -> np.ndarray:
     X = check_dataset(X, what="predict input")
     _check_batched(batched)
     outputs = Outputs(model)
-    outputs = _replay_if(batched, model, outputs, lambda: outputs.check(X), now=True)
+    outputs = _replay_if(batched, model, outputs, lambda: outputs.check(X), now=True, who="predict")
     return outputs(X) if outputs is not None else _scores(_forward(model, X))
 
 
@@ -440,8 +527,10 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
     - ``batched``: True replays one sample's recorded graph over each batch
       (``Replay``, ``engine.batch``: far faster, same gradients up to rounding);
       False builds the eager graph of every sample; "auto" replays when that
-      gives the same result: no dropout, and the recording matches eager
-      recordings of (up to 32) training samples spread over the data. The
+      gives the same result: no dropout, and the recording reads no input or
+      parameter in Python control flow (``if w.data > 0``, ``round(x.data)``:
+      ``engine.record``); otherwise a one-line ``ReplayFallback`` warning says
+      why and the eager engine trains. The
       validation figures follow the same rule (as ``evaluate``), recorded once
       per fit, in evaluation mode, so dropout does not stop them replaying.
 

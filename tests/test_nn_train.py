@@ -2,15 +2,18 @@
 
 import math
 import sys
+import warnings
 
 import numpy as np
 import pytest
 
-from engine import numerical_grad
+from engine import Value, numerical_grad
 from nn import (
     MLP, SGD, Adam, BatchResult, LinearDecay, Neuron, batch_loss, blobs, evaluate, fit, get_loss, moons, predict,
     spirals, xor,
 )
+from nn.module import Module
+from nn.train import ReplayFallback
 
 
 def small():
@@ -362,3 +365,164 @@ def test_evaluate_and_predict_check_their_arguments():
         evaluate(model, "bce_with_logits", X, 2 * y, batched=True)
     with pytest.raises(ValueError, match="evaluation data: y must be 1-D"):
         evaluate(model, "bce_with_logits", X, y[:2])
+
+
+# --- batched="auto" never trains differently from batched=False ------------------------------
+
+
+class _Gate(Module):
+    """The issue's first case: a branch on a parameter's .data, which training flips."""
+
+    def __init__(self):
+        self.v, self.w = Value(0.8, kind="param"), Value(0.05, kind="param")
+
+    def __call__(self, x):
+        z = self.v * x[0] + self.w
+        return z if self.w.data > 0 else z * 0.5
+
+
+class _Rounding(Module):
+    """The issue's second case: a branch on round(x.data) that samples 0, the most unlike and the last all take alike."""
+
+    def __init__(self):
+        self.v, self.w = Value(0.3, kind="param"), Value(-0.2, kind="param")
+
+    def __call__(self, x):
+        x0 = x[0]
+        z = self.v * x0 + self.w
+        return z * 3.0 if round(x0.data if isinstance(x0, Value) else x0) else z
+
+
+def _trained(make, X, y, batched, **options):
+    model = make()
+    h = fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), lr=0.3), epochs=30, progress=False,
+            batched=batched, **options)
+    return model, h
+
+
+@pytest.mark.parametrize("case", ["parameter", "input"])
+def test_auto_trains_as_the_eager_engine_when_the_model_branches_on_data(case):
+    if case == "parameter":
+        make, X = _Gate, np.linspace(-1, 1, 20)[:, None]
+        y = -0.5 + 0.2 * X[:, 0]  # pulls w below 0: the branch flips during training
+    else:
+        make = _Rounding
+        X = np.array([[0.1], [0.2], [0.9], [0.3], [0.05], [0.2]])  # sample 0, the farthest (2) and the last agree
+        X[2, 0], X[3, 0] = 0.45, 0.8  # ... on round(); sample 3 rounds to 1
+        y = np.array([0.1, 0.2, 0.3, 2.0, 0.0, 0.1])
+    eager, h_eager = _trained(make, X, y, False)
+    with pytest.warns(ReplayFallback, match=r"fit uses the eager engine: fn applied .* which depends on the inputs or the parameters"):
+        auto, h_auto = _trained(make, X, y, "auto")
+    assert auto.state_dict() == eager.state_dict() and h_auto.loss == h_eager.loss
+    if case == "parameter":
+        assert eager.w.data < 0  # the branch did flip, so a stale recording would have trained differently
+
+
+def test_auto_replays_a_plain_mlp_without_a_word_and_trains_as_eager():
+    X, y = moons(30, noise=0.1, seed=0)
+    runs = []
+    for batched in ("auto", False):
+        model = MLP(2, [6, 6, 1], seed=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ReplayFallback)
+            fit(model, X, 2 * y - 1, loss="hinge", epochs=15, l2=1e-3, progress=False, batched=batched)
+        runs.append([p.data for p in model.parameters()])
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-9, atol=1e-12)
+
+
+def test_seventy_classes_fall_back_in_fit_and_evaluate():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(140, 3)), np.arange(140) % 70
+    runs = []
+    for batched in ("auto", False):
+        model = MLP(3, [70], seed=1)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            fit(model, X, y, loss="softmax_cross_entropy", epochs=2, progress=False, batched=batched)
+            r = evaluate(model, "softmax_cross_entropy", X, y, batched=batched)
+        runs.append(([p.data for p in model.parameters()], r))
+        messages = [str(w.message) for w in seen if w.category is ReplayFallback]
+        if batched == "auto":
+            assert len(messages) == 2 and "more than 64 recordings" in messages[0]
+            assert messages[0].startswith("fit uses the eager engine") and messages[1].startswith("evaluate uses")
+        else:
+            assert messages == []
+    assert runs[0][0] == runs[1][0]
+    assert runs[0][1].loss == runs[1][1].loss
+
+
+@pytest.mark.parametrize("l1, l2", [(1e-2, 0.0), (0.0, 1e-2), (3e-3, 2e-2)])
+def test_the_replays_bulk_penalty_trains_as_the_eager_graph(l1, l2):
+    # Biases start at 0, where |p| = max(p, −p) has a tie: gradient 0 both ways.
+    X, y = moons(30, noise=0.1, seed=1)
+    runs = []
+    for batched in (True, False):
+        model = MLP(2, [5, 1], seed=4)
+        fit(model, X, y, loss="bce_with_logits", epochs=8, l1=l1, l2=l2, progress=False, batched=batched)
+        runs.append([p.data for p in model.parameters()])
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-12, atol=1e-15)
+
+
+# --- real data: scikit-learn's digits ----------------------------------------------------------
+
+
+def test_gradflow_train_digits_reaches_95_percent_and_saves_the_misclassified(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    from viz.cli import main
+
+    assert main(["train", "digits", "--no-progress", "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(out.split("test accuracy ")[1].split("%")[0]) / 100
+    assert accuracy >= 0.95, out
+    assert "MLP(64, [32, 10]" in out and "on 359 held-out images" in out
+    assert (tmp_path / "misclassified.png").stat().st_size > 5000 and (tmp_path / "loss_curve.png").exists()
+    assert main(["train", "digits", "--samples", "10", "-o", str(tmp_path)]) == 2
+    assert "does not apply to digits" in capsys.readouterr().err
+
+
+def test_digits_are_the_bundled_8x8_images():
+    pytest.importorskip("sklearn")
+    from nn import digits
+
+    X, y = digits()
+    assert X.shape == (1797, 64) and X.dtype == float and 0 <= X.min() and X.max() == 1.0
+    assert np.bincount(y).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+
+
+def test_a_batch_bigger_than_a_chunk_trains_as_one_batch(monkeypatch):
+    import nn.train
+
+    X, y = spirals(90, k=3, seed=2)
+    runs = []
+    for chunk in (7, nn.train.Replay.chunk):
+        monkeypatch.setattr(nn.train.Replay, "chunk", chunk)
+        for loss, target in (("softmax_cross_entropy", y), ("mse", y / 2.0)):
+            model = MLP(2, [6, 3], activation="tanh", seed=1)
+            h = fit(model, X, target, loss=loss, epochs=4, l2=1e-3, progress=False, batched=True)
+            runs.append((loss, [p.data for p in model.parameters()], h.loss))
+    for (_, p_small, h_small), (_, p_big, h_big) in zip(runs[:2], runs[2:]):
+        np.testing.assert_allclose(p_small, p_big, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(h_small, h_big, rtol=1e-12)
+
+
+@pytest.mark.parametrize("classes", [3, 20])  # one recording with one-hot targets; one recording per target
+def test_softmax_targets_replay_as_the_eager_engine(classes):
+    import nn.train
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(3 * classes, 3)), np.arange(3 * classes) % classes
+    runs = []
+    for batched in (True, False):
+        model = MLP(3, [5, classes], seed=2)
+        made = []
+        original = nn.train.trace
+        nn.train.trace = lambda *a, **k: made.append(1) or original(*a, **k)
+        try:
+            h = fit(model, X, y, loss="softmax_cross_entropy", epochs=3, batch_size=16, progress=False, batched=batched)
+        finally:
+            nn.train.trace = original
+        runs.append(([p.data for p in model.parameters()], h.loss, len(made)))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-12)
+    assert runs[0][2] == (2 if classes <= 16 else 1 + classes)  # the plain attempt, then the mixed or per-target ones

@@ -19,7 +19,8 @@ import numpy as np
 
 from engine import NOT_COMPUTED
 
-__all__ = ["plot_history", "plot_decision_boundary", "grad_magnitudes", "plot_grad_magnitudes", "history_series"]
+__all__ = ["plot_history", "plot_decision_boundary", "grad_magnitudes", "plot_grad_magnitudes", "history_series",
+           "plot_misclassified"]
 
 # Names a history may use for each curve; nn's History uses the first ones.
 _KEYS = {
@@ -241,5 +242,43 @@ def plot_grad_magnitudes(models, ax=None):
     a.grid(alpha=0.3, which="both")
     if any(models):
         a.legend()
+    fig.tight_layout()
+    return fig
+
+
+# --- images a model got wrong -------------------------------------------------------
+
+
+def plot_misclassified(X, y, predicted, *, shape=(8, 8), most=24, columns=8):
+    """A grid of the images the model got wrong, each titled "true → predicted".
+
+    ``X`` holds one flattened image per row (8×8 digits by default), ``y``
+    the true labels, ``predicted`` the model's. Shows up to ``most`` of them,
+    in data order, and says how many there were in all.
+
+    >>> X = np.zeros((3, 64)); fig = plot_misclassified(X, [1, 2, 3], [1, 7, 3])
+    >>> fig.axes[0].get_title(), fig._suptitle.get_text()
+    ('2 → 7', '1 of 3 images misclassified (true → predicted)')
+    """
+    X, y, predicted = np.asarray(X, dtype=float), np.asarray(y), np.asarray(predicted)
+    if X.ndim != 2 or X.shape[1] != shape[0] * shape[1]:
+        raise ValueError(f"plot_misclassified: X must hold one flattened {shape[0]}×{shape[1]} image per row, "
+                         f"got shape {X.shape}")
+    if not len(y) == len(predicted) == len(X):
+        raise ValueError(f"plot_misclassified: X, y and predicted need one entry per image; got {len(X)}, "
+                         f"{len(y)} and {len(predicted)}")
+    wrong = np.flatnonzero(y != predicted)
+    shown = wrong[:most]
+    plt = _pyplot()
+    rows = max(1, math.ceil(len(shown) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.5 * rows + 0.5), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), shown):
+        ax.imshow(X[i].reshape(shape), cmap="gray_r", interpolation="nearest")
+        ax.set_title(f"{y[i]} → {predicted[i]}", fontsize=10, color="firebrick")
+    more = f" (the first {len(shown)} shown)" if len(wrong) > len(shown) else ""
+    fig.suptitle(f"{len(wrong)} of {len(X)} images misclassified (true → predicted){more}" if len(wrong) else
+                 f"none of {len(X)} images misclassified")
     fig.tight_layout()
     return fig

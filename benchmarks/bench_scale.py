@@ -1,0 +1,307 @@
+"""fit end to end over widths and sample counts, beside PyTorch and hand-written numpy.
+
+The model is micrograd's demo network widened: MLP(2, [w, w, 1]) with ReLU,
+hinge loss + 1e-4·Σp², plain SGD (lr 0.1), full-batch steps on n moons points.
+For every width w in 16, 64, 256 and n in 100, 1k, 10k, 100k it measures, each
+engine in a fresh process (so peak memory is that engine's own):
+
+  gradflow   nn.fit(..., epochs=E), defaults (batched="auto"): recording, checks
+             and compiling included — the figure users get, divided by E
+  PyTorch    float64, nn.Linear/ReLU, L2 as SGD(weight_decay=2e-4) (the same
+             gradient as + 1e-4·Σp²), pinned to 1 thread and on its default threads
+  numpy      a hand-written forward and backward of the same MLP: the practical limit
+gradflow and numpy run with their BLAS on one thread (OPENBLAS_NUM_THREADS=1),
+like the pinned PyTorch; "torch default" keeps PyTorch's own thread count.
+
+Per cell: ms per step (median over the repeats, [min–max]), the ratios of
+gradflow's to each reference, gradflow's first step (a fresh fit with epochs=1:
+set-up plus one step), the set-up alone (first step minus a steady step) and
+gradflow's peak resident memory (ru_maxrss of its process, interpreter included).
+The machine is shared: other jobs running at the same time slow all engines,
+which is why ratios are taken within one run, cell by cell.
+
+Run:  python benchmarks/bench_scale.py [--quick] [--widths 16,64] [--ns 100,1000]
+      (--quick: fewer epochs and repeats on the big cells; a few minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+WIDTHS = (16, 64, 256)
+NS = (100, 1_000, 10_000, 100_000)
+ALPHA, LR = 1e-4, 0.1
+MEMORY_LIMIT_GB = 6  # a gradflow process past this is stopped and reported, not swapped
+
+
+def epochs_for(n, width, quick):
+    work = n * width * width
+    if quick:
+        return 50 if work <= 3e7 else 10 if work <= 1e9 else 3
+    return 100 if work <= 1e9 else 20
+
+
+def repeats_for(n, width, quick):
+    work = n * width * width
+    if quick:
+        return 2 if work <= 3e7 else 1
+    return 5 if work <= 1e9 else 3
+
+
+def data(n):
+    from nn.data import moons
+
+    X, y = moons(n, noise=0.1, seed=0)
+    return X, 2.0 * y - 1.0
+
+
+# --- one measurement, in a process of its own ------------------------------------------
+
+
+def run_gradflow(width, n, epochs):
+    from nn import MLP, SGD, fit
+
+    X, y = data(n)
+
+    def one(e):
+        model = MLP(2, [width, width, 1], seed=0)
+        opt = SGD(model.parameters(), lr=LR)
+        t0 = time.perf_counter()
+        fit(model, X, y, loss="hinge", optimizer=opt, epochs=e, l2=ALPHA, progress=False)
+        return time.perf_counter() - t0
+
+    first = one(1)
+    total = one(epochs)
+    steady = (total - first) / (epochs - 1) if epochs > 1 else first
+    return {"per_step": total / epochs, "first": first, "setup": max(first - steady, 0.0)}
+
+
+def run_torch(width, n, epochs, threads):
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    X, y = data(n)
+    # One throw-away step first: torch's one-time start-up in a process is not the fit's.
+    # (its first optimizer step alone imports for seconds).
+    warm = torch.nn.Linear(2, 1).double()
+    warm(torch.zeros(1, 2, dtype=torch.float64)).sum().backward()
+    torch.optim.SGD(warm.parameters(), lr=LR, weight_decay=2 * ALPHA).step()
+    t0 = time.perf_counter()
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, width), torch.nn.ReLU(), torch.nn.Linear(width, width), torch.nn.ReLU(),
+        torch.nn.Linear(width, 1),
+    ).double()
+    opt = torch.optim.SGD(model.parameters(), lr=LR, weight_decay=2 * ALPHA)
+    times = []
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = torch.relu(1 - yt * model(Xt)[:, 0]).mean()
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+    return {"per_step": sum(times) / epochs, "first": times[0], "version": torch.__version__,
+            "threads": torch.get_num_threads()}
+
+
+def run_numpy(width, n, epochs):
+    X, y = data(n)
+    rng = np.random.default_rng(0)
+    sizes = [2, width, width, 1]
+    Ws = [rng.uniform(-1, 1, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    bs = [np.zeros(b) for b in sizes[1:]]
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        hs = [X]
+        for i, (W, b) in enumerate(zip(Ws, bs)):
+            z = hs[-1] @ W + b
+            hs.append(np.maximum(z, 0.0) if i < 2 else z)
+        margin = 1 - y * hs[-1][:, 0]
+        g = np.where(margin > 0, -y, 0.0)[:, None] / n
+        for i in (2, 1, 0):
+            dW, db = hs[i].T @ g, g.sum(axis=0)
+            if i:
+                g = (g @ Ws[i].T) * (hs[i] > 0)
+            Ws[i] -= LR * (dW + 2 * ALPHA * Ws[i])
+            bs[i] -= LR * (db + 2 * ALPHA * bs[i])
+    return {"per_step": (time.perf_counter() - t0) / epochs}
+
+
+DIGITS_EPOCHS, DIGITS_LR = 150, 0.02  # as `gradflow train digits`: full batch, Adam
+
+
+def run_digits(engine, epochs):
+    """MLP(64, [32, 10]), softmax cross-entropy, Adam, full batch on 80% of the digits: s per epoch, test accuracy."""
+    from nn import MLP, Adam, digits, fit, predict, train_val_split
+
+    X, y = digits()
+    Xtr, ytr, Xte, yte = train_val_split(X, y, val_fraction=0.2, seed=0)
+    if engine == "gradflow":
+        model = MLP(64, [32, 10], seed=0)
+        t0 = time.perf_counter()
+        fit(model, Xtr, ytr, loss="softmax_cross_entropy", optimizer=Adam(model.parameters(), lr=DIGITS_LR),
+            epochs=epochs, progress=False)
+        took = time.perf_counter() - t0
+        accuracy = float(np.mean(predict(model, Xte).argmax(axis=1) == yte))
+        return {"per_epoch": took / epochs, "accuracy": accuracy}
+    import torch
+
+    torch.set_num_threads(1)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10)).double()
+    opt = torch.optim.Adam(model.parameters(), lr=DIGITS_LR)
+    Xt, yt = torch.tensor(Xtr), torch.tensor(ytr)
+    model(Xt).sum().backward()  # torch's one-time start-up, outside the timing
+    opt.zero_grad()
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(Xt), yt).backward()
+        opt.step()
+    took = time.perf_counter() - t0
+    with torch.no_grad():
+        accuracy = float((model(torch.tensor(Xte)).argmax(1).numpy() == yte).mean())
+    return {"per_epoch": took / epochs, "accuracy": accuracy}
+
+
+def _cell(argv):
+    engine, width, n, epochs = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
+    if engine.startswith("digits-"):
+        out = run_digits(engine[len("digits-"):], epochs)
+    elif engine == "gradflow":
+        limit = MEMORY_LIMIT_GB * 2**30
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        try:
+            out = run_gradflow(width, n, epochs)
+        except MemoryError:
+            out = {"error": f"more than {MEMORY_LIMIT_GB} GB"}
+    elif engine.startswith("torch"):
+        out = run_torch(width, n, epochs, 1 if engine == "torch1" else 0)
+    else:
+        out = run_numpy(width, n, epochs)
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+# --- the driver ----------------------------------------------------------------------------
+
+
+def _measure(engine, width, n, epochs):
+    command = [sys.executable, str(Path(__file__).resolve()), "--cell", engine, str(width), str(n), str(epochs)]
+    # numpy's BLAS on one thread, as PyTorch pinned: on a shared 2-core machine
+    # a second spinning BLAS thread makes timings swing tenfold.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if engine == "torch":
+        env = dict(os.environ)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": tail[:120]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _has_torch():
+    return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
+
+
+def _spread(xs):
+    return statistics.median(xs), min(xs), max(xs)
+
+
+def main(quick=False, widths=WIDTHS, ns=NS, out=sys.stdout):
+    engines = ["gradflow", "numpy"] + (["torch1", "torch"] if _has_torch() else [])
+    results = {"machine": f"{platform.python_version()}, {platform.machine()}, shared 2-core VM", "cells": []}
+    print(f"fit end to end, ms per step: median [min–max]; epochs E and repeats R per cell; {results['machine']}",
+          file=out, flush=True)
+    head = ("| width | n | E×R | gradflow fit | ÷ torch 1 thread | ÷ torch default | ÷ numpy "
+            "| torch 1 thread | numpy | first step | set-up | peak MB |")
+    print(head, file=out)
+    print("|---" * 12 + "|", file=out, flush=True)
+    for width in widths:
+        for n in ns:
+            epochs, repeats = epochs_for(n, width, quick), repeats_for(n, width, quick)
+            runs = {e: [] for e in engines}
+            for _ in range(repeats):  # interleaved, so a busy moment hits every engine
+                for e in engines:
+                    runs[e].append(_measure(e, width, n, epochs))
+            cell = {"width": width, "n": n, "epochs": epochs, "repeats": repeats, "runs": runs}
+            results["cells"].append(cell)
+            print(_row(cell, engines), file=out, flush=True)
+    results["digits"] = _digits(engines, quick, out)
+    path = HERE / "results" / "bench_scale.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _digits(engines, quick, out):
+    # `gradflow train digits` beside the same in PyTorch (1 thread): time per epoch and test accuracy.
+    runs = {e: [] for e in ("gradflow", "torch1") if e in engines}
+    for _ in range(1 if quick else 3):
+        for e in runs:
+            runs[e].append(_measure("digits-" + ("gradflow" if e == "gradflow" else "torch"), 0, 0, DIGITS_EPOCHS))
+    print(f"\ndigits: MLP(64, [32, 10]), softmax cross-entropy, Adam lr {DIGITS_LR}, {DIGITS_EPOCHS} full-batch "
+          "epochs on 1,438 images, tested on 359 (set-up included for gradflow)", file=out)
+    for e, rs in runs.items():
+        ok = [r for r in rs if "error" not in r]
+        if not ok:
+            print(f"- {e}: failed ({rs[0]['error']})", file=out)
+            continue
+        m, lo, hi = _spread([r["per_epoch"] * 1e3 for r in ok])
+        print(f"- {'gradflow fit' if e == 'gradflow' else 'PyTorch, 1 thread'}: {m:.3g} ms per epoch "
+              f"[{lo:.3g}–{hi:.3g}], test accuracy {ok[0]['accuracy']:.1%}", file=out, flush=True)
+    return runs
+
+
+def _ms(rs):
+    m, lo, hi = _spread([r["per_step"] * 1e3 for r in rs])
+    return f"{m:.3g} [{lo:.3g}–{hi:.3g}]"
+
+
+def _row(cell, engines):
+    runs = cell["runs"]
+    ok = {e: [r for r in runs[e] if "error" not in r] for e in engines}
+    lead = f"| {cell['width']} | {cell['n']:,} | {cell['epochs']}×{cell['repeats']} "
+    if not ok["gradflow"]:
+        err = next(r["error"] for r in runs["gradflow"])
+        return lead + f"| cannot run: {err} |" + " |" * 8
+
+    def ratio(ref):
+        if ref not in ok or not ok[ref]:
+            return "—"
+        rs = [a["per_step"] / b["per_step"] for a, b in zip(ok["gradflow"], ok[ref])]
+        m, lo, hi = _spread(rs)
+        return f"{m:.2f} [{lo:.2f}–{hi:.2f}]"
+
+    g = ok["gradflow"]
+    first = statistics.median(r["first"] for r in g)
+    setup = statistics.median(r["setup"] for r in g)
+    peak = max(r["peak_mb"] for r in g)
+    t1 = _ms(ok["torch1"]) if ok.get("torch1") else "—"
+    return (lead + f"| {_ms(g)} | {ratio('torch1')} | {ratio('torch')} | {ratio('numpy')} | {t1} "
+            f"| {_ms(ok['numpy'])} | {first:.3g} s | {setup:.3g} s | {peak:.0f} |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--cell":
+        _cell(sys.argv[2:])
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--widths", default=",".join(map(str, WIDTHS)))
+    parser.add_argument("--ns", default=",".join(map(str, NS)))
+    args = parser.parse_args()
+    main(args.quick, [int(w) for w in args.widths.split(",")], [int(n) for n in args.ns.split(",")])

@@ -1,0 +1,346 @@
+"""Recording one sample's graph so that a replay over the batch can trust it.
+
+A replay runs the recorded nodes for every sample and every training step, so
+the recording must not depend on the numbers it saw. While ``fn`` runs, the
+inputs (placeholders) and the parameters hold a ``Tagged`` float: it computes
+like a float and its arithmetic keeps the tag, but Python control flow on it —
+a comparison, ``bool``, ``int``, ``round``, ``float()``, ``math.floor``,
+``hash``, formatting — raises ``ReplayError``. Every node the op table makes
+from a tagged input is tagged in turn, so ``if h.data > 0`` on a hidden unit
+is refused just like ``if self.w.data > 0``. A number that leaves the tag
+behind (``Value(math.exp(w.data))`` goes through C) becomes a constant of the
+recording; a second recording of another sample with nudged parameters must
+then give the same constants, or the replay is refused.
+
+>>> from engine import Value
+>>> w = Value(0.5, "w", kind="param")
+>>> rec = Recording(lambda x: x * w if w.data > 0 else x, [np.array([1.0])], ["x"], 0, False, [w])
+Traceback (most recent call last):
+...
+engine.record.ReplayError: fn applied > to w.data = 0.5, which depends on the inputs or the parameters: ...
+"""
+
+from __future__ import annotations
+
+import threading
+from contextvars import ContextVar
+
+import numpy as np
+
+from .ops import OPS
+from .value import Value, reading, topo
+
+__all__ = ["ReplayError", "Tagged", "Recording", "compare"]
+
+
+class ReplayError(ValueError):
+    """The graph of ``fn`` may differ from sample to sample, so one recording cannot stand for all."""
+
+
+# Which recording, if any, runs in this context (thread, task): a tagged
+# float read elsewhere behaves as a plain float.
+_recording: ContextVar = ContextVar("recording", default=None)
+
+
+def _refuse(what, x):
+    rec = _recording.get()
+    if rec is not None:
+        name = rec.names.get(id(x), "a node's .data")
+        if isinstance(x, Value):
+            x = x.data
+        raise ReplayError(
+            f"fn applied {what} to {name} = {float.__repr__(x)}, which depends on the inputs or the parameters: "
+            "Python control flow on it can take another branch for another sample or after a training step, "
+            "so one recording cannot be replayed. Express the choice with ops (relu, max, ...) or use the "
+            "eager engine (fit(..., batched=False))."
+        )
+
+
+# Float methods that hand a number to Python control flow, and how the
+# refusal names each.
+_READS = {
+    "__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__eq__": "==", "__ne__": "!=",
+    "__bool__": "bool()", "__int__": "int()", "__float__": "float()", "__round__": "round()",
+    "__floor__": "math.floor()", "__ceil__": "math.ceil()", "__trunc__": "math.trunc()", "__hash__": "hash()",
+    "__format__": "format()", "__floordiv__": "//", "__rfloordiv__": "//", "__mod__": "%", "__rmod__": "%",
+    "__divmod__": "divmod()", "__rdivmod__": "divmod()", "is_integer": "is_integer()",
+    "as_integer_ratio": "as_integer_ratio()", "hex": "hex()",
+}
+# Float methods whose result stays a number computed from the tagged one.
+_KEEPS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+          "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__")
+
+
+def _reading(name, what):
+    f = getattr(float, name)
+
+    def method(self, *args):
+        _refuse(what, self)
+        return f(self, *args)
+
+    method.__name__ = name
+    return method
+
+
+def _keeping(name):
+    # The hot path of a recording (every + and × of a layer): kept lean.
+    f = getattr(float, name)
+
+    def method(self, *args):
+        out = f(self, *args)
+        return out if out is NotImplemented else _tag(out)
+
+    method.__name__ = name
+    return method
+
+
+class Tagged(float):
+    """A float that refuses Python control flow while a recording runs (see the module doc).
+
+    >>> t = Tagged(2.0)
+    >>> t * 3 + 1, type(t * 3 + 1).__name__   # arithmetic keeps the tag
+    (7.0, 'Tagged')
+    >>> t > 1                                  # outside a recording, a plain float
+    True
+    """
+
+    __slots__ = ()
+
+
+for _name, _what in _READS.items():
+    setattr(Tagged, _name, _reading(_name, _what))
+for _name in _KEEPS:
+    setattr(Tagged, _name, _keeping(_name))
+
+
+_tag = Tagged
+
+
+def _plain(x):
+    return float.__float__(x) if type(x) is Tagged else x
+
+
+# --- the op table, tagging while a recording runs ----------------------------------------
+# Value computes + − × and negation with float operators, which Tagged keeps;
+# every other op calls its row's ``f``. While some recording runs, each row's
+# ``f`` is wrapped: inputs untagged (the op's own branches are the table's,
+# replayed elementwise by its numpy twin), output tagged when an input was.
+# Other threads pass straight through; the count keeps nested or concurrent
+# recordings from unwrapping each other's rows.
+
+_wrap_lock = threading.Lock()
+_wrapped = 0
+_plain_f = {name: row.f for name, row in OPS.items()}
+
+
+def _tagging(f):
+    def tagged_f(*args):
+        if _recording.get() is None:
+            return f(*args)
+        out = f(*[_plain(a) for a in args])
+        return Tagged(out) if any(type(a) is Tagged for a in args[:-1]) else out
+
+    return tagged_f
+
+
+def _wrap(on):
+    global _wrapped
+    with _wrap_lock:
+        _wrapped += 1 if on else -1
+        if _wrapped == (1 if on else 0):
+            for name, row in OPS.items():
+                object.__setattr__(row, "f", _tagging(_plain_f[name]) if on else _plain_f[name])
+
+
+def _value_hook(symbol, value, other):
+    # Value's comparisons and float() call this first. A Value made before fn
+    # (a parameter) may change between steps even when fn's graph does not use
+    # it; one computed from tagged numbers is named, then its data refuses.
+    rec = _recording.get()
+    for v in (value, other):
+        if isinstance(v, Value):
+            if v._id < rec.mark and v not in rec.placeholders and not (v._op is None and v._arg == "const"):
+                rec.names[id(v)] = repr(v)
+                _refuse(symbol, v)
+            if type(v.data) is Tagged:
+                rec.names.setdefault(id(v.data), repr(v))
+
+
+# --- one recording ----------------------------------------------------------------------
+
+
+class Recording:
+    """fn's graph for sample ``i``: nodes in topological order, and their shape as data.
+
+    ``params`` are Values that existed before fn (parameters, or any node)
+    whose data is tagged while fn runs; ``nudge`` scales their data (the probe).
+    Pre-existing nodes fn uses that are not among them are reported in
+    ``untagged``: the caller records again with them added.
+    """
+
+    def __init__(self, fn, arrays, names, i, has_aux, params=(), nudge=None, tag=True):
+        self.names = {}
+        args = []
+        wrap = Tagged if tag else float
+        self.placeholders = {}  # placeholder Value -> (array index, column or None)
+        for k, (a, name) in enumerate(zip(arrays, names)):
+            if a.ndim == 1:
+                v = Value(wrap(a[i]), name)
+                self.placeholders[v] = (k, None)
+                args.append(v)
+            else:
+                row = [Value(wrap(a[i, j]), f"{name}[{j}]") for j in range(a.shape[1])]
+                self.placeholders.update((v, (k, j)) for j, v in enumerate(row))
+                args.append(row)
+        for v in self.placeholders:
+            if tag and type(v.data) is not Tagged:  # Value() made a plain float of it: nothing would be watched
+                raise ReplayError("the recorder could not tag the inputs (Value() converted their data); replay refused")
+            self.names[id(v.data)] = f"{v.label}.data"
+        saved = [(p, p.data) for p in params]
+        self.mark = Value(0.0)._id  # Values older than this existed before fn ran
+        token, hook = _recording.set(self if tag else None), reading.set(_value_hook if tag else None)
+        if tag:
+            _wrap(True)
+        try:
+            for p, x in saved:
+                p.data = wrap(x * nudge if nudge else x)
+                if tag and type(p.data) is not Tagged:  # as for the inputs: refuse rather than watch nothing
+                    raise ReplayError("the recorder could not tag the parameters' data; replay refused")
+                self.names[id(p.data)] = f"{p.label or 'a parameter'}.data"
+            try:
+                out = fn(*args)
+            except ReplayError:
+                raise
+            except (ArithmeticError, ValueError) as e:
+                raise _at_sample(e, i) from None
+        finally:
+            if tag:
+                _wrap(False)
+            reading.reset(hook)
+            _recording.reset(token)
+            for p, x in saved:
+                p.data = x
+        self.outputs, self.loss, self.aux = _outputs(out, has_aux)
+        self.nodes = topo(*self.outputs)
+        tagged, mark, holders = {p for p, _ in saved}, self.mark, self.placeholders
+        self.untagged = [v for v in self.nodes if v._id < mark and v not in tagged and v not in holders]
+        if tag:
+            self._untag()
+        self._shape = None
+
+    def _untag(self):
+        # Every node made from a tagged number must carry the tag (else an op
+        # escaped the wrapping and a read of it could have gone unseen); a
+        # constant or an op's constant built from one depends on the sample.
+        for v in self.nodes:
+            if v in self.placeholders or v._id < self.mark:
+                continue
+            data, op = v.data, v._op
+            if op is None:
+                if type(data) is Tagged:
+                    raise ReplayError(f"fn made a constant ({v!r}) from a parameter's or an input's .data: it would "
+                                      "stay fixed in the replay while the number changes; use the Value itself")
+            else:
+                if type(v._arg) is Tagged:
+                    raise ReplayError(f"fn gave {op.name} a constant argument ({v._arg!r}) read from a parameter's "
+                                      "or an input's .data; it would stay fixed in the replay")
+                if type(data) is not Tagged and any(type(x.data) is Tagged for x in v.inputs):
+                    raise ReplayError(f"the recorder could not follow op {op.name}: its output lost the tag that "
+                                      "marks numbers read from the inputs (an engine change?); replay refused")
+        for v in self.nodes:
+            v.data = _plain(v.data)
+
+    def shape(self):
+        """The graph as comparable data: equal for two samples iff one replay fits both."""
+        if self._shape is None:
+            pos = {v: i for i, v in enumerate(self.nodes)}
+            rows = []
+            push, holders, mark = rows.append, self.placeholders, self.mark
+            for v in self.nodes:
+                op, a, b = v._op, v._a, v._b
+                if op is not None:
+                    push((op, v._arg, pos[a], None if b is None else pos[b]))
+                elif v in holders:
+                    push(("placeholder", holders[v]))
+                elif v._id < mark:
+                    push(("leaf", id(v)))  # the same parameter object in every recording
+                else:
+                    push((v._arg, v.data))  # a constant made inside fn
+            self._shape = rows, [pos[o] for o in self.outputs]
+        return self._shape
+
+    def describe(self, k):
+        v = self.nodes[k] if k < len(self.nodes) else None
+        return "nothing (the graph ended)" if v is None else repr(v)
+
+
+def _at_sample(e, i):
+    # The eager error, its message prefixed with the sample; an exception
+    # type that cannot be rebuilt from one message keeps itself, with a note.
+    try:
+        return type(e)(f"sample {i}: {e}")
+    except Exception:
+        e.add_note(f"(at sample {i})")
+        return e
+
+
+def _values(out):
+    # A Value as [Value]; a list or tuple of Values as a list; else None.
+    if isinstance(out, Value):
+        return [out]
+    if isinstance(out, (list, tuple)) and out and all(isinstance(o, Value) for o in out):
+        return list(out)
+    return None
+
+
+def _outputs(out, has_aux):
+    """(outputs, whether outputs[0] is a loss, how the aux is shaped: None, 'one' or 'many')."""
+    if has_aux:
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], Value) and _values(out[1])):
+            raise TypeError(
+                "trace: with has_aux=True fn must return (loss, aux): the loss a Value, aux a Value or a list "
+                f"of Values; got {type(out).__name__} {out!r:.80}"
+            )
+        return [out[0]] + _values(out[1]), True, "one" if isinstance(out[1], Value) else "many"
+    outputs = _values(out)
+    if outputs is None:
+        raise TypeError(
+            f"trace: fn must return a Value (one sample's loss) or a list of Values, got {type(out).__name__} {out!r:.80}"
+        )
+    return outputs, isinstance(out, Value), None
+
+
+def _signature(rec):
+    # The graph as a few flat lists, built in bulk: a node's inputs by their
+    # creation number relative to the recording (placeholders just before
+    # it), a Value made before fn by its identity.
+    nodes, lo = rec.nodes, rec.mark - len(rec.placeholders)
+    ins = np.array([(-1 if v._a is None else v._a._id, -1 if v._b is None else v._b._id) for v in nodes], dtype=np.int64)
+    new = ins >= lo
+    ins[new] -= rec.mark
+    consts = [(k, v._arg, v.data) for k, v in enumerate(nodes) if v._op is None and v._id >= rec.mark]
+    return ([v._op for v in nodes], [v._arg for v in nodes if v._op is not None], ins, new, consts,
+            [o._id - rec.mark if o._id >= lo else ~o._id for o in rec.outputs])
+
+
+def _same(s0, s1):
+    return (len(s0[0]) == len(s1[0]) and s0[0] == s1[0] and s0[1] == s1[1] and np.array_equal(s0[2], s1[2])
+            and np.array_equal(s0[3], s1[3]) and s0[4] == s1[4] and s0[5] == s1[5])
+
+
+def compare(first, other, i0, i):
+    """ReplayError unless two recordings have the same graph, constants included."""
+    if _same(_signature(first), _signature(other)):
+        return
+    (rows0, outs0), (rows, outs) = first.shape(), other.shape()
+    if rows0 == rows and outs0 == outs:
+        return
+    for k in range(max(len(rows0), len(rows))):
+        if k >= len(rows0) or k >= len(rows) or rows0[k] != rows[k]:
+            raise ReplayError(
+                f"fn builds a different graph for sample {i} than for sample {i0}: node {k} is "
+                f"{other.describe(k)} instead of {first.describe(k)}. A number taken from .data (or a random "
+                "one) depends on the sample or the parameters, so the graph cannot be replayed over the batch; "
+                "use ops (relu, max, ...) for the choice, or the eager engine."
+            )
+    raise ReplayError(f"fn returns different nodes for sample {i} than for sample {i0}")
