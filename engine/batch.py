@@ -43,7 +43,6 @@ eagerly and compares, as a second opinion.
 from __future__ import annotations
 
 import inspect
-from operator import attrgetter
 
 import numpy as np
 
@@ -62,7 +61,6 @@ assert _ADD.d(2.0, 3.0, 5.0, None) == (1.0, 1.0) and _MUL.d(2.0, 3.0, 6.0, None)
 
 _REDUCES = ("mean", "sum")
 _NUDGE = 1.0 + 2.0**-12  # the probe's parameters: near enough to stay in every op's domain
-_by_id = attrgetter("_id")
 
 
 # --- recording -------------------------------------------------------------------
@@ -103,7 +101,8 @@ class _Split:
         for v in varying:
             if v not in inner:
                 frontier.update(x for x in xs_of.get(v, v.inputs) if x not in varying)
-        frontier = sorted(frontier, key=_by_id)
+        order = {v: i for i, v in enumerate(rec.nodes)}  # deterministic: computed nodes carry no creation number
+        frontier = sorted(frontier, key=order.__getitem__)
         # The layers' weights and biases are uniform nodes too: they reach the
         # varying part as matrices, not as rows of one value per sample.
         weights = []

@@ -22,6 +22,7 @@ engine.record.ReplayError: fn applied > to w.data = 0.5, which depends on the in
 
 from __future__ import annotations
 
+import sys
 import threading
 from contextvars import ContextVar
 
@@ -71,11 +72,18 @@ _KEEPS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "
           "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__")
 
 
+# The engine's own reads of a tagged number (its finiteness test, relu's x > 0
+# inlined in value.py) are the op's rule, which the numpy twin replays for every
+# sample; only a read from any other code is control flow that could branch.
+_ENGINE_MODULES = frozenset({"engine.value", "engine.ops"})
+
+
 def _reading(name, what):
     f = getattr(float, name)
 
     def method(self, *args):
-        _refuse(what, self)
+        if sys._getframe(1).f_globals.get("__name__") not in _ENGINE_MODULES:
+            _refuse(what, self)
         return f(self, *args)
 
     method.__name__ = name
@@ -155,7 +163,7 @@ def _wrap(on):
 def _value_hook(symbol, value, other):
     # Value's comparisons and float() call this first. A Value made before fn
     # (a parameter) may change between steps even when fn's graph does not use
-    # it; one computed from tagged numbers is named, then its data refuses.
+    # it; one computed from tagged numbers is refused, named.
     rec = _recording.get()
     for v in (value, other):
         if isinstance(v, Value):
@@ -163,7 +171,9 @@ def _value_hook(symbol, value, other):
                 rec.names[id(v)] = repr(v)
                 _refuse(symbol, v)
             if type(v.data) is Tagged:
+                # Refused here: the data's own comparison runs inside engine.value, whose reads pass.
                 rec.names.setdefault(id(v.data), repr(v))
+                _refuse(symbol, v.data)
 
 
 # --- one recording ----------------------------------------------------------------------
@@ -311,16 +321,23 @@ def _outputs(out, has_aux):
 
 
 def _signature(rec):
-    # The graph as a few flat lists, built in bulk: a node's inputs by their
-    # creation number relative to the recording (placeholders just before
-    # it), a Value made before fn by its identity.
-    nodes, lo = rec.nodes, rec.mark - len(rec.placeholders)
-    ins = np.array([(-1 if v._a is None else v._a._id, -1 if v._b is None else v._b._id) for v in nodes], dtype=np.int64)
-    new = ins >= lo
-    ins[new] -= rec.mark
-    consts = [(k, v._arg, v.data) for k, v in enumerate(nodes) if v._op is None and v._id >= rec.mark]
+    # The graph as a few flat lists: a node's inputs by their place in the
+    # recording's (depth-first, deterministic) order, a Value made before fn
+    # by its identity (negative), no input as -1.
+    nodes, mark, holders = rec.nodes, rec.mark, rec.placeholders
+    pos = {v: i for i, v in enumerate(nodes)}
+
+    def ref(x):
+        if x._op is None and x._id < mark and x not in holders:
+            return ~id(x)
+        return pos[x]
+
+    ins = np.array([(ref(v._a), -1 if v._b is None else ref(v._b)) if v._op is not None else (-1, -1)
+                    for v in nodes], dtype=np.int64)
+    new = ins >= 0
+    consts = [(k, v._arg, v.data) for k, v in enumerate(nodes) if v._op is None and v._id >= mark]
     return ([v._op for v in nodes], [v._arg for v in nodes if v._op is not None], ins, new, consts,
-            [o._id - rec.mark if o._id >= lo else ~o._id for o in rec.outputs])
+            [ref(o) for o in rec.outputs])
 
 
 def _same(s0, s1):

@@ -126,7 +126,10 @@ def _number(x, what):
     # A plain, finite float, or an error naming `what` and what it received.
     if x.__class__ is int and -_INT_MAX < x < _INT_MAX:  # the common exponent 2: no ABC check
         return float(x)
-    if x.__class__ is not float:  # numpy scalars and ints become plain floats
+    # numpy scalars and ints become plain floats (np.float64 is a float subclass whose
+    # arithmetic warns instead of raising); other float subclasses are kept as they are,
+    # so that engine.record can watch the data it hands in.
+    if x.__class__ is not float and (x.__class__.__module__ == "numpy" or not isinstance(x, float)):
         if isinstance(x, bool) or type(x).__name__ == "bool_":
             raise TypeError(f"{what} needs a real number (int or float), got bool {x!r}; write 1.0 or 0.0")
         if not isinstance(x, numbers.Real):
@@ -550,9 +553,10 @@ class Value:
         try:
             # _POW.f is _pow; a positive base has a real power for every k, so
             # the common case skips its checks (an overflow calls it to be named).
-            data = x**k if x > 0 else _pow(x, k)
+            # Otherwise through the row, which engine.record wraps while it records.
+            data = x**k if x > 0 else _POW.f(x, k)
         except OverflowError:
-            data = _pow(x, k)
+            data = _POW.f(x, k)
         if data - data:
             _refuse_result(data, _POW, (x,), k)
         v = _new(Value)
@@ -600,7 +604,8 @@ class Value:
         # Built in place like + and ×, with the row's f written out (every
         # hidden unit has a relu; tests/test_ops.py checks the copy agrees).
         x = self.data
-        data = x if x > 0 else 0.0
+        # x - x is 0.0 for a finite x, and keeps the tag engine.record puts on recorded data.
+        data = x if x > 0 else x - x
         if data - data:
             _refuse_result(data, _RELU, (self.data,), None)
         v = _new(Value)
