@@ -161,12 +161,13 @@ print("engine", engine_dW1.ravel().round(5), "  y⁽⁰⁾·δ⁽¹⁾", np.oute
 #
 # gradflow's batched replay, `engine.batch.trace`, gets its speed from the same observation
 # without leaving the scalar graph. It records the graph of *one* sample's loss, then replays the
-# very same nodes with every node holding a numpy vector over the batch. Nodes with the same op at
-# the same depth (the first multiply of every neuron in a layer, say) form one *group* and run as
-# one numpy call on a 2-D array, rows = nodes, columns = samples; a neuron's chain of additions
-# runs as one sum. So a layer costs a handful of numpy calls instead of B × (its number of
-# nodes) Python steps. Turning each layer's group of products into literally one matrix product
-# is the natural next step of the same idea.
+# very same nodes with every node holding a numpy vector over the batch. Before it runs, it
+# looks for exactly the pattern of this notebook: a neuron's chain b + w₁·y₁ + w₂·y₂ + … whose
+# inputs y are shared by every neuron of the layer. Each such layer becomes one matrix product
+# forward, Z = Y·Wᵀ + b, and two backward, ∂L/∂W = Δᵀ·Y and ∂L/∂Y = Δ·W, the formulas above with
+# the batch in the rows. What is left (the activations, the loss) runs as a few elementwise
+# numpy calls, one per group of nodes with the same op at the same depth. `tape.summary()` says
+# what a recording became.
 #
 # Below: one batch, three ways. The eager loop builds one scalar graph per sample; the replay
 # records one and runs it over the batch; numpy writes the matrix products out. All three give
@@ -214,6 +215,7 @@ print(f"loss: eager {eager.data:.10f}, replay {replay_loss:.10f}")
 print(f"largest gradient difference: eager vs replay {np.abs(eager_grads - replay_grads).max():.1e}, "
       f"eager vs numpy {np.abs(eager_grads - numpy_grads).max():.1e}")
 print(f"the eager loop built {batch_size} graphs; the replay recorded one: {tape}")
+print("the replay's plan:", tape.summary())
 
 # %% [markdown]
 # (The numpy gradients are laid out in `nn`'s parameter order: for each neuron its weights, then
