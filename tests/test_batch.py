@@ -11,8 +11,10 @@ another order can round.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
+
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -748,8 +750,12 @@ def test_fit_auto_falls_back_when_an_activation_branches_on_data():
     runs = []
     for batched in ("auto", False):
         model = MLP(2, [4, 1], activation=clipped, seed=1)
-        fit(model, X, y, loss="bce_with_logits", epochs=3, optimizer=SGD(model.parameters(), lr=0.5),
-            progress=False, batched=batched)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            fit(model, X, y, loss="bce_with_logits", epochs=3, optimizer=SGD(model.parameters(), lr=0.5),
+                progress=False, batched=batched)
+        # "auto" says, in one warning, why it trains eagerly; eager itself says nothing.
+        assert [str(w.message).split(":")[0] for w in said] == (["fit uses the eager engine"] if batched else [])
         runs.append(model.state_dict())
     assert runs[0] == runs[1]
 

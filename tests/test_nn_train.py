@@ -315,8 +315,12 @@ def test_evaluate_falls_back_when_an_activation_branches_on_data():
 
     X, y = moons(30, noise=0.1, seed=0)
     model = MLP(2, [4, 1], activation=clipped, seed=1)
-    _same(evaluate(model, "bce_with_logits", X, y), evaluate(model, "bce_with_logits", X, y, batched=False))
-    np.testing.assert_array_equal(predict(model, X), predict(model, X, batched=False))
+    with pytest.warns(ReplayFallback, match=r"^evaluate uses the eager engine: fn applied <"):
+        replayed = evaluate(model, "bce_with_logits", X, y)
+    _same(replayed, evaluate(model, "bce_with_logits", X, y, batched=False))
+    with pytest.warns(ReplayFallback, match=r"^predict uses the eager engine"):
+        predicted = predict(model, X)
+    np.testing.assert_array_equal(predicted, predict(model, X, batched=False))
 
 
 def test_fit_records_the_validation_replay_once_and_matches_eager_validation(monkeypatch):
