@@ -222,6 +222,11 @@ def check_dataset(X, y=None, what="dataset"):
 def train_val_split(X, y, val_fraction=0.2, seed=0):
     """Shuffle and split into ``(X_train, y_train, X_val, y_val)``."""
     X, y = check_dataset(X, y)
+    return _train_val_split(X, y, val_fraction, seed)
+
+
+def _train_val_split(X, y, val_fraction, seed):
+    # train_val_split for data check_dataset has passed (fit checks it at its door).
     if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
     n_val = int(round(len(X) * val_fraction))
@@ -243,6 +248,11 @@ def batches(X, y, batch_size=None, shuffle=True, seed=None):
     [[0, 1], [2, 3], [4]]
     """
     X, y = check_dataset(X, y)
+    yield from _batches(X, y, batch_size, shuffle, seed)
+
+
+def _batches(X, y, batch_size, shuffle, seed):
+    # batches for data check_dataset has passed: fit checks it once, not every epoch.
     n = len(X)
     size = n if batch_size is None else _count(batch_size, "batch_size")
     order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)

@@ -29,7 +29,7 @@ import numpy as np
 from engine import Value
 from engine.batch import ReplayError, trace
 
-from .data import batches, check_dataset, train_val_split
+from .data import _batches, _train_val_split, check_dataset
 from .losses import Loss, get_loss, l1_penalty, l2_penalty
 from .module import Dropout, Module
 from .optim import SGD, Optimizer, Schedule
@@ -494,7 +494,7 @@ def _val_data(val, X, y, seed):
     if val is None:
         return X, y, None
     if isinstance(val, numbers.Real) and not isinstance(val, bool):
-        Xt, yt, Xv, yv = train_val_split(X, y, val_fraction=val, seed=seed)
+        Xt, yt, Xv, yv = _train_val_split(X, y, val, seed)
         return Xt, yt, (Xv, yv)
     try:
         Xv, yv = val
@@ -580,7 +580,7 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
             model.train()
             losses, correct, seen = [], [], 0
             history.lr.append(optimizer.lr)
-            for xb, yb in batches(X, y, batch_size, shuffle=batch_size is not None, seed=rng):
+            for xb, yb in _batches(X, y, batch_size, batch_size is not None, rng):
                 optimizer.zero_grad()
                 result = batch_fn(model, loss, xb, yb, reg)
                 optimizer.step()

@@ -75,6 +75,25 @@ def test_minibatches_call_the_batch_function_once_per_batch():
     assert calls == [16, 16, 8] * 3
 
 
+def test_fit_checks_the_data_once_at_the_door(monkeypatch):
+    # Not again in the split nor in every epoch's batches: fit hands on checked arrays.
+    import nn.data
+    import nn.train
+
+    calls = []
+
+    def counting(X, y=None, what="dataset"):
+        calls.append(what)
+        return check(X, y, what)
+
+    check = nn.data.check_dataset
+    monkeypatch.setattr(nn.data, "check_dataset", counting)
+    monkeypatch.setattr(nn.train, "check_dataset", counting)
+    X, y = small()
+    fit(MLP(2, [4, 1], seed=0), X, y, loss="bce_with_logits", epochs=3, batch_size=16, val=0.25, progress=False)
+    assert calls == ["training data"]
+
+
 def test_deterministic_under_a_seed():
     X, y = small()
     runs = []
