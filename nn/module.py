@@ -212,7 +212,28 @@ def _check_size(n, what):
     return int(n)
 
 
-class Neuron(Module):
+class _Linear(Module):
+    # w · x + b with one weight per input and a bias at 0, labelled w1.. and b:
+    # the set-up Neuron and Perceptron share. Each draws its own starting weights.
+
+    def __init__(self, weights):
+        self.w = [Value(float(x), kind="param") for x in weights]
+        self.b = Value(0.0, kind="param")
+        self._label_parameters()
+
+    @property
+    def nin(self):
+        return len(self.w)
+
+    def _affine(self, xs) -> Value:
+        # Bias first, then w_i·x_i in order: the same chain micrograd builds.
+        return sum((wi * xi for wi, xi in zip(self.w, xs)), self.b)
+
+    def named_parameters(self):
+        return [(f"w{i}", w) for i, w in enumerate(self.w, 1)] + [("b", self.b)]
+
+
+class Neuron(_Linear):
     """act(w · x + b): one weight per input and a bias, all parameters.
 
     Weights start uniform in [-1, 1] (as in micrograd) or He-normal
@@ -230,23 +251,13 @@ class Neuron(Module):
         nin = _check_size(nin, "Neuron nin (number of inputs)")
         self.activation, self._act = get_activation(activation)
         rng = rng if rng is not None else np.random.default_rng(seed)
-        self.w = [Value(float(x), kind="param") for x in _init_weights(rng, nin, init)]
-        self.b = Value(0.0, kind="param")
-        self._label_parameters()
-
-    @property
-    def nin(self):
-        return len(self.w)
+        super().__init__(_init_weights(rng, nin, init))
 
     def __call__(self, x) -> Value:
         return self._forward(_inputs(x, len(self.w), "Neuron"))
 
     def _forward(self, xs):
-        # Bias first, then w_i·x_i in order: the same chain micrograd builds.
-        return self._act(sum((wi * xi for wi, xi in zip(self.w, xs)), self.b))
-
-    def named_parameters(self):
-        return [(f"w{i}", w) for i, w in enumerate(self.w, 1)] + [("b", self.b)]
+        return self._act(self._affine(xs))
 
     def __repr__(self):
         return f"Neuron({self.nin}, activation={self.activation!r})"

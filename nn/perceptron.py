@@ -25,7 +25,7 @@ import numpy as np
 from engine import Value
 
 from .data import check_dataset
-from .module import Module, _check_size, _inputs
+from .module import _check_size, _inputs, _Linear
 from .optim import _positive
 
 __all__ = ["Perceptron", "Learned", "RULES"]
@@ -41,7 +41,7 @@ class Learned(NamedTuple):
     errors: list  # misclassified samples in each epoch (counted as the epoch ran)
 
 
-class Perceptron(Module):
+class Perceptron(_Linear):
     """One linear threshold unit: parameters ``w`` (one per input) and ``b``.
 
     Calling it on a sample builds the graph of the score z = w · x + b (a
@@ -55,23 +55,12 @@ class Perceptron(Module):
 
     def __init__(self, nin, *, seed=None):
         nin = _check_size(nin, "Perceptron nin (number of inputs)")
-        rng = np.random.default_rng(seed)
         # Small random start: the rules work from any weights, and random
         # ones make the hyperplane's first move visible.
-        self.w = [Value(float(x), kind="param") for x in rng.uniform(-0.5, 0.5, nin)]
-        self.b = Value(0.0, kind="param")
-        self._label_parameters()
-
-    @property
-    def nin(self):
-        return len(self.w)
+        super().__init__(np.random.default_rng(seed).uniform(-0.5, 0.5, nin))
 
     def __call__(self, x) -> Value:
-        xs = _inputs(x, self.nin, f"Perceptron({self.nin})")
-        return sum((wi * xi for wi, xi in zip(self.w, xs)), self.b)
-
-    def named_parameters(self):
-        return [(f"w{i}", w) for i, w in enumerate(self.w, 1)] + [("b", self.b)]
+        return self._affine(_inputs(x, self.nin, f"Perceptron({self.nin})"))
 
     def score(self, X) -> np.ndarray:
         """z = w · x + b for each row of X, computed with numpy (no graph)."""

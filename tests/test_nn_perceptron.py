@@ -109,3 +109,20 @@ def test_perceptron_bad_input():
         p.learn(np.zeros((0, 2)), [])
     with pytest.raises(ValueError, match="NaN"):
         p.learn([[1.0, np.nan]], [1])
+
+
+def test_seeded_starting_weights_are_pinned_bit_for_bit():
+    # Neuron and Perceptron share their w/b set-up; a seed must still give the same start.
+    from nn import Neuron
+
+    for seed in (0, 1, 7):
+        assert [w.data for w in Neuron(5, seed=seed).w] == np.random.default_rng(seed).uniform(-1.0, 1.0, 5).tolist()
+        assert [w.data for w in Neuron(5, init="he", seed=seed).w] == np.random.default_rng(seed).normal(0.0, np.sqrt(2 / 5), 5).tolist()
+        assert [w.data for w in Perceptron(5, seed=seed).w] == np.random.default_rng(seed).uniform(-0.5, 0.5, 5).tolist()
+        assert Neuron(5, seed=seed).b.data == Perceptron(5, seed=seed).b.data == 0.0
+    assert [p.data for p in MLP(2, [2, 1], seed=0).parameters()] == [
+        0.2739233746429086, -0.4604265724722594, 0.0, -0.9180529521276106, -0.9669447289429418, 0.0,
+        0.6265404784005448, 0.8255111545554434, 0.0]
+    assert [p.data for p in MLP(2, [2, 1], init="he", seed=1).parameters()] == [
+        0.345584192064786, 0.8216181435011584, 0.0, 0.33043707618338714, -1.303157231604361, 0.0,
+        0.9053558666731177, 0.4463745723640113, 0.0]
