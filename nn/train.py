@@ -70,6 +70,11 @@ def penalty(l1=0.0, l2=0.0) -> Callable | None:
     return reg
 
 
+def _outs(out) -> list:
+    # One sample's output as a list (a model may return a bare Value).
+    return [out] if isinstance(out, Value) else list(out)
+
+
 def _forward(model, X):
     return [model(row) for row in X.tolist()]
 
@@ -136,10 +141,15 @@ class Replay:
         self.targets = None  # ... these target values (an array), as the loss reads them (a list)
 
     def _sample(self, x, t):
-        out = self.model(x)
-        term = self.loss.term([out] if isinstance(out, Value) else list(out), t)
+        return self._recorded(x, lambda outs: self.loss.term(outs, t))
+
+    def _recorded(self, x, term_of):
+        # ``(total, [term, *outputs])`` of one sample; the bulk penalty is not
+        # recorded (``_replay`` adds its gradient once per batch).
+        outs = _outs(self.model(x))
+        term = term_of(outs)
         total = term + self.reg(self.model) if self.reg is not None and not self.bulk else term
-        return total, [term, *([out] if isinstance(out, Value) else out)]
+        return total, [term, *outs]
 
     def _tape_for(self, target):
         if target not in self.by_target:
@@ -153,12 +163,11 @@ class Replay:
         # term of the sample's own target (adding zeros changes no bit, and
         # the other targets' terms get a gradient of exactly 0), so one
         # recording of the model serves every target.
-        out = self.model(x)
-        outs = [out] if isinstance(out, Value) else list(out)
-        parts = [h * self.loss.term(outs, t) for h, t in zip(onehot, self.targets[1])]
-        term = sum(parts[1:], parts[0])
-        total = term + self.reg(self.model) if self.reg is not None and not self.bulk else term
-        return total, [term, *outs]
+        def term(outs):
+            parts = [h * self.loss.term(outs, t) for h, t in zip(onehot, self.targets[1])]
+            return sum(parts[1:], parts[0])
+
+        return self._recorded(x, term)
 
     def _onehot(self, y):
         targets = self.targets[0]
@@ -199,10 +208,10 @@ class Replay:
     def _replay(self, X, y, backward):
         # Rows of [term, *outputs] per sample; with ``backward`` the gradient
         # of the mean term (and the bulk penalty's) is added into the
-        # parameters, in one pass when they share them. Big batches go in
-        # chunks, so memory stays bounded however many samples there are;
-        # every chunk's gradients are computed before any is added (all or
-        # nothing), and added in one pass when they share their parameters.
+        # parameters. Big batches go in chunks, so memory stays bounded
+        # however many samples there are; every chunk's gradients are
+        # computed before any is added (all or nothing), and added in one
+        # pass when they share their parameters.
         n, auxes, parts = len(y), [], []
         for lo in range(0, n, self.chunk):
             aux, got = self._chunk(X[lo : lo + self.chunk], y[lo : lo + self.chunk], backward, n)
@@ -284,8 +293,7 @@ class Outputs:
         self.tape = trace(self._sample, params=model.parameters())
 
     def _sample(self, x):
-        out = self.model(x)
-        return [out] if isinstance(out, Value) else list(out)
+        return _outs(self.model(x))
 
     def check(self, X, samples=32):
         """Record, compile and verify now, on up to ``samples`` rows spread over X; ReplayError says why not."""
