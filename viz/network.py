@@ -27,7 +27,7 @@ import numbers
 
 from engine import NOT_COMPUTED, Value
 
-from .draw import MUTED, SHADE_DECADES, SHADE_HIGH, SHADE_LOW, SHADE_ZERO, Drawing, _attrs, _font, _table, number, text
+from .draw import MUTED, Drawing, _attrs, _font, _shade, _table, number, text
 
 __all__ = ["draw_network", "EDGES", "NODES"]
 
@@ -123,14 +123,6 @@ def _blend(rgb, t) -> str:
     # White (t = 0) to the colour (t = 1).
     r, g, b = (int(rgb[i : i + 2], 16) for i in (1, 3, 5))
     return "#" + "".join(f"{round(255 + (c - 255) * t):02x}" for c in (r, g, b))
-
-
-def _delta_fill(d, top) -> str:
-    # |δ| on a log scale over SHADE_DECADES decades below the largest; exactly 0 is grey.
-    if d == 0:
-        return SHADE_ZERO
-    t = 1.0 if not math.isfinite(d) or top == 0 else min(1.0, max(0.0, 1 + math.log10(abs(d) / top) / SHADE_DECADES))
-    return "#" + "".join(f"{round(lo + (hi - lo) * t):02x}" for lo, hi in zip(SHADE_LOW, SHADE_HIGH))
 
 
 def draw_network(
@@ -251,7 +243,7 @@ class _Net:
                 a = u.a.data
                 d = self.grads[u.z] if self.grads else None
                 if self.nodes == "delta":
-                    fill = _delta_fill(d, top_d)
+                    fill = _shade(d, top_d)  # |δ| on draw's log scale; exactly 0 is grey
                 else:
                     fill = _blend(_color(a), min(1.0, abs(a) / top_a) * 0.8 if math.isfinite(a) else 1.0)
                 rows = []
