@@ -853,10 +853,7 @@ class _Builder:
 
     def emit_bundles(self, box_edges, box_ids) -> set:
         """One edge for each fully connected pair of layers of neuron boxes; the pairs it stands for."""
-        layers = {}
-        for key, bid in box_ids.items():
-            if key not in self.chain_keys and "." in key:
-                layers.setdefault(_parent(key), []).append(bid)
+        layers = {layer: [box_ids[key] for key in keys] for layer, keys in self.box_layers.items()}
         if len(layers) < 2:
             return set()
         names = {bid: layer for layer, bids in layers.items() for bid in bids}
@@ -912,9 +909,9 @@ class _Builder:
         for v in self.order:
             if v in unit:
                 members[unit[v]].append(v)
-        # Every box has the same rows, so boxes of one layer read alike.
+        # The neuron boxes of one layer sit in one cluster, in order (emit_bundles reads both).
         self.cluster_ids = {}
-        layers = {}
+        self.box_layers = layers = {}
         for key in members:
             if key not in self.chain_keys and "." in key:
                 layers.setdefault(_parent(key), []).append(key)
