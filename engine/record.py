@@ -166,7 +166,11 @@ def _value_hook(symbol, value, other):
     # it; one computed from tagged numbers is refused, named.
     rec = _recording.get()
     for v in (value, other):
-        if isinstance(v, Value):
+        if type(v) is Tagged:
+            # A tagged float on the other side (`Value(0.0) < w.data`) compares
+            # inside engine.value too, so its own refusal would not fire.
+            _refuse(symbol, v)
+        elif isinstance(v, Value):
             if v._id < rec.mark and v not in rec.placeholders and not (v._op is None and v._arg == "const"):
                 rec.names[id(v)] = repr(v)
                 _refuse(symbol, v)

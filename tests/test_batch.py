@@ -508,8 +508,9 @@ def test_a_branch_the_probes_would_miss_is_refused_while_recording():
     lambda d: float(d), lambda d: math.floor(d), lambda d: math.ceil(d), lambda d: math.trunc(d),
     lambda d: hash(d), lambda d: f"{d:.3f}", lambda d: d // 1, lambda d: d % 1, lambda d: (d * 2 + 1) > 0,
     lambda d: abs(-d) < 5, lambda d: d.is_integer(),
+    lambda d: Value(0.0) < d, lambda d: Value(2.0) >= d,  # the float compares inside Value's method
 ], ids=["gt", "eq", "bool", "int", "round", "float", "floor", "ceil", "trunc", "hash", "format", "floordiv",
-        "mod", "arithmetic-then-gt", "abs-then-lt", "is_integer"])
+        "mod", "arithmetic-then-gt", "abs-then-lt", "is_integer", "value-lt", "value-ge"])
 @pytest.mark.parametrize("whose", ["input", "parameter", "hidden"])
 def test_every_python_read_of_a_tagged_number_is_refused(read, whose):
     w = Value(0.7, "w", kind="param")
