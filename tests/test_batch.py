@@ -532,6 +532,17 @@ def test_a_parameter_not_given_is_found_and_watched():
         trace(lambda x: x * w if w.data > 0 else x).run([0.5, 1.5])
 
 
+def test_a_node_computed_from_a_parameter_before_fn_is_refused():
+    # Eager keeps h.data as it was made while w trains; a replay would
+    # recompute tanh(w) at every step and train differently.
+    w = Value(0.7, "w", kind="param")
+    h = w.tanh()
+    for params in ([], [w]):
+        with pytest.raises(ReplayError, match="computed before fn ran"):
+            trace(lambda x: x * h, params=params).run([0.5, 1.5])
+    assert type(w.data) is float and w.data == 0.7
+
+
 def test_a_number_through_c_code_is_caught_by_the_nudged_probe():
     w = Value(0.7, "w", kind="param")
     # math.exp reads the float in C, past the tag: the constant it makes
