@@ -740,11 +740,11 @@ class Value:
                     da, db = op.d(a.data, b.data, v.data, v._arg)
                     a.grad += g * da
                     b.grad += g * db
-        except BaseException as e:
-            if not isinstance(e, (ArithmeticError, ValueError)):
-                run.undo()
-                raise
+        except (ArithmeticError, ValueError) as e:
             run.fail(e)
+        except BaseException:  # an interrupt, say: no node to name, but every gradient goes back
+            run.undo()
+            raise
         if not run.finite() and not _nonfinite_ok.get():
             run.fail()
         run.commit()
