@@ -75,6 +75,8 @@ _KEEPS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "
 # The engine's own reads of a tagged number (its finiteness test, relu's x > 0
 # inlined in value.py) are the op's rule, which the numpy twin replays for every
 # sample; only a read from any other code is control flow that could branch.
+# Value's comparisons and float() read in engine.value too: they call the
+# reading hook first, which refuses a tagged number on either side.
 _ENGINE_MODULES = frozenset({"engine.value", "engine.ops"})
 
 
