@@ -75,6 +75,8 @@ _KEEPS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "
 # The engine's own reads of a tagged number (its finiteness test, relu's x > 0
 # inlined in value.py) are the op's rule, which the numpy twin replays for every
 # sample; only a read from any other code is control flow that could branch.
+# Value's comparisons and float() read in engine.value too: they call the
+# reading hook first, which refuses a tagged number on either side.
 _ENGINE_MODULES = frozenset({"engine.value", "engine.ops"})
 
 
@@ -166,7 +168,11 @@ def _value_hook(symbol, value, other):
     # it; one computed from tagged numbers is refused, named.
     rec = _recording.get()
     for v in (value, other):
-        if isinstance(v, Value):
+        if type(v) is Tagged:
+            # A tagged float on the other side (`Value(0.0) < w.data`) compares
+            # inside engine.value too, so its own refusal would not fire.
+            _refuse(symbol, v)
+        elif isinstance(v, Value):
             if v._id < rec.mark and v not in rec.placeholders and not (v._op is None and v._arg == "const"):
                 rec.names[id(v)] = repr(v)
                 _refuse(symbol, v)
@@ -223,6 +229,10 @@ class Recording:
                 raise
             except (ArithmeticError, ValueError) as e:
                 raise _at_sample(e, i) from None
+            self.outputs, self.loss, self.aux = _outputs(out, has_aux)
+            self.nodes = topo(*self.outputs)
+            if tag:
+                self._untag()  # while the parameters still hold their tags (see _untag)
         finally:
             if tag:
                 _wrap(False)
@@ -230,18 +240,17 @@ class Recording:
             _recording.reset(token)
             for p, x in saved:
                 p.data = x
-        self.outputs, self.loss, self.aux = _outputs(out, has_aux)
-        self.nodes = topo(*self.outputs)
         tagged, mark, holders = {p for p, _ in saved}, self.mark, self.placeholders
         self.untagged = [v for v in self.nodes if v._id < mark and v not in tagged and v not in holders]
-        if tag:
-            self._untag()
         self._shape = None
 
     def _untag(self):
         # Every node made from a tagged number must carry the tag (else an op
-        # escaped the wrapping and a read of it could have gone unseen); a
-        # constant or an op's constant built from one depends on the sample.
+        # escaped the wrapping and a read of it could have gone unseen, or the
+        # node was computed before fn ran: eager keeps its data while the
+        # parameters train, a replay would recompute it); a constant or an
+        # op's constant built from one depends on the sample. Called before the
+        # parameters get their plain data back, so that their tags are seen.
         for v in self.nodes:
             if v in self.placeholders or v._id < self.mark:
                 continue
@@ -255,8 +264,10 @@ class Recording:
                     raise ReplayError(f"fn gave {op.name} a constant argument ({v._arg!r}) read from a parameter's "
                                       "or an input's .data; it would stay fixed in the replay")
                 if type(data) is not Tagged and any(type(x.data) is Tagged for x in v.inputs):
-                    raise ReplayError(f"the recorder could not follow op {op.name}: its output lost the tag that "
-                                      "marks numbers read from the inputs (an engine change?); replay refused")
+                    raise ReplayError(f"{v!r} is untagged while an input is tagged: it was computed before fn ran "
+                                      "(eager keeps its data while the parameters train, a replay would recompute "
+                                      "it; compute it inside fn), or the recorder could not follow op "
+                                      f"{op.name} (an engine change?); replay refused")
         for v in self.nodes:
             v.data = _plain(v.data)
 

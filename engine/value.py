@@ -54,7 +54,7 @@ _LOG, _SOFTPLUS, _LEAKY_RELU, _ELU = OPS["log"], OPS["softplus"], OPS["leaky_rel
 # copy only while the row still holds that rule (a test or a convention may
 # swap a row's d; the table stays the one source of truth).
 _INLINED = tuple((row, row.d) for row in (_ADD, _MUL, _RELU, _TANH, _POW))
-_ids = itertools.count()  # creation numbers of leaves (engine.batch reads them as _id)
+_ids = itertools.count()  # creation numbers of leaves (engine.record reads them as _id)
 _new = object.__new__
 _INT_MAX = 2**53  # ints below it become floats exactly
 _isfinite = math.isfinite
@@ -411,9 +411,10 @@ class Value:
 
     @property
     def _id(self):
-        # A leaf's creation number (engine.batch tells leaves made before a
-        # recording by it); a computed node has none stored, so any stable key.
-        return self._a if self._op is None else id(self)
+        # A leaf's creation number: engine.record tells the leaves made before a
+        # recording (the parameters) by it. A computed node stores none; inf
+        # puts it after every mark, so it is never taken for a parameter.
+        return self._a if self._op is None else math.inf
 
     @property
     def passes(self) -> int:
@@ -739,11 +740,11 @@ class Value:
                     da, db = op.d(a.data, b.data, v.data, v._arg)
                     a.grad += g * da
                     b.grad += g * db
-        except BaseException as e:
-            if not isinstance(e, (ArithmeticError, ValueError)):
-                run.undo()
-                raise
+        except (ArithmeticError, ValueError) as e:
             run.fail(e)
+        except BaseException:  # an interrupt, say: no node to name, but every gradient goes back
+            run.undo()
+            raise
         if not run.finite() and not _nonfinite_ok.get():
             run.fail()
         run.commit()

@@ -508,8 +508,9 @@ def test_a_branch_the_probes_would_miss_is_refused_while_recording():
     lambda d: float(d), lambda d: math.floor(d), lambda d: math.ceil(d), lambda d: math.trunc(d),
     lambda d: hash(d), lambda d: f"{d:.3f}", lambda d: d // 1, lambda d: d % 1, lambda d: (d * 2 + 1) > 0,
     lambda d: abs(-d) < 5, lambda d: d.is_integer(),
+    lambda d: Value(0.0) < d, lambda d: Value(2.0) >= d,  # the float compares inside Value's method
 ], ids=["gt", "eq", "bool", "int", "round", "float", "floor", "ceil", "trunc", "hash", "format", "floordiv",
-        "mod", "arithmetic-then-gt", "abs-then-lt", "is_integer"])
+        "mod", "arithmetic-then-gt", "abs-then-lt", "is_integer", "value-lt", "value-ge"])
 @pytest.mark.parametrize("whose", ["input", "parameter", "hidden"])
 def test_every_python_read_of_a_tagged_number_is_refused(read, whose):
     w = Value(0.7, "w", kind="param")
@@ -529,6 +530,17 @@ def test_a_parameter_not_given_is_found_and_watched():
     w = Value(0.7, "w", kind="param")
     with pytest.raises(ReplayError, match="w.data"):
         trace(lambda x: x * w if w.data > 0 else x).run([0.5, 1.5])
+
+
+def test_a_node_computed_from_a_parameter_before_fn_is_refused():
+    # Eager keeps h.data as it was made while w trains; a replay would
+    # recompute tanh(w) at every step and train differently.
+    w = Value(0.7, "w", kind="param")
+    h = w.tanh()
+    for params in ([], [w]):
+        with pytest.raises(ReplayError, match="computed before fn ran"):
+            trace(lambda x: x * h, params=params).run([0.5, 1.5])
+    assert type(w.data) is float and w.data == 0.7
 
 
 def test_a_number_through_c_code_is_caught_by_the_nudged_probe():

@@ -544,7 +544,7 @@ def test_topo_and_zero_grad_work_a_million_deep():
 
 
 def test_leaves_keep_their_creation_order_for_the_batch_recorder():
-    # engine.batch tells leaves made before a recording by _id.
+    # engine.record tells leaves made before a recording by _id.
     a = Value(1.0)
     b = a + 1  # lifts a constant
     c = Value(2.0)
