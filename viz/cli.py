@@ -25,6 +25,7 @@ from pathlib import Path
 from . import exercise
 from .draw import FORMATS, RANKDIRS, VIEWS, GraphvizMissing, RenderError, draw, number
 from .steps import FRAME_FORMATS, steps
+from .table import columns
 
 OUT = "gradflow-out"  # the default output folder (git-ignored)
 DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "pass_class", "digits")
@@ -171,11 +172,6 @@ def describe(order) -> dict:
     return names
 
 
-def _table(rows: list) -> str:
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
-
-
 def run_draw(args) -> int:
     from engine.expr import ExprError, parse
 
@@ -207,7 +203,7 @@ def run_draw(args) -> int:
         if v.kind == "const":
             continue
         rows.append((names[v], v._op.symbol if v.op else v.kind, number(v.data), number(v.grad)))
-    print(_table(rows))
+    print("\n".join(columns(rows)))
     options = dict(view=args.view, rankdir=args.rankdir, color_by_grad=args.color_by_grad)
     if output:
         draw(root, **options).save(output)

@@ -14,7 +14,8 @@ from typing import NamedTuple
 from engine import OPS
 
 from .errors import SheetError
-from .numbers import columns, fmt, json_number
+from ..table import columns
+from .numbers import fmt, json_number
 
 # The kinds of mistake a hint can name, in the words the exam feedback uses.
 MISTAKES = {
@@ -327,7 +328,7 @@ class CaseReport:
         table = [("answer", "yours", "correct", "")]
         table += [(r.key, r.yours, fmt(r.correct), {"right": "right", "wrong": "WRONG", "missing": "MISSING"}[r.status])
                   for r in self.rows]
-        out = [self._head(), *columns(table), *self._notes()]
+        out = [self._head(), *columns(table, "  "), *self._notes()]
         out += [f"{what}: {key} ({why})" for what, key, why in self._firsts()]
         for r in self.wrong:
             out.append("")
