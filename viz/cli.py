@@ -535,7 +535,7 @@ def parser() -> argparse.ArgumentParser:
     _add_draw(sub)
     _add_train(sub)
     # Subcommands of other modules register themselves here.
-    exercise.register(sub)  # gradflow check: viz/exercise.py
+    exercise.register(sub)  # gradflow check, grade, handout: viz/exercise/command.py
     return p
 
 
