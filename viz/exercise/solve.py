@@ -13,8 +13,8 @@ from engine import OPS, DomainError, Step, Value
 from engine.ops import CONVENTIONS
 from engine.expr import ExprError
 
-from .errors import Failer
 from ..table import columns
+from .errors import Failer
 from .numbers import factor, fmt, json_number
 
 MAX_GATE_LINES = 12  # a name used 5,000 times explains its first uses and counts the rest
