@@ -25,7 +25,7 @@ from pathlib import Path
 from . import exercise
 from .draw import FORMATS, RANKDIRS, VIEWS, GraphvizMissing, RenderError, draw, number
 from .steps import FRAME_FORMATS, steps
-from .table import columns
+from .terminal import Parser, columns, one_line
 
 OUT = "gradflow-out"  # the default output folder (git-ignored)
 DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "pass_class", "digits")
@@ -42,18 +42,11 @@ class UsageError(Exception):
     """Bad input from the command line: one line on stderr, exit status 2."""
 
 
-def _one_line(message: str, most: int = 300) -> str:
-    # Arguments may hold line breaks, terminal escapes or be huge: an error stays one short line.
-    message = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
-    return message if len(message) <= most else message[:most] + "…"
-
-
-class _Parser(argparse.ArgumentParser):
-    # argparse prints the usage too; one line is easier to read in a terminal and a log.
+class _Parser(Parser):
     def error(self, message):
         if "required: expression" in message:  # argparse takes "-x*y" for an option
             message += '; an expression that starts with "-" goes after --, as in: gradflow draw -- "-x*y"'
-        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
+        super().error(message)
 
 
 def _expression_last(argv: list) -> list:
@@ -547,7 +540,7 @@ def main(argv=None) -> int:
     try:
         return args.run(args)
     except UsageError as e:
-        print(f"gradflow {args.command}: error: {_one_line(str(e))}", file=sys.stderr)
+        print(f"gradflow {args.command}: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except (GraphvizMissing, RenderError) as e:
         print(f"gradflow {args.command}: {e}", file=sys.stderr)

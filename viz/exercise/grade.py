@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from engine import OPS
 
-from ..table import columns
+from ..terminal import columns
 from .answers import Answer, parse_key
 from .errors import SheetError
 from .numbers import fmt, json_number

@@ -13,7 +13,7 @@ from engine import OPS, DomainError, Step, Value
 from engine.ops import CONVENTIONS
 from engine.expr import ExprError
 
-from ..table import columns
+from ..terminal import columns
 from .errors import Failer
 from .numbers import factor, fmt, json_number
 
