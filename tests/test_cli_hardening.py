@@ -53,6 +53,24 @@ def test_bad_arguments_are_one_line_and_status_2(capsys, tmp_path, monkeypatch, 
     assert len(err) < 500
     assert not any(tmp_path.iterdir())  # refused before any work
 
+@pytest.mark.parametrize("argv, message", [
+    # The installed `gradflow` starts check, grade and handout by viz/exercise/command.py's own parser.
+    (["check", "a\x00b.toml"], "an argument holds a NUL character"),
+    (["grade", "key.toml", "a\x00b.toml"], "an argument holds a NUL character"),
+    (["check", "sheet.toml", "line\nbreak\x1b[31mred"], r"unrecognized arguments: line\nbreak\x1b[31mred"),
+    (["handout", "key.toml", "-o", "out", "--format", "pdf\nx"], r"invalid choice: 'pdf\nx'"),
+])
+def test_the_fast_entry_point_gives_the_same_one_line_errors(capsys, tmp_path, monkeypatch, argv, message):
+    from viz.exercise.command import main as gradflow
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        gradflow(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1 and "\x1b" not in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())
+
 
 def test_training_that_diverges_anyway_is_one_line(capsys, tmp_path, monkeypatch):
     def diverges(*args, **kwargs):

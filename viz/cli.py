@@ -25,6 +25,7 @@ from pathlib import Path
 from . import exercise
 from .draw import FORMATS, RANKDIRS, VIEWS, GraphvizMissing, RenderError, draw, number
 from .steps import FRAME_FORMATS, steps
+from .terminal import Parser, columns, one_line
 
 OUT = "gradflow-out"  # the default output folder (git-ignored)
 DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "pass_class", "digits")
@@ -41,18 +42,11 @@ class UsageError(Exception):
     """Bad input from the command line: one line on stderr, exit status 2."""
 
 
-def _one_line(message: str, most: int = 300) -> str:
-    # Arguments may hold line breaks, terminal escapes or be huge: an error stays one short line.
-    message = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
-    return message if len(message) <= most else message[:most] + "…"
-
-
-class _Parser(argparse.ArgumentParser):
-    # argparse prints the usage too; one line is easier to read in a terminal and a log.
+class _Parser(Parser):
     def error(self, message):
         if "required: expression" in message:  # argparse takes "-x*y" for an option
             message += '; an expression that starts with "-" goes after --, as in: gradflow draw -- "-x*y"'
-        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
+        super().error(message)
 
 
 def _expression_last(argv: list) -> list:
@@ -171,11 +165,6 @@ def describe(order) -> dict:
     return names
 
 
-def _table(rows: list) -> str:
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
-
-
 def run_draw(args) -> int:
     from engine.expr import ExprError, parse
 
@@ -207,7 +196,7 @@ def run_draw(args) -> int:
         if v.kind == "const":
             continue
         rows.append((names[v], v._op.symbol if v.op else v.kind, number(v.data), number(v.grad)))
-    print(_table(rows))
+    print("\n".join(columns(rows)))
     options = dict(view=args.view, rankdir=args.rankdir, color_by_grad=args.color_by_grad)
     if output:
         draw(root, **options).save(output)
@@ -539,7 +528,7 @@ def parser() -> argparse.ArgumentParser:
     _add_draw(sub)
     _add_train(sub)
     # Subcommands of other modules register themselves here.
-    exercise.register(sub)  # gradflow check: viz/exercise.py
+    exercise.register(sub)  # gradflow check, grade, handout: viz/exercise/command.py
     return p
 
 
@@ -551,7 +540,7 @@ def main(argv=None) -> int:
     try:
         return args.run(args)
     except UsageError as e:
-        print(f"gradflow {args.command}: error: {_one_line(str(e))}", file=sys.stderr)
+        print(f"gradflow {args.command}: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except (GraphvizMissing, RenderError) as e:
         print(f"gradflow {args.command}: {e}", file=sys.stderr)

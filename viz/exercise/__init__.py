@@ -8,12 +8,12 @@ the answer matches, and the first wrong gradient in backward order. A
 teacher's key grades a class's submissions (``gradflow grade``), per-student
 numbers come from ``[vary]`` (``gradflow handout``).
 
-Where each job lives: ``text`` (reading files and TOML), ``answers`` (answer keys and
-the answers given), ``sheet`` (the format,
-the options), ``solve`` (the graph and every derivative), ``grade`` (verdicts,
-hints, reports, feedback), ``numbers`` (the tolerance), ``vary`` (per-student
-inputs), ``bulk`` (a class at once), ``handout`` (student copies), ``command``
-(the ``check``/``grade``/``handout`` subcommands).
+Where each job lives: ``text`` (reading files and TOML), ``answers`` (answer keys
+and the answers given), ``sheet`` (the format, the options), ``solve`` (the graph
+and every derivative), ``grade`` (verdicts, hints, reports, feedback), ``numbers``
+(the tolerance), ``vary`` (per-student inputs), ``bulk`` (a class at once),
+``handout`` (student copies), ``command`` (the ``check``/``grade``/``handout``
+subcommands); ``errors`` (SheetError).
 
 The sheet: ``[inputs]`` (name = number), ``[graph]`` (name = "expression" in
 ``engine.expr``'s language; the last step is the output unless ``output``

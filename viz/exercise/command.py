@@ -7,9 +7,9 @@ numpy or the renderer unless a drawing is asked for.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from ..terminal import Parser
 from .errors import SheetError
 
 MAX_PRINT = 1_000_000  # characters printed at most; a hostile sheet cannot flood a terminal or a log
@@ -122,12 +122,6 @@ def run_handout(args) -> int:
 FAST = ("check", "grade", "handout")
 
 
-class _Parser(argparse.ArgumentParser):
-    # One line, as the rest of the gradflow command prints its usage errors.
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 def main(argv=None) -> int:
     """The ``gradflow`` entry point: check, grade and handout start without the drawing code
     (and so without Graphviz or numpy); every other command goes to ``viz.cli.main``."""
@@ -136,8 +130,10 @@ def main(argv=None) -> int:
         from viz.cli import main as everything
 
         return everything(argv)
-    parser = _Parser(prog="gradflow")
+    parser = Parser(prog="gradflow")
     register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    if any("\0" in a for a in argv):  # only a caller in Python can pass one; no file name holds it
+        parser.error("an argument holds a NUL character")
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -13,8 +13,10 @@ from typing import NamedTuple
 
 from engine import OPS
 
+from ..terminal import columns
+from .answers import Answer, parse_key
 from .errors import SheetError
-from .numbers import columns, fmt, json_number
+from .numbers import fmt, json_number
 
 # The kinds of mistake a hint can name, in the words the exam feedback uses.
 MISTAKES = {
@@ -84,8 +86,6 @@ class CaseReport:
         for item, key in (items or sheet.items or {}).items():
             if item not in given:
                 kind, of, name = item
-                from .answers import Answer
-
                 a = Answer(key, kind, name, math.nan, "", "", of)
                 self.rows.append(Row(key, kind, name, math.nan, "", solution.correct(a), False,
                                      ("not answered",), "missing", (), of))
@@ -327,7 +327,7 @@ class CaseReport:
         table = [("answer", "yours", "correct", "")]
         table += [(r.key, r.yours, fmt(r.correct), {"right": "right", "wrong": "WRONG", "missing": "MISSING"}[r.status])
                   for r in self.rows]
-        out = [self._head(), *columns(table), *self._notes()]
+        out = [self._head(), *columns(table, "  "), *self._notes()]
         out += [f"{what}: {key} ({why})" for what, key, why in self._firsts()]
         for r in self.wrong:
             out.append("")
@@ -550,8 +550,6 @@ class Grade:
 
 def grade(key, answers, student: str = "", *, locator=None, source: str = "") -> Grade:
     """Grade ``answers`` (key text -> number or formula) against ``key`` for one student."""
-    from .answers import parse_key
-
     if not isinstance(student, str):
         raise TypeError(f"grade: student must be a str id, got {type(student).__name__}")
     try:

@@ -38,11 +38,6 @@ def json_number(x: float):
     return x if math.isfinite(x) else str(x)
 
 
-def columns(rows) -> list:
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    return ["  " + "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-
-
 def is_number_text(text: str) -> bool:
     """True for a plain decimal literal such as '-0.20' or '6.6e-3' (no names, no operators)."""
     text = text.strip()

@@ -17,7 +17,9 @@ from engine.ops import CONVENTIONS
 
 from .answers import _answers, _item_of, nonfinite
 from .errors import Failer, SheetError, kind_of
+from .grade import CaseReport, Report, grade
 from .numbers import DEFAULT_REL, Tolerance, fmt
+from .solve import Solution, SolutionSet
 from .text import parse_toml, read_text
 
 MAX_STEPS = 1000  # an exercise has a handful; the cap keeps a hostile sheet to well under a second
@@ -96,8 +98,6 @@ class Sheet:
         self.conventions = conventions or {}
         self.text = text
         self.names = None
-        from .solve import Solution
-
         self.solutions = [Solution(self, case) for case in cases]
         self._by_inputs = {}
 
@@ -113,8 +113,6 @@ class Sheet:
         ``answers`` maps keys ("y", "dy/dw") to numbers or formula strings; for a
         sheet with several cases, it maps each case's name to such a dict.
         """
-        from .grade import CaseReport, Report
-
         if answers is None:
             cases = [(s, case.answers) for s, case in zip(self.solutions, self.cases)]
         else:
@@ -123,8 +121,6 @@ class Sheet:
 
     def solve(self):
         """Every value and gradient of every case, with the chains that produce them."""
-        from .solve import SolutionSet
-
         return SolutionSet(self)
 
     def grade(self, answers: Mapping, student: str = ""):
@@ -135,8 +131,6 @@ class Sheet:
         >>> g.score, g.max_score, [i.status for i in g.items]
         (1.0, 2.0, ['right', 'missing'])
         """
-        from .grade import grade
-
         if not isinstance(answers, Mapping):
             raise TypeError(f"grade: answers must be a dict of answers, got {type(answers).__name__}")
         return grade(self, answers, student)
@@ -150,8 +144,6 @@ class Sheet:
         inputs = inputs_for(self, student)
         key = tuple(inputs.items())
         if key not in self._by_inputs:
-            from .solve import Solution
-
             if len(self._by_inputs) > 4096:  # a class of thousands: keep memory bounded
                 self._by_inputs.clear()
             self._by_inputs[key] = Solution(self, Case("", "", inputs, ()))

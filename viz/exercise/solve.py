@@ -13,8 +13,9 @@ from engine import OPS, DomainError, Step, Value
 from engine.ops import CONVENTIONS
 from engine.expr import ExprError
 
+from ..terminal import columns
 from .errors import Failer
-from .numbers import columns, factor, fmt, json_number
+from .numbers import factor, fmt, json_number
 
 MAX_GATE_LINES = 12  # a name used 5,000 times explains its first uses and counts the rest
 MAX_TEXT = 80  # characters kept of an unnamed node's source text
@@ -307,7 +308,7 @@ class Solution:
                 ("param" if name in self.sheet.params else "input")
             expr = f"{name} = {self.sheet.steps[name].text[:MAX_TEXT]}" if name in self.sheet.steps else ""
             rows.append((name, role, fmt(self.values[name]), fmt(self.grads[name]), expr))
-        lines = columns(rows)
+        lines = columns(rows, "  ")
         if self.kinks:
             lines.append(self.convention_note())
         lines.append("")

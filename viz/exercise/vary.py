@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
+from .answers import nonfinite
 from .errors import SheetError
 
 MAX_ATTEMPTS = 200
@@ -28,8 +29,6 @@ def degenerate(solution) -> str:
             return "a ReLU sits on its kink"
         if node.op == "max" and node.inputs[0].data == node.inputs[1].data:
             return "a max has a tie"
-    from .answers import nonfinite
-
     bad = nonfinite(solution.sheet, solution) if solution.sheet.all_items is not None else None
     return f"the correct value of {bad[0]} is {bad[1]}" if bad else ""
 
