@@ -252,13 +252,13 @@ print(grades["cy"].feedback("tutor"))
 # they point to. Here it is on the three students above, written to a temporary folder.
 
 # %%
+import contextlib
 import tempfile
 
 from viz.exercise.command import main as gradflow
 
-with tempfile.TemporaryDirectory() as folder:
-    folder = Path(folder)
-    (folder / "key.toml").write_text('''
+with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):   # paths below are relative to it
+    Path("key.toml").write_text('''
 [inputs]
 x = 2
 w = -3
@@ -274,10 +274,9 @@ y = "sigmoid(z)"
 ''', encoding="utf-8")
     for name, answers in submissions.items():
         lines = [f'"{k}" = {v!r}'.replace("'", '"') for k, v in answers.items()]
-        (folder / f"{name}.toml").write_text(f'student = "{name}"\n[answers]\n' + "\n".join(lines) + "\n", encoding="utf-8")
-    gradflow(["grade", str(folder / "key.toml"), *(str(folder / f"{n}.toml") for n in submissions),
-              "--csv", str(folder / "gradebook.csv")])
-    print((folder / "gradebook.csv").read_text(encoding="utf-8"))
+        Path(f"{name}.toml").write_text(f'student = "{name}"\n[answers]\n' + "\n".join(lines) + "\n", encoding="utf-8")
+    gradflow(["grade", "key.toml", *(f"{n}.toml" for n in submissions), "--csv", "gradebook.csv"])
+    print(Path("gradebook.csv").read_text(encoding="utf-8"))
 
 # %% [markdown]
 # A key may also give each student their own numbers: a `[vary]` table such as
