@@ -212,7 +212,7 @@ print(engine_rule.check())
 # wrong or missing and the kind of mistake, never a number the answer could be read from).
 
 # %%
-key = loads('''
+key_text = '''
 title = "Sigmoid neuron"
 [inputs]
 x = 2
@@ -228,7 +228,8 @@ y = "sigmoid(z)"
 "dy/db" = "y * (1 - y)"
 [points]
 "dy/dw" = 2
-''')
+'''
+key = loads(key_text)
 submissions = {
     "ada": {"y": 0.0067, "dy/dz": 0.0066, "dy/dw": 0.0133, "dy/db": 0.0066},
     "bob": {"y": 0.0067, "dy/dz": 0.0066, "dy/dw": 0.0066},          # x forgotten, dy/db left out
@@ -258,20 +259,7 @@ import tempfile
 from viz.exercise.command import main as gradflow
 
 with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):   # paths below are relative to it
-    Path("key.toml").write_text('''
-[inputs]
-x = 2
-w = -3
-b = 1
-[graph]
-z = "w*x + b"
-y = "sigmoid(z)"
-[answers]
-y = "sigmoid(z)"
-"dy/dz" = "y * (1 - y)"
-"dy/dw" = "y * (1 - y) * x"
-"dy/db" = "y * (1 - y)"
-''', encoding="utf-8")
+    Path("key.toml").write_text(key_text, encoding="utf-8")   # the same key as above
     for name, answers in submissions.items():
         lines = [f'"{k}" = {v!r}'.replace("'", '"') for k, v in answers.items()]
         Path(f"{name}.toml").write_text(f'student = "{name}"\n[answers]\n' + "\n".join(lines) + "\n", encoding="utf-8")
