@@ -66,6 +66,10 @@ _NUDGE = 1.0 + 2.0**-12  # the probe's parameters: near enough to stay in every 
 # --- recording -------------------------------------------------------------------
 
 
+def _data(values):
+    return [v.data for v in values]
+
+
 def _argument_names(fn, count):
     try:
         params = list(inspect.signature(fn).parameters.values())
@@ -89,7 +93,7 @@ class _Split:
     uniform nodes it needs (the frontier) as leaves.
     """
 
-    def __init__(self, rec: Recording, fuse, group, matmul):
+    def __init__(self, rec: Recording, fuse, group, matmul, argnums=()):
         varying = set()
         for v in rec.nodes:
             if v in rec.placeholders or any(x in varying for x in v.inputs):
@@ -116,6 +120,7 @@ class _Split:
         self.varying = Program(
             [v for v in rec.nodes if v in read],
             rec.placeholders, frontier, rec.outputs[:1] if rec.loss else [], rec.outputs, fuse, group, self.layers,
+            [v for v, (k, _) in rec.placeholders.items() if k in argnums],
         )
         self.frontier = [self.uniform.row[v] for v in frontier]
         self.weights = []  # per layer: uniform rows of W (k × m) and of b (k) or None
@@ -148,7 +153,7 @@ class _Split:
 # --- the public face ----------------------------------------------------------------
 
 
-def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True, matmul=True, params=()) -> "Tape":
+def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True, matmul=True, params=(), argnums=()) -> "Tape":
     """Record ``fn`` (one sample's loss) for replay over whole batches.
 
     ``fn`` receives one argument per array given to ``run``: a 1-D array's
@@ -164,6 +169,8 @@ def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True, matmul=Tru
     instead of one matrix product.
     ``params``: Values made before fn (a model's parameters) to watch while
     recording; others fn reaches are found and cost one more recording.
+    ``argnums``: the positions of fn's arguments whose gradients ``gradients``
+    also gives, sample by sample, in ``Tape.arg_grads`` (as JAX's ``argnums``).
 
     Recording happens at the first ``run`` (it needs the number of columns).
 
@@ -175,7 +182,10 @@ def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True, matmul=Tru
         raise TypeError(f"trace: fn must be callable (one sample's loss), got {type(fn).__name__}")
     if reduce not in _REDUCES:
         raise ValueError(f"trace: reduce must be one of {_REDUCES}, got {reduce!r}")
-    return Tape(fn, reduce, bool(has_aux), bool(fuse), bool(group), bool(matmul), params)
+    argnums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in argnums):
+        raise TypeError(f"trace: argnums must be argument positions (ints >= 0), got {argnums!r}")
+    return Tape(fn, reduce, bool(has_aux), bool(fuse), bool(group), bool(matmul), params, argnums)
 
 
 class Tape:
@@ -185,9 +195,11 @@ class Tape:
     an ordinary eager graph that can be drawn and stepped through.
     """
 
-    def __init__(self, fn, reduce, has_aux, fuse, group, matmul, params):
+    def __init__(self, fn, reduce, has_aux, fuse, group, matmul, params, argnums=()):
         self.fn, self.reduce, self.has_aux, self.fuse, self.group = fn, reduce, has_aux, fuse, group
-        self.matmul = matmul
+        self.matmul, self.argnums = matmul, argnums
+        self.arg_grads = None  # after gradients(): per argnum, d(batch loss)/d(argument), one row per sample
+        self.read = _data  # the parameters' values at each run; a trainer keeping them in an array swaps this
         self.params = list(params)  # Values made before fn whose data is tagged while it is recorded
         self.graph = None
         self.aux = None
@@ -295,7 +307,10 @@ class Tape:
             # no tagged number, so the path cannot depend on the data.
             far = self._probe(arrays, n)
             compare(first, self._record(arrays, names, far, nudge=_NUDGE, tag=False), 0, far)
-            split = _Split(first, self.fuse, self.group, self.matmul)
+            if any(k >= len(arrays) for k in self.argnums):
+                raise TypeError(f"trace: argnums {self.argnums} name an argument past the {len(arrays)} given")
+            split = _Split(first, self.fuse, self.group, self.matmul, self.argnums)
+            split.layout = layout
             self._verify(split, first, arrays)
             self._splits[layout] = split
             self.graph = first.outputs[0] if first.loss else first.outputs
@@ -356,7 +371,7 @@ class Tape:
     def _forward(self, split, arrays, n):
         uniform, varying = split.uniform, split.varying
         u_values = split.uniform_work.values
-        u_values[uniform.live_rows, 0] = [v.data for v in split.params]
+        u_values[uniform.live_rows, 0] = self.read(split.params)
         uniform.forward(split.uniform_work)
         work = split.widths.get(n)
         if work is None:
@@ -415,7 +430,19 @@ class Tape:
         weight_grads = split.weight_grads(work)
         seeds[len(split.frontier) : len(split.frontier) + len(weight_grads), 0] = weight_grads
         grads = split.uniform.backward(split.uniform_work)
+        if self.argnums:
+            self.arg_grads = self._arg_grads(split, work, n)
         if not np.isfinite(grads).all():
             raise split.varying.backward_error(work) or split.uniform.backward_error(split.uniform_work) or (
                 OverflowError("Tape.backward: a gradient is past the range of a float; no gradient was changed"))
         return split.params, grads
+
+    def _arg_grads(self, split, work, n):
+        # One array per argnum, shaped like its argument; entries fn never read get 0.
+        out = {k: np.zeros((n,) + cols) for k, cols in zip(range(len(split.layout)), split.layout) if k in self.argnums}
+        for (k, j), got in zip(split.varying.wanted, work.held_grads if split.varying.wanted else ()):
+            if j is None:
+                out[k][:] = got
+            else:
+                out[k][:, j] = got
+        return [out[k] for k in self.argnums]

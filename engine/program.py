@@ -138,10 +138,13 @@ class Program:
     ``layers`` (from ``neurons``) run as matrix products; their inner nodes
     are not in ``nodes``, and their weights and biases come from outside at
     each run (``Work.mm``), their gradients go back in ``Work.mm_grads``.
+    ``wanted`` are holders whose gradient backward also gives, per column
+    (``Work.held_grads``, rows in ``wanted_rows`` order).
     """
 
-    def __init__(self, nodes, holders, live, seeds, outputs, fuse, group, layers=()):
+    def __init__(self, nodes, holders, live, seeds, outputs, fuse, group, layers=(), wanted=()):
         live_set = set(live)
+        wanted = [v for v in nodes if v in set(wanted)]
         self.layers = list(layers)
         root_of = {v: k for k, layer in enumerate(self.layers) for v in layer.roots}
 
@@ -190,6 +193,7 @@ class Program:
 
         depth = {v: 0 for v in row}
         needs = {v: v in live_set for v in row}
+        needs.update((v, True) for v in wanted)
         groups = {}
         items = []
         for v in nodes:
@@ -290,6 +294,8 @@ class Program:
             gs = by_depth[d]
             self.levels.append((gs[0].r0, gs[-1].r1, *self._gather(edges_to, range(gs[0].r0, gs[-1].r1)), gs))
         self.live_pull = self._gather(edges_to, range(self.live_rows.start, self.live_rows.stop))
+        self.wanted = [holders[v] for v in wanted]
+        self.held_pull = self._gather(edges_to, [row[v] for v in wanted])
 
     def _gather(self, edges_to, rows):
         src, starts = [], []
@@ -350,6 +356,10 @@ class Program:
                     k = g.r1 - g.r0
                     for j, e in zip(g.slots, g.edges):
                         np.multiply(grad, local[j], out=edges[e : e + k])
+            if self.wanted:
+                src, starts = self.held_pull
+                got = edges[src]
+                work.held_grads = got.copy() if starts is None else np.add.reduceat(got, starts, axis=0)
             src, starts = self.live_pull
             per_edge = _gather(edges, src, work.live).sum(axis=1)
             return per_edge if starts is None else np.add.reduceat(per_edge, starts)
@@ -410,6 +420,7 @@ class _Work:
         self.take = []  # per group: one buffer per input slot (None: a slice, read in place)
         self.mm = [None] * len(program.layers)  # per layer: (W, b) for the next run
         self.mm_grads = [None] * len(program.layers)  # per layer: (dW, db) after backward
+        self.held_grads = None  # the wanted holders' gradients after backward, one row each
         for g in program.groups:
             if g.mm is not None:
                 self.take.append([None if isinstance(g.ins[0], slice) else np.empty((len(g.ins[0]), n))])

@@ -118,6 +118,13 @@ class Module:
         """The parameters as a list of Values (what an optimizer updates)."""
         return [p for _, p in self.named_parameters()]
 
+    def _dense(self):
+        # ``(leaves, layers)`` for ``engine.dense.Dense`` that compute this
+        # module exactly as its __call__ does, leaves in parameters() order;
+        # or None: the replay then records it node by node. Only modules
+        # whose code is known say yes.
+        return None
+
     def children(self) -> list["Module"]:
         """The sub-modules directly held by this one."""
         kids = []
@@ -232,6 +239,14 @@ class _Linear(Module):
     def named_parameters(self):
         return [(f"w{i}", w) for i, w in enumerate(self.w, 1)] + [("b", self.b)]
 
+    def parameters(self):
+        return [*self.w, self.b]  # named_parameters' order without making the names
+
+    def children(self):
+        # As Module's, without looking through w, which holds Values only (65,536 in a layer of 256 neurons).
+        return [m for k, obj in vars(self).items() if k != "w"
+                for m in (obj if isinstance(obj, (list, tuple)) else [obj]) if isinstance(m, Module)]
+
 
 class Neuron(_Linear):
     """act(w · x + b): one weight per input and a bias, all parameters.
@@ -259,8 +274,37 @@ class Neuron(_Linear):
     def _forward(self, xs):
         return self._act(self._affine(xs))
 
+    def _dense(self):
+        act = _known_act(self)
+        return None if act is False else (self.parameters(), [_indexed(1, len(self.w), act)])
+
     def __repr__(self):
         return f"Neuron({self.nin}, activation={self.activation!r})"
+
+
+def _known_act(neuron):
+    # A Neuron whose code is this module's, unchanged: its activation as
+    # Dense wants it (None for linear, name or (name, constant)), else False.
+    if (type(neuron) is not Neuron or vars(neuron).keys() - {"w", "b", "activation", "_act", "training"}
+            or (Neuron.__call__, Neuron._forward, Neuron._affine) != _NEURON_CODE):
+        return False
+    name, act = neuron.activation, neuron._act
+    if name == "linear" and act is _linear:
+        return None
+    if name not in ACTIVATIONS or act is not getattr(Value, name):
+        return False
+    probe = act(Value(0.5))  # the constant the method passes (leaky_relu's alpha, elu's): read, not guessed
+    return name if probe._arg is None else (name, probe._arg)
+
+
+_NEURON_CODE = (Neuron.__call__, Neuron._forward, Neuron._affine)
+
+
+def _indexed(m, k, act, start=0):
+    # A layer of m neurons over k inputs whose parameters are listed neuron
+    # by neuron, k weights then the bias, from position start: (W, b, act) by position.
+    first = start + (k + 1) * np.arange(m)
+    return first[:, None] + np.arange(k), first + k, act
 
 
 class Layer(Module):
@@ -296,8 +340,27 @@ class Layer(Module):
     def named_parameters(self):
         return [(f"neuron{i}.{name}", p) for i, n in enumerate(self.neurons, 1) for name, p in n.named_parameters()]
 
+    def parameters(self):
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def _dense(self):
+        if type(self) is not Layer or Layer.__call__ is not _LAYER_CALL:
+            return None
+        return self._dense_at(0)
+
+    def _dense_at(self, start):
+        # One (W, b, act) at position start, when every neuron is known, alike and of the same size.
+        k = self.nin
+        acts = {_known_act(n) if len(n.w) == k else False for n in self.neurons}
+        if len(acts) != 1 or False in acts:
+            return None
+        return self.parameters(), [_indexed(len(self.neurons), k, acts.pop(), start)]
+
     def __repr__(self):
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+
+
+_LAYER_CALL = Layer.__call__
 
 
 class Maxout(Module):
@@ -443,6 +506,22 @@ class MLP(Module):
     def named_parameters(self):
         return [(f"layer{i}.{name}", p) for i, layer in enumerate(self.layers, 1) for name, p in layer.named_parameters()]
 
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def _dense(self):
+        # Dropout draws masks: recorded (and refused) unless it does nothing.
+        if type(self) is not MLP or MLP.__call__ is not _MLP_CALL or (self.dropout is not None and self.dropout.p):
+            return None
+        leaves, stack = [], []
+        for layer in self.layers:
+            got = layer._dense_at(len(leaves)) if type(layer) is Layer else None
+            if got is None or (stack and layer.nin != len(stack[-1][1])):
+                return None
+            leaves += got[0]
+            stack += got[1]
+        return leaves, stack
+
     def __repr__(self):
         text = f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}"
         if self.layers[-1].activation != "linear":
@@ -450,3 +529,6 @@ class MLP(Module):
         if self.dropout is not None:
             text += f", dropout={self.dropout.p}"
         return text + ")"
+
+
+_MLP_CALL = MLP.__call__

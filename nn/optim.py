@@ -76,16 +76,27 @@ class Optimizer:
     def step(self):
         """Update every parameter from its current gradient."""
         grad = np.array([p.grad for p in self.params], dtype=float)
-        if not np.isfinite(grad).all():
-            bad = self.params[int(np.argmin(np.isfinite(grad)))]
-            raise FloatingPointError(
-                f"{type(self).__name__}.step: parameter {bad.label or '(unnamed)'} has gradient {bad.grad!r}; "
-                "the loss overflowed or saw NaN (lower the learning rate or check the data)"
-            )
         data = np.array([p.data for p in self.params], dtype=float)
-        self.t += 1
-        for p, x in zip(self.params, self._update(data, grad).tolist()):
+        for p, x in zip(self.params, self.update(data, grad).tolist()):
             p.data = x
+
+    def update(self, data, grad) -> np.ndarray:
+        """``step`` on arrays in ``params`` order: the new values (the inputs are left as they are).
+
+        ``fit`` calls this while it keeps the parameters in an array.
+
+        >>> opt = SGD([Value(2.0, kind="param")], lr=0.1)
+        >>> opt.update(np.array([2.0]), np.array([4.0])).tolist(), opt.t
+        ([1.6], 1)
+        """
+        if not np.isfinite(grad).all():
+            k = int(np.argmin(np.isfinite(grad)))
+            raise FloatingPointError(
+                f"{type(self).__name__}.step: parameter {self.params[k].label or '(unnamed)'} has gradient "
+                f"{float(grad[k])!r}; the loss overflowed or saw NaN (lower the learning rate or check the data)"
+            )
+        self.t += 1
+        return self._update(data, grad)
 
     def _update(self, data, grad):
         raise NotImplementedError(f"{type(self).__name__} must define _update(data, grad)")

@@ -19,29 +19,24 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import numpy as np
 
 from engine import Value
-from engine.batch import ReplayError, trace
+from engine.batch import ReplayError
 
 from .data import _batches, _train_val_split, check_dataset
 from .losses import Loss, get_loss, l1_penalty, l2_penalty
 from .module import Dropout, Module
 from .optim import SGD, Optimizer, Schedule
+from .replay import BatchResult, Outputs, Replay, Store
 
 __all__ = ["fit", "History", "BatchResult", "batch_loss", "evaluate", "predict", "penalty", "ReplayFallback"]
-
-
-class BatchResult(NamedTuple):
-    """What one batch gives back to the loop: plain numbers, no graph."""
-
-    loss: float  # the data loss (mean over the batch), without the penalty
-    scores: np.ndarray  # raw model outputs, shape (batch, outputs)
 
 
 def penalty(l1=0.0, l2=0.0) -> Callable | None:
@@ -70,11 +65,6 @@ def penalty(l1=0.0, l2=0.0) -> Callable | None:
     return reg
 
 
-def _outs(out) -> list:
-    # One sample's output as a list (a model may return a bare Value).
-    return [out] if isinstance(out, Value) else list(out)
-
-
 def _forward(model, X):
     return [model(row) for row in X.tolist()]
 
@@ -101,212 +91,6 @@ def batch_loss(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray, reg: Cal
     total = data_loss + reg(model) if reg is not None else data_loss
     total.backward()
     return BatchResult(data_loss.data, _scores(outputs))
-
-
-class Replay:
-    """``batch_loss``'s work done by ``engine.batch``: the graph recorded once, replayed over each batch.
-
-    One sample's loss term is recorded with placeholders for the inputs and
-    the target (``penalty``'s L1/L2 gradient is added in bulk; another ``reg``
-    is recorded with the term). A loss whose target must be a plain number
-    (softmax_cross_entropy picks an output with it) gets, for up to
-    ``most_mixed`` distinct targets, one recording whose target is a one-hot
-    row, else one recording per target value, each replayed over the samples
-    with that target.
-    Batches go in chunks of ``chunk`` samples. Gradients equal
-    ``batch_loss``'s up to rounding; it is what ``fit`` uses with
-    ``batched=True`` (or "auto").
-
-    >>> from nn import Neuron
-    >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data = 2.0
-    >>> r = Replay(n, get_loss("mse"), None)(n, get_loss("mse"), np.array([[1.0], [2.0]]), np.array([1.0, 5.0]), None)
-    >>> r.loss, r.scores.tolist(), n.w[0].grad
-    (1.0, [[2.0], [4.0]], -1.0)
-    """
-
-    most_mixed = 16  # up to this many distinct targets share one recording (one-hot rows)
-    most_targets = 64  # more distinct targets than this are not recorded one by one
-    chunk = 8192  # samples replayed at once: about 25 kB per neuron of the model
-
-    def __init__(self, model: Module, loss: Loss, reg: Callable | None):
-        self.model, self.loss, self.reg = model, loss, reg
-        # ``penalty``'s λ1·Σ|p| + λ2·Σp² is the same for every sample: its
-        # gradient, λ1·sign(p) + 2λ2·p, is added in bulk once per batch
-        # instead of recording two nodes per parameter into every replay.
-        self.bulk = reg is not None and hasattr(reg, "l1") and hasattr(reg, "l2")
-        self.params = model.parameters()  # once: naming 66,817 parameters takes a tenth of a second
-        self.tape = trace(self._sample, has_aux=True, params=self.params)
-        self.by_target = None  # {target: tape} once the target is known not to be a placeholder
-        self.mixed = None  # or one tape for a few targets, each sample's target a one-hot row over
-        self.targets = None  # ... these target values (an array), as the loss reads them (a list)
-
-    def _sample(self, x, t):
-        return self._recorded(x, lambda outs: self.loss.term(outs, t))
-
-    def _recorded(self, x, term_of):
-        # ``(total, [term, *outputs])`` of one sample; the bulk penalty is not
-        # recorded (``_replay`` adds its gradient once per batch).
-        outs = _outs(self.model(x))
-        term = term_of(outs)
-        total = term + self.reg(self.model) if self.reg is not None and not self.bulk else term
-        return total, [term, *outs]
-
-    def _tape_for(self, target):
-        if target not in self.by_target:
-            t = self.loss.check(target, 0)
-            self.by_target[target] = trace(lambda x: self._sample(x, t), has_aux=True, reduce="sum",
-                                           params=self.params)
-        return self.by_target[target]
-
-    def _mixed_sample(self, x, onehot):
-        # Σ_k onehot_k · term(out, target_k): with a one-hot row, exactly the
-        # term of the sample's own target (adding zeros changes no bit, and
-        # the other targets' terms get a gradient of exactly 0), so one
-        # recording of the model serves every target.
-        def term(outs):
-            parts = [h * self.loss.term(outs, t) for h, t in zip(onehot, self.targets[1])]
-            return sum(parts[1:], parts[0])
-
-        return self._recorded(x, term)
-
-    def _onehot(self, y):
-        targets = self.targets[0]
-        onehot = (y[:, None] == targets[None, :]).astype(float)
-        if not onehot.any(axis=1).all():
-            raise ReplayError(f"{self.loss.name}: a target outside the {len(targets)} recorded ones")
-        return onehot
-
-    def _split(self, y):
-        targets = np.unique(y)
-        if len(targets) > self.most_targets:
-            raise ReplayError(f"{self.loss.name}: the target cannot be a placeholder and there are "
-                              f"{len(targets)} distinct targets, more than {self.most_targets} recordings")
-        return [(self._tape_for(t.item()), np.flatnonzero(y == t)) for t in targets]
-
-    def check(self, X, y, samples=32):
-        """Record, compile and verify now, on up to ``samples`` samples spread over (X, y); ReplayError says why not.
-
-        The recording itself refuses Python control flow on the inputs and the
-        parameters (``engine.record``); with one recording per target, every
-        target of y is recorded here, so training never meets a new one.
-        """
-        rows = _spread(len(y), samples)
-        if self.by_target is None:
-            try:
-                return self.tape.forward(X[rows], y[rows])
-            except (ReplayError, TypeError):
-                self.by_target = {}
-        targets = np.unique(y)
-        if len(targets) <= self.most_mixed:
-            self.targets = targets, [self.loss.check(t, 0) for t in targets.tolist()]
-            self.mixed = trace(self._mixed_sample, has_aux=True, params=self.params)
-            return self.mixed.forward(X[rows], self._onehot(y[rows]))
-        for tape, rows in self._split(y):
-            rows = rows[_spread(len(rows), samples)]
-            tape.forward(X[rows])
-
-    def _replay(self, X, y, backward):
-        # Rows of [term, *outputs] per sample; with ``backward`` the gradient
-        # of the mean term (and the bulk penalty's) is added into the
-        # parameters. Big batches go in chunks, so memory stays bounded
-        # however many samples there are; every chunk's gradients are
-        # computed before any is added (all or nothing), and added in one
-        # pass when they share their parameters.
-        n, auxes, parts = len(y), [], []
-        for lo in range(0, n, self.chunk):
-            aux, got = self._chunk(X[lo : lo + self.chunk], y[lo : lo + self.chunk], backward, n)
-            auxes.append(aux)
-            parts += got
-        if backward and self.bulk:
-            parts.append((self.params, self._penalty()))
-        if parts:
-            params = parts[0][0]
-            if all(p == params for p, _ in parts):
-                parts = [(params, sum(g for _, g in parts))]
-            for p, grads in parts:
-                for v, g in zip(p, grads.tolist()):
-                    v.grad += g
-        return auxes[0] if len(auxes) == 1 else np.concatenate(auxes)
-
-    def _chunk(self, X, y, backward, n):
-        # ``(aux, [(params, gradients), ...])`` for these samples, as parts of a batch of n.
-        if self.by_target is None:
-            try:
-                self.tape.forward(X, y)
-            except (ReplayError, TypeError):
-                self.by_target = {}
-            else:
-                return self.tape.aux, [self.tape.gradients(len(y) / n)] if backward else []
-        if self.mixed is not None:
-            tape = self.mixed
-            tape.forward(X, self._onehot(y))
-            return tape.aux, [tape.gradients(len(y) / n)] if backward else []
-        aux, tapes = None, self._split(y)
-        for tape, rows in tapes:
-            tape.forward(X[rows])
-            if aux is None:
-                aux = np.empty((len(y), tape.aux.shape[1]))
-            aux[rows] = tape.aux
-        return aux, [tape.gradients(1.0 / n) for tape, _ in tapes] if backward else []
-
-    def _penalty(self):
-        # The gradient of penalty's λ1·Σ|p| + λ2·Σp², parameter by parameter.
-        p = np.array([v.data for v in self.params])
-        grads = 2.0 * self.reg.l2 * p if self.reg.l2 else np.zeros_like(p)
-        if self.reg.l1:
-            grads += self.reg.l1 * np.sign(p)  # max(p, −p) splits a tie at 0 evenly: 0
-        return grads
-
-    def __call__(self, model, loss, X, y, reg) -> BatchResult:
-        aux = self._replay(X, y, backward=True)
-        self.loss.check_scores(aux[:, 1:])  # what the eager Loss checks before its graph
-        return BatchResult(float(aux[:, 0].mean()), aux[:, 1:].copy())
-
-    def evaluate(self, X, y) -> BatchResult:
-        """Forward only: the loss added up sample by sample as ``Loss`` does, and the raw outputs.
-
-        >>> from nn import Neuron
-        >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data = 2.0
-        >>> r = Replay(n, get_loss("mse"), None).evaluate(np.array([[1.0], [2.0]]), np.array([1.0, 5.0]))
-        >>> from engine import NOT_COMPUTED
-        >>> r.loss, r.scores.tolist(), n.w[0].grad is NOT_COMPUTED   # no backward pass
-        (1.0, [[2.0], [4.0]], True)
-        """
-        aux = self._replay(X, y, backward=False)
-        self.loss.check_scores(aux[:, 1:])
-        terms = aux[:, 0].tolist()
-        # The eager loss sums left to right, then scales by 1/n: so does this.
-        return BatchResult(sum(terms[1:], terms[0]) * (1.0 / len(terms)), aux[:, 1:].copy())
-
-
-class Outputs:
-    """``predict``'s work done by ``engine.batch``: the model recorded once, replayed over each batch.
-
-    >>> from nn import Neuron
-    >>> n = Neuron(2, activation="linear", seed=0); n.w[0].data, n.w[1].data, n.b.data = 1.0, 2.0, 0.5
-    >>> Outputs(n)(np.array([[1.0, 1.0], [0.0, 3.0]])).tolist()
-    [[3.5], [6.5]]
-    """
-
-    def __init__(self, model: Module):
-        self.model = model
-        self.tape = trace(self._sample, params=model.parameters())
-
-    def _sample(self, x):
-        return _outs(self.model(x))
-
-    def check(self, X, samples=32):
-        """Record, compile and verify now, on up to ``samples`` rows spread over X; ReplayError says why not."""
-        self.tape.forward(X[_spread(len(X), samples)])
-
-    def __call__(self, X) -> np.ndarray:
-        step = Replay.chunk  # bounded memory, as in training
-        return np.concatenate([self.tape.forward(X[lo : lo + step]) for lo in range(0, len(X), step)])
-
-
-def _spread(n, samples):
-    # Up to ``samples`` row indices spread evenly over 0..n-1, first and last included.
-    return np.unique(np.linspace(0, n - 1, min(n, samples)).astype(int))
 
 
 def _dropping(model, *, now=False):
@@ -350,7 +134,7 @@ class ReplayFallback(UserWarning):
     """``batched="auto"`` could not replay the model (the message says why) and used the eager engine."""
 
 
-def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y):
+def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store=None):
     # fit's ``batched`` for the training batches.
     _check_batched(batched)
     if batch_fn is not batch_loss:
@@ -358,6 +142,7 @@ def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y):
             raise ValueError("batched=True replaces the default batch_fn; pass batched or batch_fn, not both")
         return batch_fn
     replay = Replay(model, loss, reg)
+    replay.store = store  # the check reads the parameters from it too
     return _replay_if(batched, model, replay, lambda: replay.check(X, y)) or batch_loss
 
 
@@ -366,11 +151,12 @@ def _eager_evaluate(model, loss, X, y):
     return BatchResult(loss(outputs, y.tolist()).data, _scores(outputs))
 
 
-def _choose_evaluate(batched, model, loss, X, y):
+def _choose_evaluate(batched, model, loss, X, y, store=None):
     # ``(X, y) -> BatchResult`` for the model in its current mode: the replay
     # (recorded once, reusable while the mode stays) or the eager engine.
     _check_batched(batched)
     replay = Replay(model, loss, None)
+    replay.store = store
     replay = _replay_if(batched, model, replay, lambda: replay.check(X, y), now=True, who="evaluate")
     return replay.evaluate if replay is not None else lambda X, y: _eager_evaluate(model, loss, X, y)
 
@@ -475,10 +261,89 @@ class _Progress:
             self.bar.close()
 
 
+class _Steps:
+    """fit's steps on the Values: zero_grad, the batch's work (gradients into .grad), optimizer.step()."""
+
+    def __init__(self, optimizer, model, batch_fn):
+        self.optimizer, self.model, self.batch_fn = optimizer, model, batch_fn
+
+    def step(self, loss, X, y, reg) -> BatchResult:
+        self.optimizer.zero_grad()
+        result = self.batch_fn(self.model, loss, X, y, reg)
+        self.optimizer.step()
+        return result
+
+    def snapshot(self):
+        return self.model.state_dict()
+
+    def restore(self, state):
+        self.model.load_state_dict(state)
+
+    def publish(self):
+        """Make the Values current, for code that reads them (nothing to do here)."""
+
+    def finish(self):
+        """Hand everything to the Values (nothing to do here)."""
+
+
+class _ArraySteps(_Steps):
+    """The same steps with the parameters in a ``Store``: the replay and the optimizer trade arrays.
+
+    A step then touches no Value: at width 256 (66,817 parameters) that is
+    what separates a 1.5 ms step from a 45 ms one. ``finish`` gives the Values
+    their data and last gradients, as the steps on the Values would leave them.
+    """
+
+    def __init__(self, optimizer, model, replays, store):
+        super().__init__(optimizer, model, replays[0])
+        self.store, self.replays = store, replays
+
+    def step(self, loss, X, y, reg) -> BatchResult:
+        store, held = self.store, self.store.held
+        store.zero()
+        result = self.batch_fn(self.model, loss, X, y, reg)
+        store.data[:held] = self.optimizer.update(store.data[:held], store.grad[:held])
+        return result
+
+    def snapshot(self):
+        return self.store.data.copy()
+
+    def restore(self, state):
+        self.store.data[: len(state)] = state
+
+    def publish(self):
+        self.store.publish()
+
+    def finish(self):
+        self.store.write_back()
+        for r in self.replays:
+            r.store = None
+
+
+def _store_for(optimizer, batch_fn, batched):
+    # The parameters go in arrays when fit's own replay may run and the
+    # optimizer steps arrays (its step is the base class's: update on arrays).
+    base = type(optimizer).step is Optimizer.step and type(optimizer).zero_grad is Optimizer.zero_grad
+    return Store(optimizer.params) if base and batch_fn is batch_loss and batched is not False else None
+
+
+def _steps(optimizer, model, batch_fn, val_fn, store):
+    if store is None or not isinstance(batch_fn, Replay):
+        return _Steps(optimizer, model, batch_fn)
+    val = getattr(val_fn, "__self__", None)
+    replays = [batch_fn] + ([val] if isinstance(val, Replay) else [])
+    for r in replays:
+        r.store = store
+    return _ArraySteps(optimizer, model, replays, store)
+
+
 def _check_holds(optimizer, model):
     # An optimizer made from another model (or part of this one) would step
     # parameters that get no gradient and leave these untrained, in silence.
     # A parameter made a constant (kind "const") is frozen on purpose.
+    mine = model.parameters()
+    if len(mine) == len(optimizer.params) and all(map(operator.is_, mine, optimizer.params)):
+        return  # the usual case, Optimizer(model.parameters()), without making a name for every parameter
     held = set(map(id, optimizer.params))
     named = model.named_parameters()
     missing = [name for name, p in named if id(p) not in held and p.kind == "param"]
@@ -574,24 +439,28 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
             raise ValueError("schedule sets the learning rate of another optimizer than fit's; "
                              "pass fit the optimizer the schedule was made with (optimizer=...)")
     reg = penalty(l1, l2)
-    batch_fn = _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y)
+    store = _store_for(optimizer, batch_fn, batched)
+    batch_fn = _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store)
+    if not isinstance(batch_fn, Replay):
+        store = None  # the eager engine trains: the Values stay the truth
     if val is not None:
         # Validation runs in evaluation mode (dropout off): chosen, and recorded, once for the whole fit.
         model.eval()
-        val_fn = _choose_evaluate(batched, model, loss, *val)
+        val_fn = _choose_evaluate(batched, model, loss, *val, store)
+    else:
+        val_fn = None
+    steps = _steps(optimizer, model, batch_fn, val_fn, store)
     rng = np.random.default_rng(seed)
     history = History()
     best, best_state, waited = math.inf, None, 0
     bar = _Progress(int(epochs), progress)
     try:
+        model.train()  # once, and again after each validation: a model of 513 modules takes 2 ms to switch
         for epoch in range(1, int(epochs) + 1):
-            model.train()
             losses, correct, seen = [], [], 0
             history.lr.append(optimizer.lr)
             for xb, yb in _batches(X, y, batch_size, batch_size is not None, rng):
-                optimizer.zero_grad()
-                result = batch_fn(model, loss, xb, yb, reg)
-                optimizer.step()
+                result = steps.step(loss, xb, yb, reg)
                 losses.append(result.loss * len(yb))
                 correct.append(_accuracy(loss, result.scores, yb) * len(yb))
                 seen += len(yb)
@@ -600,7 +469,10 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
             record = {"loss": history.loss[-1], "acc": history.acc[-1]}
             if val is not None:
                 model.eval()
+                if not isinstance(getattr(val_fn, "__self__", None), Replay):
+                    steps.publish()  # the eager engine reads the Values
                 r = val_fn(*val)
+                model.train()
                 history.val_loss.append(r.loss)
                 history.val_acc.append(_accuracy(loss, r.scores, val[1]))
                 record.update(val_loss=history.val_loss[-1], val_acc=history.val_acc[-1])
@@ -611,15 +483,16 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
                 monitored = history.val_loss[-1] if val is not None else history.loss[-1]
                 if monitored < best - min_delta:
                     best, waited = monitored, 0
-                    best_state, history.best_epoch = model.state_dict(), epoch
+                    best_state, history.best_epoch = steps.snapshot(), epoch
                 else:
                     waited += 1
                     if waited >= patience:
                         history.stopped_early = True
                         break
         if best_state is not None and history.best_epoch != history.epochs:
-            model.load_state_dict(best_state)
+            steps.restore(best_state)
     finally:
+        steps.finish()
         bar.close()
         model.eval()
     return history

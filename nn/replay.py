@@ -1,0 +1,387 @@
+"""``fit``'s fast path: one sample's graph recorded once and replayed over every batch.
+
+``Replay`` does ``batch_loss``'s work with ``engine.batch``. A model whose
+layers are known (an ``MLP``, a ``Layer`` or a ``Neuron`` with a named
+activation, as this package builds them) runs its layers as matrix products
+(``engine.dense``) and only the loss is recorded; any other model is recorded
+node by node. ``Store`` keeps the parameters' values and gradients as arrays
+while ``fit`` trains, so that a step touches no Value; the Values get them
+back when ``fit`` returns (or stops on an error).
+
+>>> from nn import MLP, SGD, get_loss
+>>> from nn.data import moons
+>>> X, y = moons(50, seed=0)
+>>> model = MLP(2, [8, 1], seed=0)
+>>> replay = Replay(model, get_loss("bce_with_logits"), None)
+>>> replay.dense is not None       # an MLP: its layers are matrix products, only the loss is recorded
+True
+>>> r = replay(model, replay.loss, X, y, None)   # what batch_loss(...) gives, gradients in .grad
+>>> round(r.loss, 6) == round(float(get_loss("bce_with_logits")(
+...     [model(x) for x in X.tolist()], y.tolist()).data), 6)
+True
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from engine import Value
+from engine.value import set_leaves
+from engine.batch import ReplayError, trace
+from engine.dense import Dense
+
+from .losses import Loss
+from .module import Module
+
+__all__ = ["Replay", "Outputs", "Store", "BatchResult"]
+
+
+class BatchResult(NamedTuple):
+    """What one batch gives back to the loop: plain numbers, no graph."""
+
+    loss: float  # the data loss (mean over the batch), without the penalty
+    scores: np.ndarray  # raw model outputs, shape (batch, outputs)
+
+
+_DATA = operator.attrgetter("data")
+
+
+def _outs(out) -> list:
+    # One sample's output as a list (a model may return a bare Value).
+    return [out] if isinstance(out, Value) else list(out)
+
+
+class Store:
+    """Parameters' values and gradients as arrays while ``fit`` trains.
+
+    ``values[:held]`` are the optimizer's parameters, in its order: their
+    gradients start each step at 0 (``zero``), as its ``zero_grad`` would
+    make them. Other leaves a replay reads (a frozen weight) follow, found as
+    they come; their gradients add up over the steps, as ``.grad`` does.
+    ``write_back`` hands everything to the Values.
+
+    >>> a, b = Value(1.0, kind="param"), Value(2.0, kind="const")
+    >>> store = Store([a])
+    >>> store.take([b, a]).tolist()
+    [2.0, 1.0]
+    >>> store.add([a, b], np.array([0.5, 3.0])); store.data[0] = 0.75
+    >>> store.write_back(); a.data, a.grad, b.grad
+    (0.75, 0.5, 3.0)
+    """
+
+    def __init__(self, values):
+        self.values = list(values)
+        self.held = len(self.values)
+        self.at = None  # Value -> position, made the first time a list other than the optimizer's asks
+        self.data = np.fromiter(map(_DATA, self.values), dtype=float, count=len(self.values))
+        self.grad = np.zeros(len(self.values))
+        self._rows = {}  # id(list of Values) -> (that list, its rows, whether distinct): replays ask with the same lists
+
+    def rows(self, values) -> np.ndarray:
+        """Where these Values live in ``data``/``grad``; a leaf seen for the first time is added."""
+        got = self._rows.get(id(values))
+        if got is None and (not values or len(values) == self.held and all(map(operator.is_, values, self.values))):
+            rows = np.arange(len(values))  # the optimizer's own list again (the usual case), or none: no lookups
+            got = self._rows[id(values)] = (values, rows, True)
+        if got is None or got[0] is not values:
+            if self.at is None:
+                self.at = dict(zip(self.values, range(len(self.values))))
+            new = [v for v in dict.fromkeys(values) if v not in self.at]
+            if new:
+                self.at.update(zip(new, range(len(self.values), len(self.values) + len(new))))
+                self.values += new
+                self.data = np.concatenate([self.data, [v.data for v in new]])
+                self.grad = np.concatenate([self.grad, np.zeros(len(new))])
+            rows = np.fromiter(map(self.at.__getitem__, values), dtype=np.intp, count=len(values))
+            got = self._rows[id(values)] = (values, rows, not len(rows) or np.bincount(rows).max() == 1)
+        return got[1]
+
+    def take(self, values) -> np.ndarray:
+        rows = self.rows(values)  # first: it may grow the arrays
+        return self.data[rows]
+
+    def add(self, values, grads):
+        rows = self.rows(values)
+        if self._rows[id(values)][2]:
+            self.grad[rows] += grads
+        else:
+            np.add.at(self.grad, rows, grads)  # a Value listed twice gets both
+
+    def zero(self):
+        self.grad[: self.held] = 0.0
+
+    def publish(self):
+        """The values into the Values' ``.data`` (for code that reads them mid-fit)."""
+        for v, x in zip(self.values[: self.held], self.data[: self.held].tolist()):
+            v.data = x
+
+    def write_back(self):
+        """Values and gradients into the Values: the optimizer's as after zero_grad and one backward."""
+        set_leaves(self.values[: self.held], self.data[: self.held].tolist(), self.grad[: self.held].tolist())
+        for v, g in zip(self.values[self.held :], self.grad[self.held :].tolist()):
+            v.grad += g
+        self.grad[self.held :] = 0.0  # handed over: a second write_back adds nothing twice
+
+
+class Replay:
+    """``batch_loss``'s work done by ``engine.batch``: the graph recorded once, replayed over each batch.
+
+    One sample's loss term is recorded with placeholders for the inputs (or,
+    when the model's layers are known, for its outputs: ``dense``) and the
+    target; ``penalty``'s L1/L2 gradient is added in bulk, another ``reg`` is
+    recorded with the term. A loss whose target must be a plain number
+    (softmax_cross_entropy picks an output with it) gets, for up to
+    ``most_mixed`` distinct targets, one recording whose target is a one-hot
+    row, else one recording per target value, each replayed over the samples
+    with that target. Batches go in chunks of ``chunk`` samples. Gradients
+    equal ``batch_loss``'s up to rounding; it is what ``fit`` uses with
+    ``batched=True`` (or "auto"). With a ``store`` it reads and writes arrays
+    instead of the Values.
+
+    >>> from nn import Neuron, get_loss
+    >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data = 2.0
+    >>> r = Replay(n, get_loss("mse"), None)(n, get_loss("mse"), np.array([[1.0], [2.0]]), np.array([1.0, 5.0]), None)
+    >>> r.loss, r.scores.tolist(), n.w[0].grad
+    (1.0, [[2.0], [4.0]], -1.0)
+    """
+
+    most_mixed = 16  # up to this many distinct targets share one recording (one-hot rows)
+    most_targets = 64  # more distinct targets than this are not recorded one by one
+    chunk = 8192  # samples replayed at once: about 25 kB per neuron of the model
+
+    def __init__(self, model: Module, loss: Loss, reg: Callable | None, *, lower=True):
+        self.model, self.loss, self.reg = model, loss, reg
+        # ``penalty``'s λ1·Σ|p| + λ2·Σp² is the same for every sample: its
+        # gradient, λ1·sign(p) + 2λ2·p, is added in bulk once per batch
+        # instead of recording two nodes per parameter into every replay.
+        self.bulk = reg is not None and hasattr(reg, "l1") and hasattr(reg, "l2")
+        lowered = model._dense() if lower and (reg is None or self.bulk) else None
+        self.dense = Dense(*lowered) if lowered else None
+        self.params = self.dense.leaves if self.dense else model.parameters()  # the same list, in the same order
+        self.store = None  # set by fit: values and gradients live there while it trains
+        self.tape = self._trace(self._sample, has_aux=True)
+        self.by_target = None  # {target: tape} once the target is known not to be a placeholder
+        self.mixed = None  # or one tape for a few targets, each sample's target a one-hot row over
+        self.targets = None  # ... these target values (an array), as the loss reads them (a list)
+
+    def _trace(self, fn, **kw):
+        # With dense layers the recording starts at the model's outputs, whose
+        # gradients (argument 0) go back through the layers.
+        tape = trace(fn, params=() if self.dense else self.params, argnums=(0,) if self.dense else (), **kw)
+        tape.read = self._read
+        return tape
+
+    def _read(self, values):
+        if self.store is not None:
+            return self.store.take(values)
+        return np.array([v.data for v in values], dtype=float)
+
+    def _sample(self, x, t):
+        return self._recorded(x, lambda outs: self.loss.term(outs, t))
+
+    def _recorded(self, x, term_of):
+        # ``(total, [term, *outputs])`` of one sample; x is the model's input,
+        # or its outputs with dense layers. The bulk penalty is not recorded
+        # (``_replay`` adds its gradient once per batch).
+        outs = x if self.dense is not None else _outs(self.model(x))
+        term = term_of(outs)
+        total = term + self.reg(self.model) if self.reg is not None and not self.bulk else term
+        return total, [term, *outs]
+
+    def _tape_for(self, target):
+        if target not in self.by_target:
+            t = self.loss.check(target, 0)
+            self.by_target[target] = self._trace(lambda x: self._sample(x, t), has_aux=True, reduce="sum")
+        return self.by_target[target]
+
+    def _mixed_sample(self, x, onehot):
+        # Σ_k onehot_k · term(out, target_k): with a one-hot row, exactly the
+        # term of the sample's own target (adding zeros changes no bit, and
+        # the other targets' terms get a gradient of exactly 0), so one
+        # recording of the model serves every target.
+        def term(outs):
+            parts = [h * self.loss.term(outs, t) for h, t in zip(onehot, self.targets[1])]
+            return sum(parts[1:], parts[0])
+
+        return self._recorded(x, term)
+
+    def _onehot(self, y):
+        targets = self.targets[0]
+        onehot = (y[:, None] == targets[None, :]).astype(float)
+        if not onehot.any(axis=1).all():
+            raise ReplayError(f"{self.loss.name}: a target outside the {len(targets)} recorded ones")
+        return onehot
+
+    def _split(self, y):
+        targets = np.unique(y)
+        if len(targets) > self.most_targets:
+            raise ReplayError(f"{self.loss.name}: the target cannot be a placeholder and there are "
+                              f"{len(targets)} distinct targets, more than {self.most_targets} recordings")
+        return [(self._tape_for(t.item()), np.flatnonzero(y == t)) for t in targets]
+
+    def _front(self, X):
+        # What the tapes read: the inputs, or the dense layers' outputs.
+        if self.dense is None:
+            return X
+        if X.shape[1] != self.dense.nin:
+            raise ValueError(f"{self.model!r} expects {self.dense.nin} inputs per sample, got {X.shape[1]}")
+        return self.dense.forward(X, self._read(self.dense.leaves))
+
+    def check(self, X, y, samples=32):
+        """Record, compile and verify now, on up to ``samples`` samples spread over (X, y); ReplayError says why not.
+
+        The recording itself refuses Python control flow on the inputs and the
+        parameters (``engine.record``); with one recording per target, every
+        target of y is recorded here, so training never meets a new one.
+        """
+        rows = _spread(len(y), samples)
+        Z = self._front(X[rows])
+        if self.by_target is None:
+            try:
+                return self.tape.forward(Z, y[rows])
+            except (ReplayError, TypeError):
+                self.by_target = {}
+        targets = np.unique(y)
+        if len(targets) <= self.most_mixed:
+            self.targets = targets, [self.loss.check(t, 0) for t in targets.tolist()]
+            self.mixed = self._trace(self._mixed_sample, has_aux=True)
+            return self.mixed.forward(Z, self._onehot(y[rows]))
+        for tape, rows in self._split(y):
+            rows = rows[_spread(len(rows), samples)]
+            tape.forward(self._front(X[rows]))
+
+    def _replay(self, X, y, backward):
+        # Rows of [term, *outputs] per sample, and with ``backward`` the
+        # gradients of the mean term (and the bulk penalty's) as parts
+        # (leaves, gradients). Big batches go in chunks, so memory stays
+        # bounded however many samples there are; every chunk's gradients are
+        # computed before any is added (all or nothing).
+        n, auxes, parts = len(y), [], []
+        for lo in range(0, n, self.chunk):
+            aux, got = self._chunk(X[lo : lo + self.chunk], y[lo : lo + self.chunk], backward, n)
+            auxes.append(aux)
+            parts += got
+        if backward and self.bulk:
+            parts.append((self.params, self._penalty()))
+        return (auxes[0] if len(auxes) == 1 else np.concatenate(auxes)), parts
+
+    def _chunk(self, X, y, backward, n):
+        # ``(aux, [(leaves, gradients), ...])`` for these samples, as parts of a batch of n.
+        Z = self._front(X)
+        if self.by_target is None:
+            try:
+                self.tape.forward(Z, y)
+            except (ReplayError, TypeError):
+                self.by_target = {}
+            else:
+                return self.tape.aux, self._grads([(self.tape, None)], len(y) / n, len(y)) if backward else []
+        if self.mixed is not None:
+            tape = self.mixed
+            tape.forward(Z, self._onehot(y))
+            return tape.aux, self._grads([(tape, None)], len(y) / n, len(y)) if backward else []
+        aux, tapes = None, self._split(y)
+        for tape, rows in tapes:
+            tape.forward(Z[rows])
+            if aux is None:
+                aux = np.empty((len(y), tape.aux.shape[1]))
+            aux[rows] = tape.aux
+        return aux, self._grads(tapes, 1.0 / n, len(y)) if backward else []
+
+    def _grads(self, tapes, seed, n):
+        # Each tape's leaf gradients; with dense layers, the gradients of the
+        # outputs too, taken back through the layers in one pass.
+        parts, G = [], None
+        for tape, rows in tapes:
+            parts.append(tape.gradients(seed))
+            if self.dense is not None:
+                if G is None:
+                    G = np.zeros((n, self.dense.nout))
+                G[slice(None) if rows is None else rows] = tape.arg_grads[0]
+        if G is not None:
+            parts.append((self.dense.leaves, self.dense.backward(G)))
+        return parts
+
+    def _penalty(self):
+        # The gradient of penalty's λ1·Σ|p| + λ2·Σp², parameter by parameter.
+        p = np.asarray(self._read(self.params), dtype=float)
+        grads = 2.0 * self.reg.l2 * p if self.reg.l2 else np.zeros_like(p)
+        if self.reg.l1:
+            grads += self.reg.l1 * np.sign(p)  # max(p, −p) splits a tie at 0 evenly: 0
+        return grads
+
+    def _deliver(self, parts):
+        if self.store is not None:
+            for values, grads in parts:
+                self.store.add(values, grads)
+            return
+        if parts:  # parts over the same leaves are added first: one pass over the Values
+            values = parts[0][0]
+            if all(p is values or p == values for p, _ in parts):
+                parts = [(values, sum(g for _, g in parts))]
+        for values, grads in parts:
+            for v, g in zip(values, grads.tolist()):
+                v.grad += g
+
+    def __call__(self, model, loss, X, y, reg) -> BatchResult:
+        aux, parts = self._replay(X, y, backward=True)
+        self.loss.check_scores(aux[:, 1:])  # what the eager Loss checks before its graph
+        self._deliver(parts)
+        return BatchResult(float(aux[:, 0].mean()), aux[:, 1:].copy())
+
+    def evaluate(self, X, y) -> BatchResult:
+        """Forward only: the loss added up sample by sample as ``Loss`` does, and the raw outputs.
+
+        >>> from nn import Neuron, get_loss
+        >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data = 2.0
+        >>> r = Replay(n, get_loss("mse"), None).evaluate(np.array([[1.0], [2.0]]), np.array([1.0, 5.0]))
+        >>> from engine import NOT_COMPUTED
+        >>> r.loss, r.scores.tolist(), n.w[0].grad is NOT_COMPUTED   # no backward pass
+        (1.0, [[2.0], [4.0]], True)
+        """
+        aux, _ = self._replay(X, y, backward=False)
+        self.loss.check_scores(aux[:, 1:])
+        terms = aux[:, 0].tolist()
+        # The eager loss sums left to right, then scales by 1/n: so does this.
+        return BatchResult(sum(terms[1:], terms[0]) * (1.0 / len(terms)), aux[:, 1:].copy())
+
+
+class Outputs:
+    """``predict``'s work done by ``engine.batch`` (or ``engine.dense`` for known layers), batch by batch.
+
+    >>> from nn import Neuron
+    >>> n = Neuron(2, activation="linear", seed=0); n.w[0].data, n.w[1].data, n.b.data = 1.0, 2.0, 0.5
+    >>> Outputs(n)(np.array([[1.0, 1.0], [0.0, 3.0]])).tolist()
+    [[3.5], [6.5]]
+    """
+
+    def __init__(self, model: Module):
+        self.model = model
+        lowered = model._dense()
+        self.dense = Dense(*lowered) if lowered else None
+        self.tape = None if self.dense else trace(self._sample, params=model.parameters())
+
+    def _sample(self, x):
+        return _outs(self.model(x))
+
+    def _run(self, X):
+        if self.dense is None:
+            return self.tape.forward(X)
+        if X.shape[1] != self.dense.nin:
+            raise ValueError(f"{self.model!r} expects {self.dense.nin} inputs per sample, got {X.shape[1]}")
+        return self.dense.forward(X, self.dense.values())
+
+    def check(self, X, samples=32):
+        """Record, compile and verify now, on up to ``samples`` rows spread over X; ReplayError says why not."""
+        self._run(X[_spread(len(X), samples)])
+
+    def __call__(self, X) -> np.ndarray:
+        step = Replay.chunk  # bounded memory, as in training
+        return np.concatenate([self._run(X[lo : lo + step]) for lo in range(0, len(X), step)])
+
+
+def _spread(n, samples):
+    # Up to ``samples`` row indices spread evenly over 0..n-1, first and last included.
+    return np.unique(np.linspace(0, n - 1, min(n, samples)).astype(int))
