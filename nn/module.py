@@ -244,6 +244,8 @@ class _Linear(Module):
 
     def children(self):
         # As Module's, without looking through w, which holds Values only (65,536 in a layer of 256 neurons).
+        if vars(self).keys() <= _NEURON_ATTRS:
+            return []
         return [m for k, obj in vars(self).items() if k != "w"
                 for m in (obj if isinstance(obj, (list, tuple)) else [obj]) if isinstance(m, Module)]
 
@@ -275,7 +277,7 @@ class Neuron(_Linear):
         return self._act(self._affine(xs))
 
     def _dense(self):
-        act = _known_act(self)
+        act = _known_act(self) if _neuron_code_kept() else False
         return None if act is False else (self.parameters(), [_indexed(1, len(self.w), act)])
 
     def __repr__(self):
@@ -285,18 +287,26 @@ class Neuron(_Linear):
 def _known_act(neuron):
     # A Neuron whose code is this module's, unchanged: its activation as
     # Dense wants it (None for linear, name or (name, constant)), else False.
-    if (type(neuron) is not Neuron or vars(neuron).keys() - {"w", "b", "activation", "_act", "training"}
-            or (Neuron.__call__, Neuron._forward, Neuron._affine) != _NEURON_CODE):
+    # (The class's methods are checked once per model, by _neuron_code_kept.)
+    if type(neuron) is not Neuron or not vars(neuron).keys() <= _NEURON_ATTRS:
         return False
     name, act = neuron.activation, neuron._act
     if name == "linear" and act is _linear:
         return None
     if name not in ACTIVATIONS or act is not getattr(Value, name):
         return False
-    probe = act(Value(0.5))  # the constant the method passes (leaky_relu's alpha, elu's): read, not guessed
-    return name if probe._arg is None else (name, probe._arg)
+    if name not in _ACT_SPECS:
+        probe = act(Value(0.5))  # the constant the method passes (leaky_relu's alpha, elu's): read, not guessed
+        _ACT_SPECS[name] = name if probe._arg is None else (name, probe._arg)
+    return _ACT_SPECS[name]
 
 
+def _neuron_code_kept():
+    return (Neuron.__call__, Neuron._forward, Neuron._affine) == _NEURON_CODE
+
+
+_ACT_SPECS = {}
+_NEURON_ATTRS = frozenset({"w", "b", "activation", "_act", "training"})
 _NEURON_CODE = (Neuron.__call__, Neuron._forward, Neuron._affine)
 
 
@@ -341,15 +351,18 @@ class Layer(Module):
         return [(f"neuron{i}.{name}", p) for i, n in enumerate(self.neurons, 1) for name, p in n.named_parameters()]
 
     def parameters(self):
-        return [p for n in self.neurons for p in n.parameters()]
+        out = []
+        for n in self.neurons:
+            out += n.parameters()  # list += list: copied in C, not Value by Value
+        return out
 
     def _dense(self):
-        if type(self) is not Layer or Layer.__call__ is not _LAYER_CALL:
+        if type(self) is not Layer or Layer.__call__ is not _LAYER_CALL or not _neuron_code_kept():
             return None
         return self._dense_at(0)
 
     def _dense_at(self, start):
-        # One (W, b, act) at position start, when every neuron is known, alike and of the same size.
+        # ``(leaves, [(W, b, act)])`` with positions from start, when every neuron is known, alike and of one size.
         k = self.nin
         acts = {_known_act(n) if len(n.w) == k else False for n in self.neurons}
         if len(acts) != 1 or False in acts:
@@ -507,11 +520,15 @@ class MLP(Module):
         return [(f"layer{i}.{name}", p) for i, layer in enumerate(self.layers, 1) for name, p in layer.named_parameters()]
 
     def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
+        out = []
+        for layer in self.layers:
+            out += layer.parameters()
+        return out
 
     def _dense(self):
         # Dropout draws masks: recorded (and refused) unless it does nothing.
-        if type(self) is not MLP or MLP.__call__ is not _MLP_CALL or (self.dropout is not None and self.dropout.p):
+        if (type(self) is not MLP or MLP.__call__ is not _MLP_CALL or (self.dropout is not None and self.dropout.p)
+                or not _neuron_code_kept()):
             return None
         leaves, stack = [], []
         for layer in self.layers:

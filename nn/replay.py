@@ -216,7 +216,7 @@ class Replay:
         return onehot
 
     def _split(self, y):
-        targets = np.unique(y)
+        targets = _distinct(y)
         if len(targets) > self.most_targets:
             raise ReplayError(f"{self.loss.name}: the target cannot be a placeholder and there are "
                               f"{len(targets)} distinct targets, more than {self.most_targets} recordings")
@@ -244,7 +244,7 @@ class Replay:
                 return self.tape.forward(Z, y[rows])
             except (ReplayError, TypeError):
                 self.by_target = {}
-        targets = np.unique(y)
+        targets = _distinct(y)
         if len(targets) <= self.most_mixed:
             self.targets = targets, [self.loss.check(t, 0) for t in targets.tolist()]
             self.mixed = self._trace(self._mixed_sample, has_aux=True)
@@ -384,4 +384,10 @@ class Outputs:
 
 def _spread(n, samples):
     # Up to ``samples`` row indices spread evenly over 0..n-1, first and last included.
-    return np.unique(np.linspace(0, n - 1, min(n, samples)).astype(int))
+    return _distinct(np.linspace(0, n - 1, min(n, samples)).astype(int))
+
+
+def _distinct(a):
+    # np.unique's sorted distinct values; np.unique's first call imports numpy.ma, 14 ms of a 20 ms set-up.
+    a = np.sort(a)
+    return a[np.concatenate(([True], a[1:] != a[:-1]))] if len(a) else a
