@@ -439,7 +439,7 @@ class Tape:
 
     def _arg_grads(self, split, work, n):
         # One array per argnum, shaped like its argument; entries fn never read get 0.
-        out = {k: np.zeros((n,) + cols) for k, cols in zip(range(len(split.layout)), split.layout) if k in self.argnums}
+        out = {k: np.zeros((n,) + cols) for k, cols in enumerate(split.layout) if k in self.argnums}
         for (k, j), got in zip(split.varying.wanted, work.held_grads if split.varying.wanted else ()):
             if j is None:
                 out[k][:] = got

@@ -121,8 +121,9 @@ class _Group:
 def _index(rows):
     # A contiguous ascending run indexes as a slice: a view, no copy.
     rows = np.asarray(rows, dtype=np.intp)
-    if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
-        return slice(int(rows[0]), int(rows[0]) + len(rows))
+    n = len(rows)
+    if n and rows[-1] - rows[0] == n - 1 and (n < 3 or (rows[1:] - rows[:-1] == 1).all()):
+        return slice(int(rows[0]), int(rows[0]) + n)
     return rows
 
 
@@ -139,12 +140,14 @@ class Program:
     are not in ``nodes``, and their weights and biases come from outside at
     each run (``Work.mm``), their gradients go back in ``Work.mm_grads``.
     ``wanted`` are holders whose gradient backward also gives, per column
-    (``Work.held_grads``, rows in ``wanted_rows`` order).
+    (``Work.held_grads``: one row per entry of ``self.wanted``, the holders'
+    (array, column) keys in the order of ``nodes``).
     """
 
     def __init__(self, nodes, holders, live, seeds, outputs, fuse, group, layers=(), wanted=()):
         live_set = set(live)
-        wanted = [v for v in nodes if v in set(wanted)]
+        wanted_set = set(wanted)
+        wanted = [v for v in nodes if v in wanted_set]
         self.layers = list(layers)
         root_of = {v: k for k, layer in enumerate(self.layers) for v in layer.roots}
 

@@ -118,11 +118,12 @@ class Module:
         """The parameters as a list of Values (what an optimizer updates)."""
         return [p for _, p in self.named_parameters()]
 
-    def _dense(self):
+    def _dense(self, params=None):
         # ``(leaves, layers)`` for ``engine.dense.Dense`` that compute this
-        # module exactly as its __call__ does, leaves in parameters() order;
-        # or None: the replay then records it node by node. Only modules
-        # whose code is known say yes.
+        # module exactly as its __call__ does, leaves in parameters() order
+        # (``params``, when the caller has that list already); or None: the
+        # replay then records it node by node. Only modules whose code is
+        # known say yes.
         return None
 
     def children(self) -> list["Module"]:
@@ -276,9 +277,9 @@ class Neuron(_Linear):
     def _forward(self, xs):
         return self._act(self._affine(xs))
 
-    def _dense(self):
+    def _dense(self, params=None):
         act = _known_act(self) if _neuron_code_kept() else False
-        return None if act is False else (self.parameters(), [_indexed(1, len(self.w), act)])
+        return None if act is False else (params if params is not None else self.parameters(), [_indexed(1, len(self.w), act)])
 
     def __repr__(self):
         return f"Neuron({self.nin}, activation={self.activation!r})"
@@ -356,18 +357,20 @@ class Layer(Module):
             out += n.parameters()  # list += list: copied in C, not Value by Value
         return out
 
-    def _dense(self):
+    def _dense(self, params=None):
         if type(self) is not Layer or Layer.__call__ is not _LAYER_CALL or not _neuron_code_kept():
             return None
-        return self._dense_at(0)
+        spec = self._dense_at(0)
+        return None if spec is None else (params if params is not None else self.parameters(), [spec])
 
     def _dense_at(self, start):
-        # ``(leaves, [(W, b, act)])`` with positions from start, when every neuron is known, alike and of one size.
-        k = self.nin
-        acts = {_known_act(n) if len(n.w) == k else False for n in self.neurons}
-        if len(acts) != 1 or False in acts:
+        # (W, b, act) by position from start, when every neuron is known, alike and of one size; else None.
+        k, first = self.nin, self.neurons[0]
+        act = _known_act(first)
+        if act is False or any(type(n) is not Neuron or n._act is not first._act or n.activation != first.activation
+                               or len(n.w) != k or not vars(n).keys() <= _NEURON_ATTRS for n in self.neurons):
             return None
-        return self.parameters(), [_indexed(len(self.neurons), k, acts.pop(), start)]
+        return _indexed(len(self.neurons), k, act, start)
 
     def __repr__(self):
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
@@ -525,19 +528,20 @@ class MLP(Module):
             out += layer.parameters()
         return out
 
-    def _dense(self):
+    def _dense(self, params=None):
         # Dropout draws masks: recorded (and refused) unless it does nothing.
+        # ``params``: this model's parameters() when the caller has the list already.
         if (type(self) is not MLP or MLP.__call__ is not _MLP_CALL or (self.dropout is not None and self.dropout.p)
                 or not _neuron_code_kept()):
             return None
-        leaves, stack = [], []
+        stack, start = [], 0
         for layer in self.layers:
-            got = layer._dense_at(len(leaves)) if type(layer) is Layer else None
-            if got is None or (stack and layer.nin != len(stack[-1][1])):
+            spec = layer._dense_at(start) if type(layer) is Layer else None
+            if spec is None or (stack and layer.nin != len(stack[-1][1])):
                 return None
-            leaves += got[0]
-            stack += got[1]
-        return leaves, stack
+            stack.append(spec)
+            start += spec[0].size + len(spec[1])
+        return (self.parameters() if params is None else params), stack
 
     def __repr__(self):
         text = f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}"

@@ -152,15 +152,16 @@ class Replay:
     most_targets = 64  # more distinct targets than this are not recorded one by one
     chunk = 8192  # samples replayed at once: about 25 kB per neuron of the model
 
-    def __init__(self, model: Module, loss: Loss, reg: Callable | None, *, lower=True):
+    def __init__(self, model: Module, loss: Loss, reg: Callable | None, *, lower=True, params=None):
         self.model, self.loss, self.reg = model, loss, reg
         # ``penalty``'s λ1·Σ|p| + λ2·Σp² is the same for every sample: its
         # gradient, λ1·sign(p) + 2λ2·p, is added in bulk once per batch
         # instead of recording two nodes per parameter into every replay.
         self.bulk = reg is not None and hasattr(reg, "l1") and hasattr(reg, "l2")
-        lowered = model._dense() if lower and (reg is None or self.bulk) else None
+        # ``params``: model.parameters(), when the caller has the list already.
+        lowered = model._dense(params) if lower and (reg is None or self.bulk) else None
         self.dense = Dense(*lowered) if lowered else None
-        self.params = self.dense.leaves if self.dense else model.parameters()  # the same list, in the same order
+        self.params = self.dense.leaves if self.dense else params if params is not None else model.parameters()
         self.store = None  # set by fit: values and gradients live there while it trains
         self.tape = self._trace(self._sample, has_aux=True)
         self.by_target = None  # {target: tape} once the target is known not to be a placeholder

@@ -3,7 +3,8 @@
 One batch's work — build the graph of the loss, run ``backward()``, report
 the loss and the raw outputs — lives in ``batch_loss``; the loop around it
 only shuffles, steps the optimizer and keeps records. A faster evaluator can
-take over by replacing that one function (``fit(..., batch_fn=...)``).
+take over by replacing that one function (``fit(..., batch_fn=...)``); the
+replay of ``nn.replay`` is the one fit chooses by itself.
 
 >>> from nn import MLP, Adam
 >>> from nn.data import xor
@@ -134,14 +135,14 @@ class ReplayFallback(UserWarning):
     """``batched="auto"`` could not replay the model (the message says why) and used the eager engine."""
 
 
-def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store=None):
+def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store=None, params=None):
     # fit's ``batched`` for the training batches.
     _check_batched(batched)
     if batch_fn is not batch_loss:
         if batched is True:
             raise ValueError("batched=True replaces the default batch_fn; pass batched or batch_fn, not both")
         return batch_fn
-    replay = Replay(model, loss, reg)
+    replay = Replay(model, loss, reg, params=params)
     replay.store = store  # the check reads the parameters from it too
     return _replay_if(batched, model, replay, lambda: replay.check(X, y)) or batch_loss
 
@@ -337,13 +338,14 @@ def _steps(optimizer, model, batch_fn, val_fn, store):
     return _ArraySteps(optimizer, model, replays, store)
 
 
-def _check_holds(optimizer, model):
+def _check_holds(optimizer, model) -> list:
     # An optimizer made from another model (or part of this one) would step
     # parameters that get no gradient and leave these untrained, in silence.
     # A parameter made a constant (kind "const") is frozen on purpose.
+    # Returns model.parameters(), which the replay needs too.
     mine = model.parameters()
     if len(mine) == len(optimizer.params) and all(map(operator.is_, mine, optimizer.params)):
-        return  # the usual case, Optimizer(model.parameters()), without making a name for every parameter
+        return mine  # the usual case, Optimizer(model.parameters()), without making a name for every parameter
     held = set(map(id, optimizer.params))
     named = model.named_parameters()
     missing = [name for name, p in named if id(p) not in held and p.kind == "param"]
@@ -353,6 +355,7 @@ def _check_holds(optimizer, model):
                          f"(missing: {', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
                          f"make it from this model: {type(optimizer).__name__}(model.parameters(), ...), "
                          f"or freeze a parameter on purpose with p.kind = 'const'")
+    return mine
 
 
 def _check_targets(loss, y):
@@ -403,7 +406,12 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
       gives the same result: no dropout, and the recording reads no input or
       parameter in Python control flow (``if w.data > 0``, ``round(x.data)``:
       ``engine.record``); otherwise a one-line ``ReplayFallback`` warning says
-      why and the eager engine trains. The
+      why and the eager engine trains. An ``MLP``, ``Layer`` or ``Neuron``
+      with a named activation is not even recorded: its layers run as matrix
+      products (``nn.replay``, ``engine.dense``) and, with an optimizer whose
+      ``step`` is the base class's, the parameters stay in arrays until fit
+      returns (the Values get their data and last gradients back then, also
+      when fit stops on an error). The
       validation figures follow the same rule (as ``evaluate``), recorded once
       per fit, in evaluation mode, so dropout does not stop them replaying.
 
@@ -430,7 +438,7 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
         optimizer = SGD(model.parameters(), lr=0.1)
     elif not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an Optimizer such as SGD(model.parameters(), lr=0.1), got {type(optimizer).__name__}")
-    _check_holds(optimizer, model)
+    params = _check_holds(optimizer, model)
     if schedule is not None:
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a Schedule such as LinearDecay(optimizer, end=0.1, steps=100), "
@@ -440,7 +448,7 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
                              "pass fit the optimizer the schedule was made with (optimizer=...)")
     reg = penalty(l1, l2)
     store = _store_for(optimizer, batch_fn, batched)
-    batch_fn = _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store)
+    batch_fn = _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store, params)
     if not isinstance(batch_fn, Replay):
         store = None  # the eager engine trains: the Values stay the truth
     if val is not None:

@@ -162,9 +162,11 @@ print(f"fit: first loss {history.loss[0]:.4f}, last loss {history.loss[-1]:.4f},
 # The loop above builds a fresh graph for every sample at every step: about a hundred `Value`s per
 # sample here, thousands per step. All samples share the same graph *shape*, only the numbers
 # differ, so gradflow can record the graph once for one sample and replay it over the whole batch
-# with numpy arrays, node by node, with the same op table: `fit(..., batched=True)`. The gradients
-# are the same up to rounding. (`fit` replays by default whenever it can check that the replay
-# matches; dropout, which draws a new mask per sample, is trained eagerly.)
+# with numpy arrays, with the same op table: `fit(..., batched=True)`. For an `MLP` it knows
+# more: every layer is the same weighted sum for every sample, so its layers run as one matrix
+# product each and only the loss is recorded. The gradients are the same up to rounding. (`fit`
+# replays by default whenever it can check that the replay matches; dropout, which draws a new
+# mask per sample, is trained eagerly.)
 
 # %%
 timings = {}

@@ -352,7 +352,7 @@ def test_fit_records_the_validation_replay_once_and_matches_eager_validation(mon
     Xv, yv = spirals(60, k=3, seed=1)
     made, evaluated = [], []
     original_init, original_evaluate = nn.replay.Replay.__init__, nn.replay.Replay.evaluate
-    monkeypatch.setattr(nn.replay.Replay, "__init__", lambda self, *a: made.append(a[2]) or original_init(self, *a))
+    monkeypatch.setattr(nn.replay.Replay, "__init__", lambda self, *a, **k: made.append(a[2]) or original_init(self, *a, **k))
     monkeypatch.setattr(nn.replay.Replay, "evaluate", lambda self, *a: evaluated.append(1) or original_evaluate(self, *a))
     histories = []
     for batched in (True, False):
