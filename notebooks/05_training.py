@@ -176,7 +176,7 @@ for batched in (False, True):
     history = fit(model, X, y, loss="bce_with_logits", optimizer=SGD(model.parameters(), lr=learning_rate),
                   epochs=epochs, progress=False, batched=batched)
     timings[batched] = time.perf_counter() - start
-    print(f"batched={batched!s:>5}: {timings[batched]:.2f} s, last loss {history.loss[-1]:.10f}")
+    print(f"batched={batched!s:>5}: {1e3 * timings[batched]:.1f} ms, last loss {history.loss[-1]:.10f}")
 print(f"the replay is {timings[False] / timings[True]:.0f}× faster here")
 
 # %% [markdown]
