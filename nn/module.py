@@ -296,10 +296,10 @@ def _known_act(neuron):
         return None
     if name not in ACTIVATIONS or act is not getattr(Value, name):
         return False
-    if name not in _ACT_SPECS:
+    if act not in _ACT_SPECS:  # keyed by the method itself: a replaced Value.elu is probed anew
         probe = act(Value(0.5))  # the constant the method passes (leaky_relu's alpha, elu's): read, not guessed
-        _ACT_SPECS[name] = name if probe._arg is None else (name, probe._arg)
-    return _ACT_SPECS[name]
+        _ACT_SPECS[act] = name if probe._arg is None else (name, probe._arg)
+    return _ACT_SPECS[act]
 
 
 def _neuron_code_kept():
