@@ -83,7 +83,9 @@ class Optimizer:
     def update(self, data, grad) -> np.ndarray:
         """``step`` on arrays in ``params`` order: the new values (the inputs are left as they are).
 
-        ``fit`` calls this while it keeps the parameters in an array.
+        ``fit`` calls this while it keeps the parameters in an array. All or
+        nothing: a gradient or a result that is not finite raises
+        FloatingPointError and leaves the optimizer's state as it was.
 
         >>> opt = SGD([Value(2.0, kind="param")], lr=0.1)
         >>> opt.update(np.array([2.0]), np.array([4.0])).tolist(), opt.t
@@ -95,8 +97,19 @@ class Optimizer:
                 f"{type(self).__name__}.step: parameter {self.params[k].label or '(unnamed)'} has gradient "
                 f"{float(grad[k])!r}; the loss overflowed or saw NaN (lower the learning rate or check the data)"
             )
+        saved = dict(vars(self))  # the state every _update replaces (not mutates): put back if the step fails
         self.t += 1
-        return self._update(data, grad)
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = self._update(data, grad)
+        if not np.isfinite(new).all():
+            vars(self).update(saved)
+            k = int(np.argmin(np.isfinite(new)))
+            raise FloatingPointError(
+                f"{type(self).__name__}.step: the step would make parameter {self.params[k].label or '(unnamed)'} "
+                f"{float(new[k])!r} (from {float(data[k])!r}, gradient {float(grad[k])!r}); no parameter was "
+                f"changed; lower the learning rate (lr = {self.lr:g}) or scale the inputs down"
+            )
+        return new
 
     def _update(self, data, grad):
         raise NotImplementedError(f"{type(self).__name__} must define _update(data, grad)")

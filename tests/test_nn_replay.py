@@ -257,3 +257,34 @@ def test_store_adds_leaves_as_they_come_and_hands_everything_back():
     assert (a.grad, c.grad) == (3.0, 0.5)
     store.write_back()
     assert c.grad == 0.5  # handed over once
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_a_step_that_overflows_changes_nothing_and_says_so(batched):
+    X, y = moons(40, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    opt = SGD(model.parameters(), lr=1e10, momentum=0.9)
+    with pytest.raises(FloatingPointError, match=r"SGD.step: the step would make parameter layer\d\.neuron\d\.\w+ "
+                                                 r"-?inf .*no parameter was changed; lower the learning rate \(lr = 1e\+10\)"):
+        fit(model, X * 1e150, y, loss="mse", optimizer=opt, epochs=5, progress=False, batched=batched)
+    # The first step already overflows: parameters, step count and momentum are as before it.
+    np.testing.assert_array_equal(_params(model), _params(MLP(2, [4, 1], seed=0)))
+    assert opt.t == 0 and opt.velocity is None
+
+
+def test_a_failed_update_puts_the_optimizer_state_back():
+    w = Value(1.0, kind="param")
+    opt = Adam([w], lr=0.1)
+    opt.update(np.array([1.0]), np.array([2.0]))
+    m, v, t = opt.m.copy(), opt.v.copy(), opt.t
+    with pytest.raises(FloatingPointError, match="has gradient inf"):
+        opt.update(np.array([1.0]), np.array([np.inf]))
+    sgd = SGD([w], lr=1e308, momentum=0.5)
+    sgd.update(np.array([1.0]), np.array([1.0]))
+    velocity = sgd.velocity.copy()
+    with pytest.raises(FloatingPointError, match="the step would make parameter"):
+        sgd.update(np.array([1.0]), np.array([1e10]))
+    assert sgd.t == 1 and np.array_equal(sgd.velocity, velocity)
+    np.testing.assert_array_equal(opt.m, m)
+    np.testing.assert_array_equal(opt.v, v)
+    assert opt.t == t
