@@ -329,13 +329,11 @@ def _store_for(optimizer, batch_fn, batched):
 
 
 def _steps(optimizer, model, batch_fn, val_fn, store):
-    if store is None or not isinstance(batch_fn, Replay):
+    # The replays were given the store when they were made; finish() takes it back.
+    if store is None:
         return _Steps(optimizer, model, batch_fn)
     val = getattr(val_fn, "__self__", None)
-    replays = [batch_fn] + ([val] if isinstance(val, Replay) else [])
-    for r in replays:
-        r.store = store
-    return _ArraySteps(optimizer, model, replays, store)
+    return _ArraySteps(optimizer, model, [batch_fn] + ([val] if isinstance(val, Replay) else []), store)
 
 
 def _check_holds(optimizer, model) -> list:
