@@ -24,6 +24,7 @@ import numbers
 import numpy as np
 
 from engine import Value
+from engine.ops import OPS
 
 __all__ = [
     "Loss", "mse", "half_squared_error", "bce", "bce_with_logits", "hinge", "softmax_cross_entropy",
@@ -42,6 +43,23 @@ def _row(out, i) -> list:
 
 def _mean(terms: list) -> Value:
     return sum(terms[1:], terms[0]) * (1.0 / len(terms))
+
+
+# The array twins below (``vterm``) take every sample at once: scores S
+# (samples × outputs) and targets T. They run the same ops as ``term``, in the
+# same order, through the op table's vf/vd, so a replay that uses them gets
+# the eager terms and gradients up to rounding; ``seed`` is the gradient each
+# term receives (1/n for a mean over n samples), applied first, as backward does.
+_ADD, _MAX, _LOG, _EXP, _POW, _RELU, _SOFTPLUS = (
+    OPS[name] for name in ("add", "max", "log", "exp", "pow", "relu", "softplus"))
+
+
+def _fold(columns):
+    # Left to right, as Python's sum and _mean add.
+    total = columns[0]
+    for c in columns[1:]:
+        total = _ADD.vf(total, c, None)
+    return total
 
 
 class Loss:
@@ -85,6 +103,13 @@ class Loss:
         return f"<loss {self.name}>"
 
 
+def _vsquares(S, T, scale, seed):
+    # Σ_k (o_k − t)² · scale per sample, and its gradient.
+    D = S - T[:, None]
+    P = _POW.vf(D, 2)
+    return _fold(P.T) * scale, (seed * scale) * _POW.vd(D, P, 2)[0]
+
+
 class _MSE(Loss):
     """Mean squared error: the mean of (t − o)² over samples and outputs."""
 
@@ -92,6 +117,9 @@ class _MSE(Loss):
 
     def term(self, outs, t):
         return _mean([(o - t) ** 2 for o in outs])
+
+    def vterm(self, S, T, seed):
+        return _vsquares(S, T, 1.0 / S.shape[1], seed)
 
 
 class _HalfSquared(Loss):
@@ -102,6 +130,15 @@ class _HalfSquared(Loss):
     def term(self, outs, t):
         squares = [(o - t) ** 2 for o in outs]
         return sum(squares[1:], squares[0]) * 0.5
+
+    def vterm(self, S, T, seed):
+        return _vsquares(S, T, 0.5, seed)
+
+
+def _one_column(loss, S):
+    if S.shape[1] != 1:
+        _single(loss, [None] * S.shape[1])  # its error, worded as eager's
+    return S[:, 0]
 
 
 def _binary(loss, t, i):
@@ -157,6 +194,16 @@ class _BCE(Loss):
             logs.append((1.0 - t) * (1.0 - p).max(self.eps).log())
         return -sum(logs[1:], logs[0])
 
+    def vterm(self, S, T, seed):
+        p, g = _one_column(self, S), -seed  # the negation's gradient, as backward computes it
+        parts, grad = [], np.zeros_like(p)
+        for weight, x, sign, used in ((T, p, 1.0, T != 0.0), (1.0 - T, 1.0 - p, -1.0, T != 1.0)):
+            m = _MAX.vf(x, self.eps, None)
+            parts.append(np.where(used, weight * _LOG.vf(m, None), 0.0))  # a left-out log adds exactly 0
+            dx = ((g * weight) * _LOG.vd(m, m, None)[0]) * _MAX.vd(x, self.eps, m, None)[0]
+            grad += np.where(used, dx * sign, 0.0)
+        return -(parts[0] + parts[1]), grad[:, None]
+
     def predict(self, scores):
         return (scores[:, 0] > 0.5).astype(int)
 
@@ -175,6 +222,12 @@ class _BCELogits(Loss):
         z = _single(self, outs)
         return z.softplus() if _is_zero(t) else z.softplus() - t * z
 
+    def vterm(self, S, T, seed):
+        z = _one_column(self, S)
+        sp = _SOFTPLUS.vf(z, None)
+        # t = 0 leaves t·z out; subtracting 0·z = ±0 changes no bit.
+        return sp - T * z, (seed * _SOFTPLUS.vd(z, sp, None)[0] + (-seed) * T)[:, None]
+
     def predict(self, scores):
         return (scores[:, 0] > 0).astype(int)
 
@@ -192,6 +245,11 @@ class _Hinge(Loss):
 
     def term(self, outs, t):
         return (1 + -t * _single(self, outs)).relu()
+
+    def vterm(self, S, T, seed):
+        z = 1.0 + -T * _one_column(self, S)
+        out = _RELU.vf(z, None)
+        return out, ((seed * _RELU.vd(z, out, None)[0]) * -T)[:, None]
 
     def predict(self, scores):
         return np.where(scores[:, 0] > 0, 1, -1)
@@ -223,6 +281,37 @@ class _SoftmaxCE(Loss):
         total = sum([(o - m).exp() for o in outs[1:]], (outs[0] - m).exp())
         return total.log() + m - outs[c]
 
+    def vterm(self, S, T, seed):
+        n, k = S.shape
+        C = T.astype(int)
+        bad = (C < 0) | (C >= k) | (C != T)
+        if bad.any():  # the error eager raises, worded as there
+            i = int(np.argmax(bad))
+            self.term([Value(0.0)] * k, self.check(T[i].item(), i))
+        rows, maxes = np.arange(n), [S[:, 0]]
+        for j in range(1, k):
+            maxes.append(_MAX.vf(maxes[-1], S[:, j], None))
+        m = maxes[-1]
+        E = [_EXP.vf(S[:, j] - m, None) for j in range(k)]
+        total = _fold(E)
+        term = _ADD.vf(_LOG.vf(total, None), m, None) - S[rows, C]
+        # Backward: through log and the sum to each e^(z_j − m), then to z_j
+        # and (negated) to m, which also gets the seed from "+ m"; m's
+        # gradient goes back down the chain of max ops.
+        gt = seed * _LOG.vd(total, total, None)[0]
+        G = np.empty((n, k))
+        gm = np.full(n, float(seed))
+        for j in range(k):
+            G[:, j] = gt * E[j]
+            gm -= G[:, j]
+        G[rows, C] -= seed
+        for j in range(k - 1, 0, -1):
+            d_prev, d_j = _MAX.vd(maxes[j - 1], S[:, j], maxes[j], None)
+            G[:, j] += gm * d_j
+            gm = gm * d_prev
+        G[:, 0] += gm
+        return term, G
+
     def predict(self, scores):
         return np.argmax(scores, axis=1)
 
@@ -235,6 +324,22 @@ hinge = _Hinge()
 softmax_cross_entropy = _SoftmaxCE()
 
 LOSSES: dict[str, Loss] = {f.name: f for f in (mse, half_squared_error, bce, bce_with_logits, hinge, softmax_cross_entropy)}
+
+_OWN_CODE = {type(f): (type(f).term, type(f).vterm, type(f).check) for f in LOSSES.values()}
+
+
+def own_vterm(loss):
+    """``loss.vterm`` when ``loss`` is one of the losses above, unchanged (its class, code and settings), else None.
+
+    A replay may then skip recording the loss: the twin computes the same terms and gradients.
+
+    >>> own_vterm(hinge) is not None, own_vterm(Loss())
+    (True, None)
+    """
+    cls = type(loss)
+    if _OWN_CODE.get(cls) != (getattr(cls, "term", None), getattr(cls, "vterm", None), cls.check) or vars(loss):
+        return None
+    return loss.vterm
 
 
 def get_loss(spec) -> Loss:

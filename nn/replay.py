@@ -33,7 +33,7 @@ from engine.value import set_leaves
 from engine.batch import ReplayError, trace
 from engine.dense import Dense
 
-from .losses import Loss
+from .losses import Loss, own_vterm
 from .module import Module
 
 __all__ = ["Replay", "Outputs", "Store", "BatchResult"]
@@ -163,7 +163,10 @@ class Replay:
         self.dense = Dense(*lowered) if lowered else None
         self.params = self.dense.leaves if self.dense else params if params is not None else model.parameters()
         self.store = None  # set by fit: values and gradients live there while it trains
-        self.tape = self._trace(self._sample, has_aux=True)
+        # One of nn's own losses on known layers is not recorded either: its
+        # array twin gives the same terms and gradients (nn.losses.vterm).
+        self.vterm = own_vterm(loss) if self.dense is not None else None
+        self.tape = None if self.vterm else self._trace(self._sample, has_aux=True)
         self.by_target = None  # {target: tape} once the target is known not to be a placeholder
         self.mixed = None  # or one tape for a few targets, each sample's target a one-hot row over
         self.targets = None  # ... these target values (an array), as the loss reads them (a list)
@@ -239,6 +242,8 @@ class Replay:
         target of y is recorded here, so training never meets a new one.
         """
         rows = _spread(len(y), samples)
+        if self.vterm is not None:
+            return self._twin(X[rows], y[rows], False, len(rows), 0)
         Z = self._front(X[rows])
         if self.by_target is None:
             try:
@@ -261,15 +266,37 @@ class Replay:
         # bounded however many samples there are; every chunk's gradients are
         # computed before any is added (all or nothing).
         n, auxes, parts = len(y), [], []
+        chunk = self._chunk if self.vterm is None else self._twin
         for lo in range(0, n, self.chunk):
-            aux, got = self._chunk(X[lo : lo + self.chunk], y[lo : lo + self.chunk], backward, n)
+            aux, got = chunk(X[lo : lo + self.chunk], y[lo : lo + self.chunk], backward, n, lo)
             auxes.append(aux)
             parts += got
         if backward and self.bulk:
             parts.append((self.params, self._penalty()))
         return (auxes[0] if len(auxes) == 1 else np.concatenate(auxes)), parts
 
-    def _chunk(self, X, y, backward, n):
+    def _twin(self, X, y, backward, n, first):
+        # _chunk's work with the loss's array twin: no tape at all.
+        Z = self._front(X)
+        with np.errstate(all="ignore"):  # checked below, with the sample named
+            terms, G = self.vterm(Z, y, 1.0 / n)
+        if not (np.isfinite(terms).all() and np.isfinite(G).all()):
+            self._explain(Z, y, terms, G, first)
+        aux = np.empty((len(y), 1 + Z.shape[1]))
+        aux[:, 0], aux[:, 1:] = terms, Z
+        return aux, [(self.dense.leaves, self.dense.backward(G))] if backward else []
+
+    def _explain(self, Z, y, terms, G, first):
+        # A term or gradient past float's range: the eager term says it, in its words, at that sample.
+        s = int(np.argmax(~(np.isfinite(terms) & np.isfinite(G).all(axis=1))))
+        try:
+            self.loss.term([Value(x) for x in Z[s].tolist()], self.loss.check(y[s].item(), s)).backward()
+        except (ArithmeticError, ValueError) as e:
+            raise type(e)(f"sample {first + s}: {e}") from None
+        raise OverflowError(f"sample {first + s}: the gradient of the {self.loss.name} loss for outputs "
+                            f"{Z[s].tolist()!r:.200} is past the range of a float")
+
+    def _chunk(self, X, y, backward, n, first=0):
         # ``(aux, [(leaves, gradients), ...])`` for these samples, as parts of a batch of n.
         Z = self._front(X)
         if self.by_target is None:

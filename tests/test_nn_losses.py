@@ -188,3 +188,71 @@ def test_a_term_takes_a_placeholder_target_and_agrees_with_a_number(loss, target
     by_number.backward()
     by_value.backward()
     assert b.grad == pytest.approx(a.grad)
+
+
+# --- the array twins (vterm): every loss of the table, against its eager terms and gradients ---
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+import numpy as np  # noqa: E402
+
+from nn.losses import Loss, own_vterm  # noqa: E402
+
+# Scores with exact ties and edges mixed in: a softmax max shared by two outputs,
+# a hinge margin of exactly 1, a probability of exactly 0, 1 or bce's 1e-12.
+_SCORE = st.one_of(st.sampled_from([0.0, 1.0, -1.0, 0.5]), st.floats(-30, 30))
+_PROB = st.one_of(st.sampled_from([0.0, 1.0, 1e-12, 1 - 1e-12, 0.5]), st.floats(0, 1))
+_TWINS = {  # loss -> (outputs per sample, a score, a target given the number of outputs)
+    "mse": (3, _SCORE, lambda k: st.floats(-5, 5)),
+    "half_squared_error": (2, _SCORE, lambda k: st.floats(-5, 5)),
+    "bce": (1, _PROB, lambda k: st.sampled_from([0.0, 1.0, 0.25])),
+    "bce_with_logits": (1, _SCORE, lambda k: st.sampled_from([0.0, 1.0, 0.75])),
+    "hinge": (1, _SCORE, lambda k: st.sampled_from([-1.0, 1.0])),
+    "softmax_cross_entropy": (4, _SCORE, lambda k: st.integers(0, k - 1).map(float)),
+}
+
+
+def test_every_loss_of_the_table_has_a_twin():
+    assert set(_TWINS) == set(LOSSES) and all(own_vterm(loss) is not None for loss in LOSSES.values())
+
+
+@pytest.mark.parametrize("name", sorted(_TWINS))
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_the_twin_gives_the_eager_terms_and_gradients(name, data):
+    loss, (k, score, target) = LOSSES[name], _TWINS[name]
+    n = data.draw(st.integers(1, 5))
+    S = np.array(data.draw(st.lists(st.lists(score, min_size=k, max_size=k), min_size=n, max_size=n)))
+    T = np.array(data.draw(st.lists(target(k), min_size=n, max_size=n)))
+    outs = [[Value(x) for x in row] for row in S.tolist()]
+    eager = loss([row if k > 1 else row[0] for row in outs], T.tolist())
+    eager.backward()
+    terms, G = own_vterm(loss)(S, T, 1.0 / n)
+    want = [loss.term(row, loss.check(t, i)).data for i, (row, t) in enumerate(zip(outs, T.tolist()))]
+    np.testing.assert_allclose(terms, want, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(G, [[v.grad for v in row] for row in outs], rtol=1e-12, atol=1e-16)
+
+
+def test_the_twin_refuses_as_the_eager_term_does():
+    with pytest.raises(ValueError, match=r"class 3 is out of range for 3 outputs \(valid: 0..2\)"):
+        softmax_cross_entropy.vterm(np.zeros((2, 3)), np.array([0.0, 3.0]), 0.5)
+    with pytest.raises(ValueError, match=r"got 1.5 at sample 2"):
+        softmax_cross_entropy.vterm(np.zeros((2, 3)), np.array([0.0, 1.5]), 0.5)
+    with pytest.raises(ValueError, match="expects one output per sample, got 2"):
+        hinge.vterm(np.zeros((2, 2)), np.array([1.0, -1.0]), 0.5)
+
+
+def test_only_the_tables_own_losses_unchanged_have_a_twin():
+    class Louder(type(mse)):
+        pass
+
+    class Mine(Loss):
+        name = "mine"
+
+        def term(self, outs, t):
+            return (outs[0] - t).relu()
+
+    assert own_vterm(Louder()) is None and own_vterm(Mine()) is None
+    tuned = type(bce)()
+    tuned.eps = 1e-6  # a setting of its own: the recorded term reads it, so it is recorded
+    assert own_vterm(tuned) is None and own_vterm(type(bce)()) is not None

@@ -288,3 +288,34 @@ def test_a_failed_update_puts_the_optimizer_state_back():
     np.testing.assert_array_equal(opt.m, m)
     np.testing.assert_array_equal(opt.v, v)
     assert opt.t == t
+
+
+def test_a_loss_of_ones_own_on_known_layers_is_recorded_and_trains_as_eager():
+    class Absolute(nn.losses.Loss):
+        name = "absolute"
+
+        def term(self, outs, t):
+            d = outs[0] - t
+            return d.max(-d)
+
+    X, y = moons(40, noise=0.1, seed=2)
+    (fast, hf), (slow, hs) = _both(lambda: MLP(2, [5, 1], activation="tanh", seed=1), X, y,
+                                   loss=Absolute(), epochs=5, l2=1e-3)
+    replay = Replay(fast, Absolute(), None)
+    assert replay.dense is not None and replay.vterm is None and replay.tape is not None
+    np.testing.assert_allclose(_params(fast), _params(slow), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(hf.loss, hs.loss, rtol=1e-12)
+
+
+def test_a_loss_that_overflows_in_its_twin_names_the_sample_as_eager_words_it():
+    X, y = np.array([[1.0], [1e160], [2.0]]), np.array([0.0, 0.0, 1.0])
+    errors = []
+    for batched in (True, False):
+        model = MLP(1, [2, 1], activation="linear", seed=0)
+        for p in model.parameters():
+            p.data = 1.0
+        with pytest.raises(OverflowError) as got:
+            fit(model, X, y, loss="mse", epochs=1, progress=False, batched=batched)
+        errors.append(str(got.value))
+        assert _params(model).tolist() == [1.0] * 7  # nothing stepped
+    assert errors == ["sample 1: " + errors[1], "pow: 2e+160 ** 2.0 overflows a float"]

@@ -456,12 +456,16 @@ def test_auto_replays_a_plain_mlp_without_a_word_and_trains_as_eager():
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-9, atol=1e-12)
 
 
+class _OwnMLP(MLP):
+    """An MLP whose class is not nn's: its layers are recorded node by node, not lowered."""
+
+
 def test_seventy_classes_fall_back_in_fit_and_evaluate():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(140, 3)), np.arange(140) % 70
     runs = []
     for batched in ("auto", False):
-        model = MLP(3, [70], seed=1)
+        model = _OwnMLP(3, [70], seed=1)
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             fit(model, X, y, loss="softmax_cross_entropy", epochs=2, progress=False, batched=batched)
@@ -475,6 +479,23 @@ def test_seventy_classes_fall_back_in_fit_and_evaluate():
             assert messages == []
     assert runs[0][0] == runs[1][0]
     assert runs[0][1].loss == runs[1][1].loss
+
+
+def test_seventy_classes_on_known_layers_replay_with_the_loss_twin():
+    # No recording per class: softmax_cross_entropy's array twin runs over all 70 outputs.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(140, 3)), np.arange(140) % 70
+    runs = []
+    for batched in ("auto", False):
+        model = MLP(3, [8, 70], seed=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ReplayFallback)
+            h = fit(model, X, y, loss="softmax_cross_entropy", optimizer=Adam(model.parameters(), lr=0.01),
+                    epochs=5, progress=False, batched=batched)
+            r = evaluate(model, "softmax_cross_entropy", X, y, batched=batched)
+        runs.append(([p.data for p in model.parameters()], h.loss, r.loss))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(runs[0][1] + [runs[0][2]], runs[1][1] + [runs[1][2]], rtol=1e-12)
 
 
 @pytest.mark.parametrize("l1, l2", [(1e-2, 0.0), (0.0, 1e-2), (3e-3, 2e-2)])
@@ -533,8 +554,9 @@ def test_a_batch_bigger_than_a_chunk_trains_as_one_batch(monkeypatch):
         np.testing.assert_allclose(h_small, h_big, rtol=1e-12)
 
 
+@pytest.mark.parametrize("kind", [MLP, _OwnMLP])  # the loss's array twin; recordings
 @pytest.mark.parametrize("classes", [3, 20])  # one recording with one-hot targets; one recording per target
-def test_softmax_targets_replay_as_the_eager_engine(classes):
+def test_softmax_targets_replay_as_the_eager_engine(classes, kind):
     import nn.train
     import nn.replay
 
@@ -542,7 +564,7 @@ def test_softmax_targets_replay_as_the_eager_engine(classes):
     X, y = rng.normal(size=(3 * classes, 3)), np.arange(3 * classes) % classes
     runs = []
     for batched in (True, False):
-        model = MLP(3, [5, classes], seed=2)
+        model = kind(3, [5, classes], seed=2)
         made = []
         original = nn.replay.trace
         nn.replay.trace = lambda *a, **k: made.append(1) or original(*a, **k)
@@ -553,4 +575,5 @@ def test_softmax_targets_replay_as_the_eager_engine(classes):
         runs.append(([p.data for p in model.parameters()], h.loss, len(made)))
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-12)
-    assert runs[0][2] == (2 if classes <= 16 else 1 + classes)  # the plain attempt, then the mixed or per-target ones
+    # Known layers: no recording. Else the plain attempt, then the mixed or per-target ones.
+    assert runs[0][2] == (0 if kind is MLP else 2 if classes <= 16 else 1 + classes)
