@@ -73,6 +73,7 @@ class Store:
     """
 
     def __init__(self, values):
+        self.source = values  # the list it was made from: a replay that asks with it needs no lookups
         self.values = list(values)
         self.held = len(self.values)
         self.at = None  # Value -> position, made the first time a list other than the optimizer's asks
@@ -83,7 +84,7 @@ class Store:
     def rows(self, values) -> np.ndarray:
         """Where these Values live in ``data``/``grad``; a leaf seen for the first time is added."""
         got = self._rows.get(id(values))
-        if got is None and (not values or len(values) == self.held and all(map(operator.is_, values, self.values))):
+        if got is None and (values is self.source or not values or len(values) == self.held and all(map(operator.is_, values, self.values))):
             rows = np.arange(len(values))  # the optimizer's own list again (the usual case), or none: no lookups
             got = self._rows[id(values)] = (values, rows, True)
         if got is None or got[0] is not values:
@@ -152,15 +153,16 @@ class Replay:
     most_targets = 64  # more distinct targets than this are not recorded one by one
     chunk = 8192  # samples replayed at once: about 25 kB per neuron of the model
 
-    def __init__(self, model: Module, loss: Loss, reg: Callable | None, *, lower=True, params=None):
+    def __init__(self, model: Module, loss: Loss, reg: Callable | None, *, lower=True, params=None, checked=False):
         self.model, self.loss, self.reg = model, loss, reg
         # ``penalty``'s λ1·Σ|p| + λ2·Σp² is the same for every sample: its
         # gradient, λ1·sign(p) + 2λ2·p, is added in bulk once per batch
         # instead of recording two nodes per parameter into every replay.
         self.bulk = reg is not None and hasattr(reg, "l1") and hasattr(reg, "l2")
-        # ``params``: model.parameters(), when the caller has the list already.
+        # ``params``: model.parameters(), when the caller has the list already;
+        # ``checked``: they are known to be leaves (the optimizer's own list).
         lowered = model._dense(params) if lower and (reg is None or self.bulk) else None
-        self.dense = Dense(*lowered) if lowered else None
+        self.dense = Dense(*lowered, checked=checked) if lowered else None
         self.params = self.dense.leaves if self.dense else params if params is not None else model.parameters()
         self.store = None  # set by fit: values and gradients live there while it trains
         # One of nn's own losses on known layers is not recorded either: its

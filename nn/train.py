@@ -112,7 +112,7 @@ def _replay_if(batched, model, replay, check, *, now=False, who="fit"):
     # (no dropout, and ``check()`` records it); None for the eager engine.
     if batched is False:
         return None
-    if _dropping(model, now=now):
+    if replay.dense is None and _dropping(model, now=now):  # known layers hold no dropout: no walk over them
         if batched is True:
             raise ValueError("batched=True cannot replay dropout (a new random mask for every sample); "
                              "use batched=False or 'auto'" + (", or model.eval() first" if now else ""))
@@ -135,14 +135,14 @@ class ReplayFallback(UserWarning):
     """``batched="auto"`` could not replay the model (the message says why) and used the eager engine."""
 
 
-def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store=None, params=None):
+def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store=None, params=None, checked=False):
     # fit's ``batched`` for the training batches.
     _check_batched(batched)
     if batch_fn is not batch_loss:
         if batched is True:
             raise ValueError("batched=True replaces the default batch_fn; pass batched or batch_fn, not both")
         return batch_fn
-    replay = Replay(model, loss, reg, params=params)
+    replay = Replay(model, loss, reg, params=params, checked=checked)
     replay.store = store  # the check reads the parameters from it too
     return _replay_if(batched, model, replay, lambda: replay.check(X, y)) or batch_loss
 
@@ -340,10 +340,13 @@ def _check_holds(optimizer, model) -> list:
     # An optimizer made from another model (or part of this one) would step
     # parameters that get no gradient and leave these untrained, in silence.
     # A parameter made a constant (kind "const") is frozen on purpose.
-    # Returns model.parameters(), which the replay needs too.
+    # Returns model.parameters() (or the optimizer's equal list), which the replay needs too.
     mine = model.parameters()
     if len(mine) == len(optimizer.params) and all(map(operator.is_, mine, optimizer.params)):
-        return mine  # the usual case, Optimizer(model.parameters()), without making a name for every parameter
+        # The usual case, Optimizer(model.parameters()), without making a name
+        # for every parameter. The optimizer's list itself goes on: a Store made
+        # from it knows it, and its Values are known to be leaves.
+        return optimizer.params
     held = set(map(id, optimizer.params))
     named = model.named_parameters()
     missing = [name for name, p in named if id(p) not in held and p.kind == "param"]
@@ -446,7 +449,7 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
                              "pass fit the optimizer the schedule was made with (optimizer=...)")
     reg = penalty(l1, l2)
     store = _store_for(optimizer, batch_fn, batched)
-    batch_fn = _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store, params)
+    batch_fn = _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store, params, params is optimizer.params)
     if not isinstance(batch_fn, Replay):
         store = None  # the eager engine trains: the Values stay the truth
     if val is not None:
