@@ -14,9 +14,15 @@ gradflow and numpy run with their BLAS on one thread (OPENBLAS_NUM_THREADS=1),
 like the pinned PyTorch; "torch default" keeps PyTorch's own thread count.
 
 Per cell: ms per step (median over the repeats, [min–max]), the ratios of
-gradflow's to each reference, gradflow's first step (a fresh fit with epochs=1:
-set-up plus one step), the set-up alone (first step minus a steady step) and
-gradflow's peak resident memory (ru_maxrss of its process, interpreter included).
+gradflow's to each reference, gradflow's first fit in a fresh process
+(epochs=1: set-up plus one step, and the process's one-time start-up: the first
+run of numpy's and the interpreter's code paths), its set-up alone (a second
+fit with epochs=1 on a new model, minus a steady step: recording, checks,
+compiling, reading and writing back the parameters), the set-up's share of a
+100-epoch run (set-up ÷ (set-up + 100 steady steps); in brackets the same with
+the fresh process's first fit) and gradflow's peak resident memory (ru_maxrss
+of its process, interpreter included). PyTorch's one-time start-up is left out
+the same way, by a throw-away step before its timing.
 The machine is shared: other jobs running at the same time slow all engines,
 which is why ratios are taken within one run, cell by cell.
 
@@ -82,10 +88,12 @@ def run_gradflow(width, n, epochs):
         fit(model, X, y, loss="hinge", optimizer=opt, epochs=e, l2=ALPHA, progress=False)
         return time.perf_counter() - t0
 
+    fresh = one(1)  # the process's first fit: its one-time start-up included
     first = one(1)
     total = one(epochs)
     steady = (total - first) / (epochs - 1) if epochs > 1 else first
-    return {"per_step": total / epochs, "first": first, "setup": max(first - steady, 0.0)}
+    return {"per_step": total / epochs, "fresh": fresh, "first": first, "steady": steady,
+            "setup": max(first - steady, 0.0)}
 
 
 def run_torch(width, n, epochs, threads):
@@ -227,9 +235,9 @@ def main(quick=False, widths=WIDTHS, ns=NS, out=sys.stdout):
     print(f"fit end to end, ms per step: median [min–max]; epochs E and repeats R per cell; {results['machine']}",
           file=out, flush=True)
     head = ("| width | n | E×R | gradflow fit | ÷ torch 1 thread | ÷ torch default | ÷ numpy "
-            "| torch 1 thread | numpy | first step | set-up | peak MB |")
+            "| torch 1 thread | numpy | first fit, fresh process | set-up | set-up share [fresh] | peak MB |")
     print(head, file=out)
-    print("|---" * 12 + "|", file=out, flush=True)
+    print("|---" * 13 + "|", file=out, flush=True)
     for width in widths:
         for n in ns:
             epochs, repeats = epochs_for(n, width, quick), repeats_for(n, width, quick)
@@ -277,7 +285,7 @@ def _row(cell, engines):
     lead = f"| {cell['width']} | {cell['n']:,} | {cell['epochs']}×{cell['repeats']} "
     if not ok["gradflow"]:
         err = next(r["error"] for r in runs["gradflow"])
-        return lead + f"| cannot run: {err} |" + " |" * 8
+        return lead + f"| cannot run: {err} |" + " |" * 9
 
     def ratio(ref):
         if ref not in ok or not ok[ref]:
@@ -287,12 +295,15 @@ def _row(cell, engines):
         return f"{m:.2f} [{lo:.2f}–{hi:.2f}]"
 
     g = ok["gradflow"]
-    first = statistics.median(r["first"] for r in g)
+    fresh = statistics.median(r["fresh"] for r in g)
     setup = statistics.median(r["setup"] for r in g)
+    steady = statistics.median(r["steady"] for r in g)
+    fresh_setup = max(fresh - steady, 0.0)
+    share, fresh_share = (s / (s + 100 * steady) for s in (setup, fresh_setup))
     peak = max(r["peak_mb"] for r in g)
     t1 = _ms(ok["torch1"]) if ok.get("torch1") else "—"
     return (lead + f"| {_ms(g)} | {ratio('torch1')} | {ratio('torch')} | {ratio('numpy')} | {t1} "
-            f"| {_ms(ok['numpy'])} | {first:.3g} s | {setup:.3g} s | {peak:.0f} |")
+            f"| {_ms(ok['numpy'])} | {fresh:.3g} s | {setup:.3g} s | {share:.1%} [{fresh_share:.1%}] | {peak:.0f} |")
 
 
 if __name__ == "__main__":

@@ -232,20 +232,24 @@ class Replay:
         # What the tapes read: the inputs, or the dense layers' outputs.
         if self.dense is None:
             return X
+        self._width(X)
+        return self.dense.forward(X, self._read(self.params))
+
+    def _width(self, X):
         if X.shape[1] != self.dense.nin:
             raise ValueError(f"{self.model!r} expects {self.dense.nin} inputs per sample, got {X.shape[1]}")
-        return self.dense.forward(X, self._read(self.dense.leaves))
 
     def check(self, X, y, samples=32):
         """Record, compile and verify now, on up to ``samples`` samples spread over (X, y); ReplayError says why not.
 
         The recording itself refuses Python control flow on the inputs and the
         parameters (``engine.record``); with one recording per target, every
-        target of y is recorded here, so training never meets a new one.
+        target of y is recorded here, so training never meets a new one. Known
+        layers under one of nn's losses record nothing: only X's width is checked.
         """
-        rows = _spread(len(y), samples)
         if self.vterm is not None:
-            return self._twin(X[rows], y[rows], False, len(rows), 0)
+            return self._width(X)  # nothing recorded, nothing to verify: the first batch computes as eager would
+        rows = _spread(len(y), samples)
         Z = self._front(X[rows])
         if self.by_target is None:
             try:
@@ -286,7 +290,7 @@ class Replay:
             self._explain(Z, y, terms, G, first)
         aux = np.empty((len(y), 1 + Z.shape[1]))
         aux[:, 0], aux[:, 1:] = terms, Z
-        return aux, [(self.dense.leaves, self.dense.backward(G))] if backward else []
+        return aux, [(self.params, self.dense.backward(G))] if backward else []
 
     def _explain(self, Z, y, terms, G, first):
         # A term or gradient past float's range: the eager term says it, in its words, at that sample.
@@ -331,7 +335,7 @@ class Replay:
                     G = np.zeros((n, self.dense.nout))
                 G[slice(None) if rows is None else rows] = tape.arg_grads[0]
         if G is not None:
-            parts.append((self.dense.leaves, self.dense.backward(G)))
+            parts.append((self.params, self.dense.backward(G)))
         return parts
 
     def _penalty(self):
