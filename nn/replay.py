@@ -3,8 +3,9 @@
 ``Replay`` does ``batch_loss``'s work with ``engine.batch``. A model whose
 layers are known (an ``MLP``, a ``Layer`` or a ``Neuron`` with a named
 activation, as this package builds them) runs its layers as matrix products
-(``engine.dense``) and only the loss is recorded; any other model is recorded
-node by node. ``Store`` keeps the parameters' values and gradients as arrays
+(``engine.dense``); under one of nn's own losses nothing is recorded at all
+(the loss's array twin, ``vterm``, gives its terms and gradients), under
+another loss only the loss is. Any other model is recorded node by node. ``Store`` keeps the parameters' values and gradients as arrays
 while ``fit`` trains, so that a step touches no Value; the Values get them
 back when ``fit`` returns (or stops on an error).
 
@@ -13,8 +14,8 @@ back when ``fit`` returns (or stops on an error).
 >>> X, y = moons(50, seed=0)
 >>> model = MLP(2, [8, 1], seed=0)
 >>> replay = Replay(model, get_loss("bce_with_logits"), None)
->>> replay.dense is not None       # an MLP: its layers are matrix products, only the loss is recorded
-True
+>>> replay.dense is not None, replay.tape    # an MLP under nn's loss: matrix products, nothing recorded
+(True, None)
 >>> r = replay(model, replay.loss, X, y, None)   # what batch_loss(...) gives, gradients in .grad
 >>> round(r.loss, 6) == round(float(get_loss("bce_with_logits")(
 ...     [model(x) for x in X.tolist()], y.tolist()).data), 6)

@@ -409,7 +409,8 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
       ``engine.record``); otherwise a one-line ``ReplayFallback`` warning says
       why and the eager engine trains. An ``MLP``, ``Layer`` or ``Neuron``
       with a named activation is not even recorded: its layers run as matrix
-      products (``nn.replay``, ``engine.dense``) and, with an optimizer whose
+      products (``nn.replay``, ``engine.dense``), nn's own losses as their
+      array twins (``Loss.vterm``), and, with an optimizer whose
       ``step`` is the base class's, the parameters stay in arrays until fit
       returns (the Values get their data and last gradients back then, also
       when fit stops on an error). The
