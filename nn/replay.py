@@ -3,11 +3,12 @@
 ``Replay`` does ``batch_loss``'s work with ``engine.batch``. A model whose
 layers are known (an ``MLP``, a ``Layer`` or a ``Neuron`` with a named
 activation, as this package builds them) runs its layers as matrix products
-(``engine.dense``); under one of nn's own losses nothing is recorded at all
-(the loss's array twin, ``vterm``, gives its terms and gradients), under
-another loss only the loss is. Any other model is recorded node by node. ``Store`` keeps the parameters' values and gradients as arrays
-while ``fit`` trains, so that a step touches no Value; the Values get them
-back when ``fit`` returns (or stops on an error).
+(``engine.dense``). Under one of nn's own losses nothing is recorded at all
+(the loss's array twin, ``vterm``, gives its terms and gradients); under
+another loss only the loss is. Any other model is recorded node by node.
+``Store`` keeps the parameters' values and gradients as arrays while ``fit``
+trains, so that a step touches no Value; the Values get them back when
+``fit`` returns (or stops on an error).
 
 >>> from nn import MLP, SGD, get_loss
 >>> from nn.data import moons
@@ -85,7 +86,8 @@ class Store:
     def rows(self, values) -> np.ndarray:
         """Where these Values live in ``data``/``grad``; a leaf seen for the first time is added."""
         got = self._rows.get(id(values))
-        if got is None and (values is self.source or not values or len(values) == self.held and all(map(operator.is_, values, self.values))):
+        if got is None and (values is self.source or not values
+                            or len(values) == self.held and all(map(operator.is_, values, self.values))):
             rows = np.arange(len(values))  # the optimizer's own list again (the usual case), or none: no lookups
             got = self._rows[id(values)] = (values, rows, True)
         if got is None or got[0] is not values:
@@ -133,8 +135,9 @@ class Replay:
 
     One sample's loss term is recorded with placeholders for the inputs (or,
     when the model's layers are known, for its outputs: ``dense``) and the
-    target; ``penalty``'s L1/L2 gradient is added in bulk, another ``reg`` is
-    recorded with the term. A loss whose target must be a plain number
+    target; known layers under one of nn's losses record nothing (``vterm``,
+    the loss's array twin). ``penalty``'s L1/L2 gradient is added in bulk,
+    another ``reg`` is recorded with the term. A loss whose target must be a plain number
     (softmax_cross_entropy picks an output with it) gets, for up to
     ``most_mixed`` distinct targets, one recording whose target is a one-hot
     row, else one recording per target value, each replayed over the samples
@@ -304,7 +307,8 @@ class Replay:
                             f"{Z[s].tolist()!r:.200} is past the range of a float")
 
     def _chunk(self, X, y, backward, n, first=0):
-        # ``(aux, [(leaves, gradients), ...])`` for these samples, as parts of a batch of n.
+        # ``(aux, [(leaves, gradients), ...])`` for these samples, as parts of a
+        # batch of n (``first``: the chunk's first sample, which _twin's errors name).
         Z = self._front(X)
         if self.by_target is None:
             try:
