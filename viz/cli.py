@@ -454,7 +454,7 @@ def run_demo(args) -> int:
     model, X, y, history, loss, reg = micrograd_demo(args.epochs, progress=not args.no_progress)
     # The history holds the data loss alone; micrograd's demo prints it with the penalty, so say both.
     print(f"final loss {history.loss[-1]:.4g} (hinge) + {reg(model).data:.4g} (L2 penalty), "
-          f"training accuracy {history.acc[-1]:.1%} ({time.perf_counter() - start:.1f} s)")
+          f"training accuracy {history.acc[-1]:.1%} ({1e3 * (time.perf_counter() - start):.0f} ms)")
     saved = _save_plots(model, X, y, history, loss, out)
 
     # A sample inside the margin: the hinge is active, so gradient flows back through the net.
