@@ -1,14 +1,18 @@
-"""Losses against hand-computed values and gradients; labels a loss cannot use are errors."""
+"""Losses against hand-computed values and gradients; labels a loss cannot use are errors; each loss's array twin against its eager term."""
 
 import math
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import Value
 from nn import (
     LOSSES, bce, bce_with_logits, get_loss, half_squared_error, hinge, l1_penalty, l2_penalty, mse,
     softmax_cross_entropy,
 )
+from nn.losses import Loss, own_vterm
 
 
 def vals(*xs):
@@ -191,12 +195,6 @@ def test_a_term_takes_a_placeholder_target_and_agrees_with_a_number(loss, target
 
 
 # --- the array twins (vterm): every loss of the table, against its eager terms and gradients ---
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-import numpy as np  # noqa: E402
-
-from nn.losses import Loss, own_vterm  # noqa: E402
 
 # Scores with exact ties and edges mixed in: a softmax max shared by two outputs,
 # a hinge margin of exactly 1, a probability of exactly 0, 1 or bce's 1e-12.
