@@ -568,7 +568,9 @@ class Value:
     def __pow__(self, other):
         if other.__class__ is Value:
             return _node(_POWV.f(self.data, other.data, None), _POWV, self, other)
-        k = other if other.__class__ is float else _number(other, "** (the exponent)")
+        # x**2's int exponent is the common case: converted here, without a call.
+        k = (other if other.__class__ is float else float(other) if other.__class__ is int and -_INT_MAX < other < _INT_MAX
+             else _number(other, "** (the exponent)"))
         x = self.data
         try:
             # _POW.f is _pow; a positive base has a real power for every k, so
@@ -745,13 +747,17 @@ class Value:
                     a.grad += g * b.data
                     b.grad += g * a.data
                 elif op is relu:
-                    a.grad += g * (a.data > 0)  # a bool multiplies as 0 or 1
-                elif op is tanh:
-                    a.grad += g * (1.0 - v.data * v.data)
+                    # A branch, not g·(x > 0): float × bool takes a slower path. g·0.0 keeps its sign.
+                    if a.data > 0:
+                        a.grad += g
+                    else:
+                        a.grad += g * 0.0
                 elif op is pow_:
                     x, y, k = a.data, v.data, v._arg
                     # k·x^(k−1) as k·(y/x), as ops._dpow does when y has not underflowed (and k ≠ 0)
                     a.grad += g * (k * (y / x) if k and x and (y >= TINY or y <= -TINY) else _dpow(x, y, k)[0])
+                elif op is tanh:
+                    a.grad += g * (1.0 - v.data * v.data)
                 elif v._b is None:
                     a.grad += g * op.d(a.data, v.data, v._arg)[0]
                 else:
