@@ -83,13 +83,17 @@ class Store:
         self.grad = np.zeros(len(self.values))
         self._rows = {}  # id(list of Values) -> (that list, its rows, whether distinct): replays ask with the same lists
 
-    def rows(self, values) -> np.ndarray:
-        """Where these Values live in ``data``/``grad``; a leaf seen for the first time is added."""
+    def rows(self, values):
+        """Where these Values live in ``data``/``grad``: an index array, or a slice for the optimizer's own list.
+
+        A leaf seen for the first time is added.
+        """
         got = self._rows.get(id(values))
         if got is None and (values is self.source or not values
                             or len(values) == self.held and all(map(operator.is_, values, self.values))):
-            rows = np.arange(len(values))  # the optimizer's own list again (the usual case), or none: no lookups
-            got = self._rows[id(values)] = (values, rows, True)
+            # The optimizer's own list again (the usual case), or none: no lookups, and a
+            # slice, so that reading the parameters every step copies nothing.
+            got = self._rows[id(values)] = (values, slice(0, len(values)), True)
         if got is None or got[0] is not values:
             if self.at is None:
                 self.at = dict(zip(self.values, range(len(self.values))))
@@ -104,6 +108,7 @@ class Store:
         return got[1]
 
     def take(self, values) -> np.ndarray:
+        """The Values' data; for the optimizer's own list a view of ``data`` (read it, do not write it)."""
         rows = self.rows(values)  # first: it may grow the arrays
         return self.data[rows]
 
