@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 __all__ = ["Op", "OPS", "UNARY", "BINARY"]
 
@@ -300,10 +300,21 @@ OPS: dict[str, Op] = {row.name: row for row in _ROWS}
 UNARY = tuple(name for name, row in OPS.items() if row.arity == 1)
 BINARY = tuple(name for name, row in OPS.items() if row.arity == 2)
 
-# Conventions the lectures differ on, next to the rows they change: at one input an op's
-# local derivative is a choice. The engine keeps each row's own value (the first listed);
-# a tool may offer the others (the exercise checker's `conventions = {relu_at_0 = 1}`, deck 001).
-# name -> (op, the input where it applies, the local derivatives one may choose, the rule in words)
+# Conventions the lectures differ on, next to the rows they change: where an op has a kink or a
+# tie, its local derivatives there are a choice. The engine keeps each row's own (the first
+# choice listed); a tool may offer the others (the exercise checker's `conventions = {relu_at_0 = 1}`,
+# deck 001). Each entry: the op, the rule in words, where it applies (the inputs' data), and
+# the choices, a name a sheet writes -> the local derivatives there.
+
+
+class Convention(NamedTuple):
+    op: str
+    words: str
+    applies: Callable
+    choices: dict
+
+
 CONVENTIONS = {
-    "relu_at_0": ("relu", 0.0, (0.0, 1.0), "ReLU′(0)"),
+    "relu_at_0": Convention("relu", "ReLU′(0)", lambda x: x == 0, {0: (0.0,), 1: (1.0,)}),
+    "max_tie": Convention("max", "a tie at max", lambda x, y: x == y, {"half": (0.5, 0.5), "first": (1.0, 0.0)}),
 }

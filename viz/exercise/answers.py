@@ -7,6 +7,7 @@ Keys are parsed in one bounded pass (no regular expression can backtrack on
 from __future__ import annotations
 
 import math
+import re
 from typing import Mapping, NamedTuple
 
 from engine.expr import Expr, ExprError
@@ -31,7 +32,8 @@ class Answer(NamedTuple):
     """One answer: ``key`` as written ("y", "dy/dw"), its kind (see KIND_WORDS), the name
     it is about, the number given, the formula text when written as a formula (else ""),
     the number's literal text when known (its significant digits), and ``of``: the node
-    differentiated (the output for a gradient, a for "da/db" and "∂a/∂b")."""
+    differentiated (the output for a gradient, a for "da/db" and "∂a/∂b"); ``problem``: why it
+    cannot be read, when it cannot (the item is then "invalid")."""
 
     key: str
     kind: str
@@ -40,6 +42,8 @@ class Answer(NamedTuple):
     formula: str
     text: str = ""
     of: str = ""
+    problem: str = ""  # why the answer cannot be read (it then counts as given, and invalid)
+    note: str = ""  # how it was read, when that needs saying ("0,607" as 0.607)
 
     @property
     def item(self) -> tuple:
@@ -131,7 +135,75 @@ def _key_problem(problem: str, sheet) -> str:
                        + f", for names among {', '.join(list(sheet.solutions[0].values)[:30])}")
 
 
+class Invalid(ValueError):
+    """An answer that cannot be read; the message says why, in the student's own terms."""
+
+
+_COMMA = re.compile(r"\s*[+-]?[0-9]+,[0-9]+\s*")
+
+
+def read_given(given, written: str | None, names: Mapping | None, *, comma: bool = True, finite: bool = True) -> tuple:
+    """(number, formula, text, note) of one answer as given, or Invalid saying why.
+
+    ``names`` maps the names a formula may use to their values; None allows none (an answer
+    is then a number, or arithmetic of numbers such as "1/150"). ``written`` is a bare
+    number's literal text (its significant digits); ``comma`` reads "0,607" as 0.607;
+    ``finite=False`` lets a NaN or infinite number through (to be marked wrong).
+
+    >>> read_given("-0.20", None, None)
+    (-0.2, '', '-0.20', '')
+    >>> read_given("0,607", None, None)[0::3]
+    (0.607, "read '0,607' as 0.607 (a decimal comma)")
+    >>> read_given("q", None, None)
+    Traceback (most recent call last):
+    ...
+    viz.exercise.answers.Invalid: an answer here is a number, or arithmetic of numbers; 'q' is a name
+    """
+    if isinstance(given, str):
+        if len(given) > 10_000:
+            raise Invalid(f"the answer is {len(given):,} characters long; at most 10,000")
+        note = ""
+        if _COMMA.fullmatch(given):
+            if not comma:
+                raise Invalid(f"{given.strip()!r} has a decimal comma; this sheet takes a decimal point: "
+                              f"{given.strip().replace(',', '.')}")
+            note = f"read {given.strip()!r} as {given.strip().replace(',', '.')} (a decimal comma)"
+            given = given.replace(",", ".")
+        if is_number_text(given):  # a number in quotes keeps its digits: "-0.20"
+            number = float(given.strip().replace("_", ""))
+            if not math.isfinite(number):
+                raise Invalid(f"{given.strip()[:40]!r} is not a finite number")
+            return number, "", given.strip(), note
+        try:
+            expr = Expr(given)
+        except ExprError as e:
+            raise Invalid(f"{given.strip()[:80]!r} is neither a number nor arithmetic of numbers: {e}") from None
+        outside = [n for n in expr.names if names is None or n not in names]
+        if outside:
+            if not names:
+                raise Invalid(f"an answer here is a number, or arithmetic of numbers; {outside[0]!r} is a name")
+            raise Invalid(f"a formula here may use only {', '.join(names)}; {outside[0]!r} is not one of them")
+        try:
+            number = expr.value(names or {})
+        except ExprError as e:
+            raise Invalid(f"{given.strip()[:80]!r} cannot be computed: {e}") from None
+        if not math.isfinite(number):
+            raise Invalid(f"{given.strip()[:80]!r} is {number}, not a finite number")
+        return number, given.strip(), "", note
+    if isinstance(given, bool) or not isinstance(given, (int, float)):
+        what = "a formula" if names else "arithmetic of numbers"
+        raise Invalid(f"an answer must be a number, or {what} in quotes, got {kind_of(given)}")
+    if isinstance(given, int) and abs(given) >= 1e308:
+        raise Invalid(f"the number {str(given)[:12]}... ({len(str(given))} digits) is too large for a float")
+    if finite and not math.isfinite(given):
+        raise Invalid(f"{given} is not a finite number")
+    text = written if written is not None else (str(given) if isinstance(given, int) else repr(float(given)))
+    return float(given), "", text, ""
+
+
 def _answers(raw: Mapping, path: tuple, sheet, values: dict, fail, locator) -> tuple:
+    """The answers of a sheet the student or teacher wrote themselves (a key, a self-check
+    sheet, ``check(answers)``): a formula may use any input or step; a bad one is a SheetError."""
     out = []
     seen = {}
     if len(raw) > MAX_ANSWERS:
@@ -149,25 +221,43 @@ def _answers(raw: Mapping, path: tuple, sheet, values: dict, fail, locator) -> t
         if parsed in seen:
             fail(where, f"the same answer as {seen[parsed]!r}; give each answer once")
         seen[parsed] = key
-        text = ""
-        if isinstance(given, str):
-            if len(given) > 10_000:
-                fail(where, f"the formula is {len(given):,} characters long; at most 10,000")
-            if is_number_text(given):  # a number in quotes keeps its digits: "-0.20"
-                number, formula, text = float(given.strip().replace("_", "")), "", given.strip()
-            else:
-                try:
-                    number = Expr(given).value(values)
-                except ExprError as e:
-                    fail(where, f"the formula {given!r:.80}: {e}")
-                formula = given.strip()
-        elif isinstance(given, bool) or not isinstance(given, (int, float)):
-            fail(where, f"an answer must be a number or a formula in quotes, got {kind_of(given)}")
-        elif isinstance(given, int) and abs(given) >= 1e308:
-            fail(where, f"the number {str(given)[:12]}... ({len(str(given))} digits) is too large for a float")
-        else:
-            number, formula = float(given), ""
-            written = locator.numbers.get(where) if locator else None
-            text = written if written is not None else (str(given) if isinstance(given, int) else repr(float(given)))
-        out.append(Answer(key, kind, name, number, formula, text, of))
+        written = locator.numbers.get(where) if locator else None
+        try:
+            number, formula, text, note = read_given(given, written, values, comma=sheet.comma, finite=False)
+        except Invalid as e:
+            fail(where, str(e))
+        out.append(Answer(key, kind, name, number, formula, text, of, note=note))
     return tuple(out)
+
+
+def submitted(raw: Mapping, sheet, solution, locator=None, path=("answers",)) -> tuple:
+    """(answers, ignored) of a submission, each answer judged on its own: one that cannot be
+    read, or an item given under two keys, is an Answer with ``problem`` set and costs that item
+    only. Keys the sheet does not ask for are ignored (listed). A formula may name the sheet's
+    inputs only, and only for the items the sheet says take one (``formula``)."""
+    by_item, ignored = {}, []
+    for key, given in list(raw.items())[:MAX_ANSWERS]:
+        if not isinstance(key, str):
+            raise TypeError(f"grade: an answer's key must be a str such as 'dy/dw', got {key!r:.40}")
+        parsed = parse_key(key, sheet.output, sheet.steps, solution.values)
+        if isinstance(parsed, tuple) and parsed in sheet.all_items:
+            by_item.setdefault(parsed, []).append((key, given))
+        else:
+            ignored.append(key)
+    ignored += [str(k) for k in list(raw)[MAX_ANSWERS:]]
+    out = []
+    for (kind, of, name), given in by_item.items():
+        key = given[0][0]
+        if len(given) > 1:
+            keys = " and ".join(repr(k) for k, _ in given)
+            out.append(Answer(key, kind, name, math.nan, "", "", of, f"given twice, as {keys}: give each answer once"))
+            continue
+        allowed = sheet.formula_names((kind, of, name), solution)
+        written = locator.numbers.get(path + (key,)) if locator else None
+        try:
+            number, formula, text, note = read_given(given[0][1], written, allowed, comma=sheet.comma)
+        except Invalid as e:
+            out.append(Answer(key, kind, name, math.nan, "", "", of, str(e)))
+            continue
+        out.append(Answer(key, kind, name, number, formula, text, of, note=note))
+    return tuple(out), ignored

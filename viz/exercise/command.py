@@ -32,23 +32,34 @@ def register(subparsers):
     g = subparsers.add_parser(
         "grade",
         help="grade a class's submissions against a teacher's key",
-        description="Grade submissions (TOML files with student = \"ID\" and [answers]) against a teacher's key, "
-                    "in one process. Prints a summary with item analysis; writes a gradebook CSV. Exit status: 0 "
-                    "every submission graded (wrong answers are not an error), 2 the key or an argument is invalid.",
+        description="Grade submissions (TOML files with student = \"ID\" and [answers], or filled-in handouts) "
+                    "against a teacher's key, in one process. Each answer is judged on its own. Prints a summary with "
+                    "item analysis; writes a gradebook CSV. Files are only ever written new: an existing one is never "
+                    "replaced. Exit status: 0 every submission graded (wrong or invalid answers are not an error), "
+                    "1 a roster line was refused, 2 the key, an argument or an output file is refused.",
     )
     g.add_argument("key", metavar="KEY.toml", help="the teacher's key: a sheet whose [answers] are the items to answer")
     g.add_argument("submissions", metavar="SUBMISSION", nargs="+", help="a submission file, or a folder of .toml files")
     g.add_argument("--csv", metavar="OUT.csv", help="write the gradebook: student, score, max_score, one column per item")
     g.add_argument("--json", action="store_true", help="print every grade as JSON instead of the summary")
     g.add_argument("--feedback", choices=("tutor", "exam"), help="print each student's feedback in this mode")
-    g.add_argument("--feedback-dir", metavar="DIR", help="write one feedback file per student (mode: --feedback, default exam)")
+    g.add_argument("--feedback-dir", metavar="DIR", help="write one feedback file per submission (mode: --feedback, "
+                   "default exam) and index.csv (student, file)")
+    g.add_argument("--roster", metavar="FILE", help="the class list (as for handout --students): every id gets a row, "
+                   "0 with \"no submission\" when none came; a submission not on it is flagged")
+    g.add_argument("--items", metavar="OUT.csv", help="write the item analysis: per item the share right and the most "
+                   "common wrong answers")
+    g.add_argument("--gradescope", metavar="results.json", help="for one submission: write Gradescope's autograder "
+                   "results (one test per item, exam feedback as its output)")
     g.set_defaults(run=run_grade)
 
     h = subparsers.add_parser(
         "handout",
         help="write per-student exercise sheets from a teacher's key",
-        description="Write one sheet per student (their inputs, the graph, the items to answer, no answers) as "
-                    "TOML and as a printable HTML page. Inputs in the key's [vary] are drawn per student.",
+        description="Write one sheet per student (their inputs, the graph, the items to answer, how answers are "
+                    "judged, no answers) as TOML and as a printable HTML page, and index.csv (student, file). Inputs "
+                    "in the key's [vary] are drawn per student. Files are only ever written new. Exit status: 0 done, "
+                    "1 some ids were refused (the others are written), 2 the key, the list or the folder is refused.",
     )
     h.add_argument("key", metavar="KEY.toml")
     h.add_argument("--students", metavar="FILE", help="one id per line, or a CSV with an id (or student) column; "

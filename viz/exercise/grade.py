@@ -14,8 +14,9 @@ from typing import NamedTuple
 from engine import OPS
 
 from ..terminal import columns
-from .answers import Answer, parse_key
+from .answers import Answer, submitted
 from .errors import SheetError
+from .ids import canonical, normal, shown
 from .numbers import fmt, json_number
 
 # The kinds of mistake a hint can name, in the words the exam feedback uses.
@@ -31,13 +32,15 @@ MISTAKES = {
     "step": "a mistake in this step",
     "partial": "local and total derivative confused",
     "update": "wrong update step",
+    "formula": "a formula that holds at one point only",
 }
 _MAX_NAMES = 60  # candidate variables tried for a "wrong variable" hint
 
 
 class Row(NamedTuple):
     """One graded answer; ``explanation`` is empty when it is right. ``status`` is
-    "right", "wrong" or "missing"; ``hints`` are (mistake kind, tutor text, exam text)."""
+    "right", "wrong", "missing" or "invalid" (given, but not readable: the explanation says
+    why); ``hints`` are (mistake kind, tutor text, exam text)."""
 
     key: str
     kind: str
@@ -55,6 +58,8 @@ class Row(NamedTuple):
     def yours(self) -> str:
         if self.status == "missing":
             return "(none)"
+        if self.status == "invalid":
+            return "(invalid)"
         return f"{self.formula} = {fmt(self.given)}" if self.formula else fmt(self.given)
 
     @property
@@ -66,25 +71,36 @@ class CaseReport:
     """The graded answers of one case, and which wrong one to look at first.
 
     ``items`` (kind, of, name) -> key: what must be answered; an item without an answer is "missing".
+    ``verify(answer)``, when given, must also hold for a formula answer to be right (a submitted
+    formula is checked at other inputs too; see ``formula_holds``).
     """
 
-    def __init__(self, solution, answers: tuple, items: dict | None = None):
+    def __init__(self, solution, answers: tuple, items: dict | None = None, verify=None):
         self.solution = solution
         self.name = solution.case.name
         sheet = solution.sheet
         # By item, not by key: "∂y/∂z" and "dy / dz" are the same answer as "dy/dz".
-        given = {a.item: a for a in answers}
+        invalid = {a.item: a for a in answers if a.problem}
+        given = {a.item: a for a in answers if not a.problem}
         self._given = given
-        ok = {a.item: self._accepts(a, solution.correct(a)) for a in answers}
+        ok = {item: self._accepts(a, solution.correct(a)) and not (a.formula and verify and not verify(a))
+              for item, a in given.items()}
         self._ok = ok
         self.rows = []
         for a in answers:
+            if a.problem:
+                self.rows.append(Row(a.key, a.kind, a.name, math.nan, "", solution.correct(a), False,
+                                     (a.problem,), "invalid", (), a.of))
+                continue
             hints = () if ok[a.item] else tuple(self._hints(a))
+            if not ok[a.item] and a.formula and self._accepts(a, solution.correct(a)):
+                text = "your formula gives the right number at these inputs but not at others near them"
+                hints = (("formula", text, text),) + hints
             self.rows.append(Row(a.key, a.kind, a.name, a.given, a.formula, solution.correct(a), ok[a.item],
                                  () if ok[a.item] else tuple(self._explain(a, hints)),
                                  "right" if ok[a.item] else "wrong", hints, a.of))
         for item, key in (items or sheet.items or {}).items():
-            if item not in given:
+            if item not in given and item not in invalid:
                 kind, of, name = item
                 a = Answer(key, kind, name, math.nan, "", "", of)
                 self.rows.append(Row(key, kind, name, math.nan, "", solution.correct(a), False,
@@ -114,13 +130,7 @@ class CaseReport:
     # -- recognising the common slips -----------------------------------------------------
 
     def _accepts(self, a, value) -> bool:
-        s = self.solution
-        tol = s.sheet.tolerance_for(a.item)
-        if a.kind == "update" and tol.legacy is None:
-            # A step is small beside its weight: 1% is of the step (w − w'), or the digits written.
-            w = s.values[a.name]
-            return tol.accepts(w - a.given, None, w - value, s.scale) or tol.written(a.given, a.text, value)
-        return tol.accepts(a.given, a.text, value, s.scale)
+        return accepts(self.solution, a, a.given, value)
 
     def _hints(self, a) -> list:
         """(kind, tutor text, exam text) for each slip the answer matches, read from the graph."""
@@ -182,17 +192,28 @@ class CaseReport:
                                f"path from {a.name} to {a.of}"))
         elif a.kind in ("update", "velocity"):
             u = s.sheet.update
-            w, g, v = s.values[a.name], s.grads[a.name], s.velocity(a.name)
-            step = "the velocity v'" if u.momentum else "the gradient"
+            w, g, v0 = s.values[a.name], s.grads[a.name], u.velocity.get(a.name, 0.0)
             if a.kind == "update":
-                candidates += [("update", w + u.lr * v, f"the step went up the gradient: subtract lr times {step}"),
-                               ("update", w - v, f"the learning rate is missing: subtract lr times {step}")]
+                # What the step subtracts, and the same without the learning rate where it belongs.
+                taken = w - s.updated(a.name)
+                unscaled = (u.momentum * v0 + g) if u.momentum else g
+                what = ("the velocity " + ("V'" if u.form == "lecture" else "lr times v'")) if u.momentum else "lr times the gradient"
+                candidates += [("update", w + taken, f"the step went up the gradient: subtract {what}"),
+                               ("update", w - unscaled, f"the learning rate is missing: subtract {what}")]
                 if u.momentum:
-                    candidates.append(("update", w - u.lr * g, "momentum is missing: the step uses the velocity "
-                                                               "v' = momentum·v + g, not the gradient alone"))
+                    candidates.append(("update", w - u.lr * g, "momentum is missing: the step uses the velocity, "
+                                                               "not the gradient alone"))
+            elif u.momentum and u.form == "lecture":
+                candidates += [("update", u.lr * g, "momentum is missing: V' = momentum·V + lr·g"),
+                               ("update", u.momentum * v0 + g,
+                                "that is PyTorch's form (v' = momentum·v + g); this sheet uses the lecture's, "
+                                "V' = momentum·V + lr·g, with the step w' = w − V'")]
             elif u.momentum:
                 candidates += [("update", g, "momentum is missing: v' = momentum·v + g"),
-                               ("update", u.momentum * u.velocity.get(a.name, 0.0) - u.lr * g,
+                               ("update", u.momentum * v0 + u.lr * g,
+                                "that is the lecture's form (V' = momentum·V + lr·g); this sheet uses "
+                                "PyTorch's, v' = momentum·v + g, with the step w' = w − lr·v'"),
+                               ("update", u.momentum * v0 - u.lr * g,
                                 "that is the other momentum convention (v' = momentum·v − lr·g); this sheet uses "
                                 "PyTorch's, v' = momentum·v + g, with the step w' = w − lr·v'")]
         for kind, value, text in candidates:
@@ -325,14 +346,16 @@ class CaseReport:
 
     def lines(self) -> list:
         table = [("answer", "yours", "correct", "")]
-        table += [(r.key, r.yours, fmt(r.correct), {"right": "right", "wrong": "WRONG", "missing": "MISSING"}[r.status])
-                  for r in self.rows]
+        table += [(r.key, r.yours, _correct(r), r.status.upper() if r.status != "right" else "right") for r in self.rows]
         out = [self._head(), *columns(table, "  "), *self._notes()]
         out += [f"{what}: {key} ({why})" for what, key, why in self._firsts()]
         for r in self.wrong:
             out.append("")
             if r.status == "missing":
-                out.append(f"{r.key}: not answered; the correct value is {fmt(r.correct)}")
+                out.append(f"{r.key}: not answered")
+                continue
+            if r.status == "invalid":
+                out.append(f"{r.key}: invalid answer: {r.explanation[0]}")
                 continue
             out.append(f"{r.key}: you wrote {r.yours}; the correct value is {fmt(r.correct)}")
             out += ["  " + line for line in r.explanation]
@@ -346,6 +369,8 @@ class CaseReport:
                 out.append(f"  {r.key}: right")
             elif r.status == "missing":
                 out.append(f"  {r.key}: missing (not answered)")
+            elif r.status == "invalid":
+                out.append(f"  {r.key}: invalid answer ({r.explanation[0]})")
             else:
                 kinds = ", ".join(MISTAKES[k] for k in r.mistakes) or "no common slip recognised"
                 out.append(f"  {r.key}: wrong ({kinds})")
@@ -359,14 +384,17 @@ class CaseReport:
                "<table><thead><tr><th>answer</th><th>yours</th><th>correct</th><th></th></tr></thead><tbody>"]
         for r in self.rows:
             mark = ("<span style='color:#1b7a2f'>✓ right</span>" if r.ok else
-                    "<span style='color:#c62828'>✗ wrong</span>" if r.status == "wrong" else
-                    "<span style='color:#c62828'>✗ missing</span>")
+                    f"<span style='color:#c62828'>✗ {r.status}</span>")
             out.append(f"<tr><td><code>{e(r.key)}</code></td><td>{e(r.yours)}</td>"
-                       f"<td>{e(fmt(r.correct))}</td><td>{mark}</td></tr>")
+                       f"<td>{e(_correct(r))}</td><td>{mark}</td></tr>")
         out.append("</tbody></table>")
         out += [f"<p>{e(note)}</p>" for note in self._notes()]
         out += [f"<p>{e(what.capitalize())}: <code>{e(key)}</code> ({e(why)})</p>" for what, key, why in self._firsts()]
         for r in self.wrong:
+            if r.status != "wrong":
+                out.append(f"<p><code>{e(r.key)}</code>: {e('not answered' if r.status == 'missing' else 'invalid answer')}"
+                           + (f": {e(r.explanation[0])}" if r.status == "invalid" else "") + "</p>")
+                continue
             items = "".join(f"<li>{e(line)}</li>" for line in r.explanation)
             out.append(f"<p><code>{e(r.key)}</code>: you wrote {e(r.yours)}; the correct value is "
                        f"{e(fmt(r.correct))}</p><ul>{items}</ul>")
@@ -388,8 +416,9 @@ class CaseReport:
             "first_wrong_gradient": self.first_wrong_gradient.key if self.first_wrong_gradient else None,
             "answers": [
                 {"key": r.key, "kind": r.kind, "name": r.name, "status": r.status,
-                 "given": None if r.status == "missing" else json_number(r.given),
-                 "formula": r.formula or None, "correct": json_number(r.correct), "ok": r.ok,
+                 "given": None if r.status in ("missing", "invalid") else json_number(r.given),
+                 "formula": r.formula or None, "correct": None if r.status == "missing" else json_number(r.correct),
+                 "ok": r.ok,
                  "mistakes": list(r.mistakes), "explanation": list(r.explanation)}
                 for r in self.rows
             ],
@@ -398,6 +427,43 @@ class CaseReport:
 
 def _ancestors(node) -> set:
     return set(node.topo())
+
+
+def _correct(row) -> str:
+    # An item not answered shows no value: a student checking half-finished work must not read it off.
+    return "" if row.status == "missing" else fmt(row.correct)
+
+
+def accepts(solution, a, given: float, correct: float) -> bool:
+    """Whether ``given`` for the answer ``a`` is right against ``correct`` (the sheet's tolerance).
+
+    A step is small beside its weight: for a parameter after an update the 1% is of the step
+    (w − w'), or the digits written."""
+    tol = solution.sheet.tolerance_for(a.item)
+    if a.kind == "update" and tol.legacy is None:
+        w = solution.values[a.name]
+        return tol.accepts(w - given, None, w - correct, solution.scale) or tol.written(given, a.text, correct)
+    return tol.accepts(given, a.text, correct, solution.scale)
+
+
+def formula_holds(solution, a, salt: str) -> bool:
+    """Whether a submitted formula (of the inputs) is right at other inputs near these, on the
+    same side of every kink: a formula that matches at one point only is not the formula."""
+    from engine.expr import Expr, ExprError
+
+    from .vary import nearby
+
+    expr = Expr(a.formula)
+    if not expr.names:
+        return True  # arithmetic of numbers: the same everywhere
+    for other in nearby(solution, f"{salt}\0{a.key}"):
+        try:
+            value = expr.value({n: x for n, x in other.case.inputs.items() if n in expr.names})
+        except ExprError:
+            return False
+        if not accepts(other, a._replace(text=""), value, other.correct(a)):
+            return False
+    return True
 
 
 class Report:
@@ -484,53 +550,65 @@ def save_drawings(drawers, path) -> list:
 
 
 class Item(NamedTuple):
-    """One item of a graded submission: its key, "right"/"wrong"/"missing", the points."""
+    """One item of a graded submission: its key, "right"/"wrong"/"missing"/"invalid", the points."""
 
     key: str
     status: str
     points: float
     earned: float
     mistakes: tuple
+    problem: str = ""  # why an invalid answer could not be read
 
 
 class Grade:
     """One student's submission graded against a teacher's key.
 
     ``score``/``max_score``, ``items`` (one Item per item the key asks for),
-    ``ignored`` (answers the key does not ask for), and ``feedback(mode)``:
-    "tutor" for self-study, "exam" for assessment (no correct values).
+    ``ignored`` (answers the key does not ask for), ``notes`` (what the grader noticed about
+    the file: keys it ignored, a decimal comma read as a point, inputs that differ from the
+    key's), and ``feedback(mode)``: "tutor" for self-study, "exam" for assessment (no correct
+    values). ``error`` is set only when the file could not be read at all.
     """
 
-    def __init__(self, key, student: str, report: CaseReport | None, ignored=(), error: str = "", source: str = ""):
+    def __init__(self, key, student: str, report: CaseReport | None, ignored=(), error: str = "", source: str = "",
+                 notes=(), absent: bool = False):
         self.key = key
+        self.absent = absent  # a roster's student who handed nothing in
         self.student = student
         self.report = report
         self.ignored = list(ignored)
         self.error = error
         self.source = source
+        self.notes = list(notes)
         self.items = []
         for item, text in key.all_items.items():
             pts = key.points.get(item, 1.0)
             row = report.by_item.get(item) if report else None
             status = row.status if row else "missing"
-            self.items.append(Item(text, status, pts, pts if status == "right" else 0.0, row.mistakes if row else ()))
+            self.items.append(Item(text, status, pts, pts if status == "right" else 0.0, row.mistakes if row else (),
+                                   row.explanation[0] if row and status == "invalid" else ""))
         self.max_score = sum(i.points for i in self.items)
         self.score = sum(i.earned for i in self.items)
 
     def __repr__(self):
-        return f"<Grade {self.student or '(no id)'}: {fmt(self.score)} of {fmt(self.max_score)}>"
+        return f"<Grade {shown(self.student) or '(no id)'}: {fmt(self.score)} of {fmt(self.max_score)}>"
 
     @property
     def ok(self) -> bool:
         return not self.error and all(i.status == "right" for i in self.items)
 
+    @property
+    def note(self) -> str:
+        """The error and the notes in one line, for the gradebook."""
+        return "; ".join(filter(None, [self.error, *self.notes]))
+
     def feedback(self, mode: str = "tutor") -> str:
         """The feedback text: "tutor" shows values and chains; "exam" never a number from the key."""
         if mode not in ("tutor", "exam"):
             raise ValueError(f"feedback: mode must be 'tutor' or 'exam', got {mode!r}")
-        head = f"{self.key.title}: {self.student or '(no id)'}"
-        if self.error:
-            return f"{head}\nnot graded: {self.error}"
+        head = f"{self.key.title}: {shown(self.student) or '(no id)'}"
+        if self.error or self.report is None:
+            return f"{head}\nnot graded: {self.error or self.note}"
         lines = [head, f"score {fmt(self.score)} of {fmt(self.max_score)}"]
         if mode == "exam":
             lines += self.report.exam_lines()
@@ -538,37 +616,31 @@ class Grade:
             lines.append(f"rule: {self.key.tolerance.rule()}")
             lines += self.report.lines()
         if self.ignored:
-            lines.append(f"ignored (the key does not ask for them): {', '.join(self.ignored)}")
+            lines.append(f"ignored (the key does not ask for them): {', '.join(shown(k, 60) for k in self.ignored)}")
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
         return {"student": self.student, "source": self.source, "score": self.score, "max_score": self.max_score,
-                "error": self.error or None, "ignored": self.ignored,
+                "error": self.error or None, "ignored": self.ignored, "notes": self.notes,
                 "items": [{"key": i.key, "status": i.status, "points": i.points, "earned": i.earned,
-                           "mistakes": list(i.mistakes)} for i in self.items]}
+                           "mistakes": list(i.mistakes), "problem": i.problem or None} for i in self.items]}
 
 
-def grade(key, answers, student: str = "", *, locator=None, source: str = "") -> Grade:
-    """Grade ``answers`` (key text -> number or formula) against ``key`` for one student."""
+def grade(key, answers, student: str = "", *, locator=None, source: str = "", notes=()) -> Grade:
+    """Grade ``answers`` (key text -> number, or arithmetic of numbers in quotes) against ``key``
+    for one student. Each answer is judged on its own: one that cannot be read costs its item
+    only. A formula of the inputs counts only for the items the key allows (``formula``), and
+    only if it also holds at other inputs near the student's."""
     if not isinstance(student, str):
         raise TypeError(f"grade: student must be a str id, got {type(student).__name__}")
+    student = normal(student)
     try:
         solution = key.solution_for(student)
     except SheetError as e:
         return Grade(key, student, None, error=f"the key cannot be solved with this student's inputs: {e}", source=source)
-    asked, ignored = {}, []
-    for k, v in answers.items():
-        if not isinstance(k, str):
-            raise TypeError(f"grade: an answer's key must be a str such as 'dy/dw', got {k!r:.40}")
-        parsed = parse_key(k, key.output, key.steps, solution.values)
-        if isinstance(parsed, tuple) and parsed in key.all_items:
-            asked[k] = v
-        else:
-            ignored.append(k)
-    try:
-        parsed = key.answers_from(asked, solution, source or "answers", locator)
-    except SheetError as e:
-        return Grade(key, student, None, ignored, error=str(e), source=source)
-    report = CaseReport(solution, parsed, key.all_items)
+    parsed, ignored = submitted(answers, key, solution, locator)
+    report = CaseReport(solution, parsed, key.all_items, verify=lambda a: formula_holds(solution, a, canonical(student)))
     report.by_item = {(r.kind, r.of, r.name): r for r in report.rows}
-    return Grade(key, student, report, ignored, source=source)
+    notes = list(notes) + [f"{a.key}: {a.note}" for a in parsed if a.note]
+    return Grade(key, student, report, ignored, source=source, notes=notes)

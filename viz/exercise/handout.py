@@ -1,8 +1,10 @@
 """Student copies: a sheet's inputs, graph and items to answer, with no answers.
 
 Each copy is a TOML file (a sheet with ``items`` and an empty ``[answers]`` to fill
-in) and a printable page (HTML or Markdown) with the graph drawn without values.
-Every text from the key or the student list is escaped where it is written.
+in; filled in, it is a submission as it is) and a printable page (HTML or Markdown)
+with the graph drawn without values. Each states how answers are judged and the
+conventions the key uses. Every text from the key or the student list is escaped
+where it is written; no file that exists is written over.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from .errors import SheetError
+from .ids import Writer, file_names, index_csv, read_roster, shown
 from .numbers import fmt
-from .text import read_text
+from .solve import convention_words
+from engine.ops import CONVENTIONS
 
-MAX_STUDENTS = 10_000
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -37,15 +41,41 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
 
 
-def blank_toml(sheet, student: str = "", inputs: dict | None = None) -> str:
-    """The TOML text of a student copy: no answers, the items listed, an [answers] table to fill in."""
-    items = list(sheet.all_items.values())
+def rules(sheet) -> list:
+    """How answers are judged and every convention the key uses, one sentence each."""
+    out = [f"An answer is a number, or arithmetic of numbers in quotes such as \"1/150\"; it is "
+           f"{sheet.tolerance.rule()}" + ("; for a parameter after the update step, the 1% is of the step" if sheet.update else "") + "."]
+    if sheet.formulas:
+        names = ", ".join(sheet.cases[0].inputs)
+        which = "every item" if set(sheet.formulas) == set(sheet.all_items) else \
+            ", ".join(k for item, k in sheet.all_items.items() if item in sheet.formulas)
+        out.append(f"A formula of the inputs ({names}) in quotes is accepted for {which}; it must hold at other inputs too.")
+    out.append("A decimal comma (0,607) is read as a decimal point." if sheet.comma else
+               "Write a decimal point (0.607); a decimal comma is not accepted.")
+    ops = {st.node.op for st in sheet.solutions[0].sequence}
+    out += [convention_words(k, sheet.conventions, advice=False) + "." for k, rule in CONVENTIONS.items()
+            if rule.op in ops or k in sheet.conventions]
+    if sheet.update:
+        out.append(f"The update step: {sheet.update.rule()}.")
+    return out
+
+
+def _one_line(text: str) -> str:
     # A comment line must stay one line whatever the title or id holds.
-    said = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]", " ", f"{sheet.title}: the exercise" + (f" for {student}" if student else ""))
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]", " ", text)
+
+
+def blank_toml(sheet, student: str = "", inputs: dict | None = None) -> str:
+    """The TOML text of a student copy: no answers, the items listed, an [answers] table to fill in.
+    Filled in, it is a submission as it is."""
+    items = list(sheet.all_items.values())
+    said = _one_line(f"{sheet.title}: the exercise" + (f" for {student}" if student else ""))
     out = [f"# {said} (written by gradflow handout; no answers).",
-           "# Fill in [answers] (a number or a formula in quotes) and remove the #s.", ""]
+           "# Fill in [answers], removing the # before each line you answer, and hand this file in as it is.",
+           *(f"# {line}" for r in rules(sheet) for line in textwrap.wrap(_one_line(r), 98)), ""]
     if student:
         out.append(f"student = {_str(student)}")
+    out.append(f"fingerprint = {_str(sheet.fingerprint)}")
     out.append(f"title = {_str(sheet.title)}")
     if sheet.description:
         out.append(f"description = {_str(sheet.description)}")
@@ -54,7 +84,15 @@ def blank_toml(sheet, student: str = "", inputs: dict | None = None) -> str:
     if sheet.output != list(sheet.steps)[-1]:
         out.append(f"output = {_str(sheet.output)}")
     if sheet.conventions:
-        out.append("conventions = {" + ", ".join(f"{k} = {int(v)}" for k, v in sheet.conventions.items()) + "}")
+        out.append("conventions = {" + ", ".join(f"{k} = {_str(v) if isinstance(v, str) else int(v)}"
+                                                 for k, v in sheet.conventions.items()) + "}")
+    t = sheet.tolerance
+    if t.legacy is not None:
+        out.append(f"tolerance = {_num(t.legacy)}")
+    elif (t.rel, t.abs, t.digits) != (0.01, 0.0, True):
+        out.append(f"tolerance = {{rel = {_num(t.rel)}, abs = {_num(t.abs)}, digits = {str(t.digits).lower()}}}")
+    if not sheet.comma:
+        out.append("decimal_comma = false")
     out.append(f"items = [{', '.join(_str(k) for k in items)}]")
     if sheet.update:
         u = sheet.update
@@ -63,6 +101,8 @@ def blank_toml(sheet, student: str = "", inputs: dict | None = None) -> str:
         out.append(f"lr = {_num(u.lr)}")
         if u.momentum:
             out.append(f"momentum = {_num(u.momentum)}")
+        if u.form != "pytorch":
+            out.append(f"form = {_str(u.form)}")
         if u.velocity:
             out.append("velocity = {" + ", ".join(f"{_key(n)} = {_num(v)}" for n, v in u.velocity.items()) + "}")
     multi = len(sheet.cases) > 1
@@ -125,6 +165,7 @@ def page(sheet, student: str, inputs: dict, svg: str, fmt_name: str = "html") ->
         out += ["## Inputs", "", "| name | value |", "|---|---|", *(f"| {md(n)} | {md(fmt(v))} |" for n, v in inputs.items())]
         out += ["", "## The graph (each step uses the names on its right)", ""]
         out += [f"- {md(n)} = `{e.text.replace('`', '')}`" for n, e in sheet.steps.items()]
+        out += ["", "## How answers are judged", "", *(f"- {md(r)}" for r in rules(sheet))]
         out += ["", "## Your answers", "", "| item | your answer |", "|---|---|", *(f"| {md(k)} | |" for k in items)]
         return "\n".join(out) + "\n"
     e = html.escape
@@ -142,64 +183,73 @@ def page(sheet, student: str, inputs: dict, svg: str, fmt_name: str = "html") ->
         + (f"<p>{e(sheet.description)}</p>" if sheet.description else "")
         + f"<h2>Inputs</h2><table><tr><th>name</th><th>value</th></tr>{rows}</table>"
         f"<h2>The graph</h2>{drawing}<ul>{steps}</ul>"
+        "<h2>How answers are judged</h2><ul>" + "".join(f"<li>{e(r)}</li>" for r in rules(sheet)) + "</ul>"
         f"<h2>Your answers</h2><table><tr><th>item</th><th>your answer</th></tr>{blanks}</table>"
         "</body></html>\n"
     )
 
 
 def read_students(path) -> list:
-    """Student ids: one per line, or a CSV with an ``id`` (or ``student``) column."""
-    text = read_text(path)
-    lines = [ln for ln in text.removeprefix("\ufeff").splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if lines and "," in lines[0]:
-        reader = csv.DictReader(io.StringIO("\n".join(lines)))
-        column = next((c for c in reader.fieldnames or [] if c.strip().lower() in ("id", "student")), None)
-        if column is None:
-            raise SheetError(f"{path}: a CSV of students needs an 'id' or 'student' column; "
-                             f"its columns are {', '.join(reader.fieldnames or [])}")
-        ids = [(row.get(column) or "").strip() for row in reader]
-    else:
-        ids = [ln.strip() for ln in lines]
-    ids = [i for i in ids if i]
-    if not ids:
-        raise SheetError(f"{path}: no student ids found")
-    if len(ids) > MAX_STUDENTS:
-        raise SheetError(f"{path}: {len(ids):,} students; at most {MAX_STUDENTS:,}")
-    seen = set()
-    for i in ids:
-        if len(i) > 100:
-            raise SheetError(f"{path}: the id {i[:20]!r}… is longer than 100 characters")
-        if i in seen:
-            raise SheetError(f"{path}: the id {i!r} appears twice; each student once")
-        seen.add(i)
+    """Student ids: one per line, or a CSV with an ``id`` (or ``student``) column; SheetError
+    naming the first line refused (``ids.read_roster`` keeps the others)."""
+    ids, refused = read_roster(path)
+    if refused:
+        raise SheetError(f"{shown(str(path))}, line {refused[0][0]}: {refused[0][1]}")
     return ids
 
 
 def write_handouts(args) -> int:
-    from .bulk import _file_name, _write
     from .sheet import load
 
     try:
         sheet = load(args.key)
-        students = read_students(args.students) if args.students else [""]
+        students, refused = read_roster(args.students) if args.students else ([""], [])
         if args.students and len(sheet.cases) > 1:
             raise SheetError(f"{sheet.source}: per-student handouts need a key without [[cases]]")
     except SheetError as e:
-        print(f"gradflow handout: {e}", file=sys.stderr)
+        print(f"gradflow handout: {shown(str(e), 2000)}", file=sys.stderr)
         return 2
+    for n, why in refused:
+        print(f"gradflow handout: {shown(args.students)}, line {n}: refused: {why}", file=sys.stderr)
     out = Path(args.out)
+    stem = Path(args.key).stem
+    names = file_names([s for s in students if s]) if args.students else {"": stem}
+    pages = len(sheet.cases) == 1
+    plan = {}  # path -> (student, what)
+    for student in students:
+        plan[out / f"{names[student]}.toml"] = (student, "toml")
+        if pages:
+            plan[out / f"{names[student]}.{args.format}"] = (student, "page")
+    index = out / "index.csv"
+    if args.students:
+        plan[index] = ("", "index")
+    writer = Writer([args.key, *([args.students] if args.students else [])])
+    taken = writer.taken(plan)
+    if taken:
+        for path, why in taken[:5]:
+            print(f"gradflow handout: will not write {shown(str(path))}: {why}", file=sys.stderr)
+        more = f" (and {len(taken) - 5} more)" if len(taken) > 5 else ""
+        print(f"gradflow handout: nothing written{more}; remove those files or choose another folder (-o)",
+              file=sys.stderr)
+        return 2
+    # Every student's inputs are drawn before a file is written: a key that cannot be solved writes nothing.
+    inputs = {}
+    try:
+        for student in students:
+            inputs[student] = sheet.solution_for(student).case.inputs if student else sheet.cases[0].inputs
+    except SheetError as e:
+        print(f"gradflow handout: {shown(str(e), 2000)}", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     svg = _svg(structure_dot(sheet))
-    stem = Path(args.key).stem
-    for student in students:
-        try:
-            inputs = sheet.solution_for(student).case.inputs if student else sheet.cases[0].inputs
-        except SheetError as e:
-            print(f"gradflow handout: {e}", file=sys.stderr)
-            return 2
-        name = _file_name(student) if student else stem
-        _write(out / f"{name}.toml", blank_toml(sheet, student, inputs))
-        if len(sheet.cases) == 1:
-            _write(out / f"{name}.{args.format}", page(sheet, student, inputs, svg, args.format))
-    print(f"wrote {len(students)} sheet(s) to {out}" + ("" if svg else " (Graphviz missing: the pages list the steps without a drawing)"))
-    return 0
+    for path, (student, what) in plan.items():
+        if what == "toml":
+            writer.write(path, blank_toml(sheet, student, inputs[student]))
+        elif what == "page":
+            writer.write(path, page(sheet, student, inputs[student], svg, args.format))
+    if args.students:
+        writer.write(index, index_csv((s, f"{names[s]}.toml") for s in students))
+    print(f"wrote {len(students)} sheet(s) to {shown(str(out))}"
+          + ("" if svg else " (Graphviz missing: the pages list the steps without a drawing)")
+          + (f"; refused {len(refused)} id(s) (see above)" if refused else ""))
+    return 1 if refused else 0

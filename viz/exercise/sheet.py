@@ -40,8 +40,12 @@ TOP_KEYS = {
     "points": "the points of each item (default 1)",
     "vary": "inputs drawn per student: x = {min = -3, max = 3, step = 1} or a list of values",
     "update": "one optimizer step: lr, and optional momentum and velocity",
-    "conventions": "choices the lectures differ on, e.g. {relu_at_0 = 1}",
+    "conventions": "choices the lectures differ on, e.g. {relu_at_0 = 1, max_tie = \"first\"}",
+    "formula": "which items a submission may answer with a formula of the inputs: true, or [\"dy/dw\"]",
+    "decimal_comma": "false refuses answers written with a decimal comma (\"0,607\"); by default read as 0.607",
+    "seed": "a number or text mixed into the [vary] draws: change it to give a class new numbers",
     "student": "the student's id (a handout or a submission)",
+    "fingerprint": "written by gradflow handout: the version of the key its numbers come from",
     "cases": "variants of the exercise, each with its own inputs and answers",
 }
 CASE_KEYS = {"name": "the case's name", "description": "a sentence about the case",
@@ -58,16 +62,22 @@ class Case(NamedTuple):
 
 
 class Update(NamedTuple):
-    """One optimizer step (PyTorch's SGD): v' = momentum·v + g, w' = w − lr·v' (w' = w − lr·g without momentum)."""
+    """One optimizer step. ``form = "pytorch"`` (PyTorch's SGD, the default): v' = μ·v + g,
+    w' = w − η·v'; ``form = "lecture"`` (deck 004): V' = γ·V + η·g, w' = w − V'. Without
+    momentum both are w' = w − η·g."""
 
     lr: float
     momentum: float
     velocity: dict
+    form: str = "pytorch"
 
     def rule(self) -> str:
+        lr, mu = fmt(self.lr), fmt(self.momentum)
+        if self.momentum and self.form == "lecture":
+            return f"V' = {mu}·V + {lr}·g, then w' = w − V' (g = the output's gradient; the lecture's form)"
         if self.momentum:
-            return f"v' = {fmt(self.momentum)}·v + g, then w' = w − {fmt(self.lr)}·v' (g = the output's gradient)"
-        return f"w' = w − {fmt(self.lr)}·g (g = the output's gradient)"
+            return f"v' = {mu}·v + g, then w' = w − {lr}·v' (g = the output's gradient; PyTorch's form)"
+        return f"w' = w − {lr}·g (g = the output's gradient)"
 
 
 class Sheet:
@@ -79,7 +89,8 @@ class Sheet:
     """
 
     def __init__(self, *, title, description, tolerance, params, steps, output, cases, source, locator=None,
-                 tolerances=None, points=None, items=None, vary=None, update=None, conventions=None, text=""):
+                 tolerances=None, points=None, items=None, vary=None, update=None, conventions=None, text="",
+                 formulas=frozenset(), comma=True, fingerprint=""):
         self.title = title
         self.description = description
         self.tolerance = tolerance
@@ -97,6 +108,9 @@ class Sheet:
         self.update = update
         self.conventions = conventions or {}
         self.text = text
+        self.formulas = formulas  # the items a submission may answer with a formula of the inputs
+        self.comma = comma  # read "0,607" as 0.607
+        self.fingerprint = fingerprint  # what decides the numbers (see _fingerprint)
         self.names = None
         self.solutions = [Solution(self, case) for case in cases]
         self._by_inputs = {}
@@ -106,6 +120,14 @@ class Sheet:
 
     def tolerance_for(self, item) -> Tolerance:
         return self.tolerances.get(item, self.tolerance)
+
+    def formula_names(self, item, solution) -> dict | None:
+        """The names a submitted formula for ``item`` may use, with their values: the inputs
+        (never a step, never the item itself), or None where the item takes a number."""
+        if item not in self.formulas:
+            return None
+        kind, _, name = item
+        return {n: x for n, x in solution.case.inputs.items() if not (kind == "value" and n == name)}
 
     def check(self, answers: Mapping | None = None):
         """Grade the sheet's answers, or ``answers`` given here instead.
@@ -139,7 +161,7 @@ class Sheet:
         """The solution of the (single) case with this student's inputs (see ``[vary]``)."""
         if not self.vary or not student:
             return self.solutions[0]
-        from .vary import inputs_for
+        from .vary import inputs_for  # vary builds Solutions of its own draws
 
         inputs = inputs_for(self, student)
         key = tuple(inputs.items())
@@ -341,6 +363,14 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
         fail(("vary",), "per-student inputs work on a sheet without [[cases]]; use [inputs] and [answers]")
     update = _update(fail, data.get("update"), leaves)
     conventions = _conventions(fail, data.get("conventions", {}))
+    comma = data.get("decimal_comma", True)
+    if not isinstance(comma, bool):
+        fail(("decimal_comma",), f"must be true or false, got {kind_of(comma)}")
+    seed = data.get("seed", "")
+    if isinstance(seed, bool) or not isinstance(seed, (int, str)) or len(str(seed)) > 100:
+        fail(("seed",), f"must be a whole number or a short text, got {kind_of(seed)}")
+    if not isinstance(data.get("fingerprint", ""), str):
+        fail(("fingerprint",), "must be the text gradflow handout wrote")
 
     cases = []
     names_used = set()
@@ -386,7 +416,9 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
     sheet = Sheet(title=title, description=description, tolerance=tolerance, params=frozenset(params),
                   steps={s: steps[s] for s in order}, output=output,
                   cases=[Case(label, d, inputs, ()) for label, d, inputs, _, _ in cases], source=source,
-                  locator=locator, vary=vary, update=update, conventions=conventions, text=text)
+                  locator=locator, vary=vary, update=update, conventions=conventions, text=text, comma=comma,
+                  fingerprint=_fingerprint(top_inputs, [c[2] for c in cases], vary, steps, output, params, update,
+                                           conventions, seed))
     sheet.names = all_names
     # Solving each case (done by Sheet) found domain errors; now the answers, which need the values.
     items = {}
@@ -404,6 +436,7 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
             items.setdefault(_item_of(fail, ("items",), k, sheet), k)
     sheet.items = items if listed is not None else None
     sheet.all_items = items
+    sheet.formulas = _formulas(fail, data.get("formula", False), sheet)
     for i, solution in enumerate(sheet.solutions):
         bad = nonfinite(sheet, solution)
         if bad:
@@ -423,6 +456,34 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
             fail(("points", k), f"{k!r} is not one of the items to answer ({', '.join(items.values())})")
         sheet.points[item] = float(v)
     return sheet
+
+
+def _formulas(fail, raw, sheet) -> frozenset:
+    if isinstance(raw, bool):
+        return frozenset(sheet.all_items) if raw else frozenset()
+    if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw):
+        fail(("formula",), f"must be true, false or an array of answer keys such as [\"dy/dw\"], got {kind_of(raw)}")
+    out = set()
+    for k in raw:
+        item = _item_of(fail, ("formula",), k, sheet)
+        if item not in sheet.all_items:
+            fail(("formula",), f"{k!r} is not one of the items to answer ({', '.join(sheet.all_items.values())})")
+        out.add(item)
+    return frozenset(out)
+
+
+def _fingerprint(inputs, cases, vary, steps, output, params, update, conventions, seed) -> str:
+    """A short hash of what decides the exercise's numbers: not its title, description or comments."""
+    import hashlib
+    import json
+
+    decides = {"inputs": {n: float(x) for n, x in inputs.items()}, "cases": cases,
+               "vary": {n: list(v) for n, v in vary.items()},
+               "graph": {n: "".join(e.text.split()) for n, e in steps.items()}, "output": output,
+               "params": sorted(params), "update": update._asdict() if update else None,
+               "conventions": conventions, "seed": seed}
+    text = json.dumps(decides, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _vary(fail, raw, leaves, top_inputs) -> dict:
@@ -466,8 +527,12 @@ def _update(fail, raw, leaves):
         return None
     raw = _table(fail, ("update",), raw, "update settings (lr = 0.1)")
     for k in raw:
-        if k not in ("lr", "momentum", "velocity"):
-            _unknown_key(fail, ("update",), k, ("lr", "momentum", "velocity"))
+        if k not in ("lr", "momentum", "velocity", "form"):
+            _unknown_key(fail, ("update",), k, ("lr", "momentum", "velocity", "form"))
+    form = raw.get("form", "pytorch")
+    if form not in ("pytorch", "lecture"):
+        fail(("update", "form"), f"must be \"pytorch\" (v' = μ·v + g, w' = w − η·v') or \"lecture\" "
+                                 f"(V' = γ·V + η·g, w' = w − V'), got {form!r:.40}")
     if "lr" not in raw:
         fail(("update",), "needs lr, the learning rate, e.g. lr = 0.1")
     lr = _number_input(fail, ("update", "lr"), raw["lr"])
@@ -478,18 +543,21 @@ def _update(fail, raw, leaves):
     for name, v in velocity.items():
         if name not in leaves:
             fail(("update", "velocity", name), f"{name!r} is not an input of the graph")
-    return Update(lr, momentum, {n: _number_input(fail, ("update", "velocity", n), v) for n, v in velocity.items()})
+    return Update(lr, momentum, {n: _number_input(fail, ("update", "velocity", n), v) for n, v in velocity.items()}, form)
 
 
 def _conventions(fail, raw) -> dict:
     raw = _table(fail, ("conventions",), raw, "conventions ({relu_at_0 = 1})")
+    out = {}
     for k, v in raw.items():
         if k not in CONVENTIONS:
             _unknown_key(fail, ("conventions",), k, CONVENTIONS)
-        allowed = CONVENTIONS[k][2]
-        if v not in allowed or isinstance(v, bool):
-            fail(("conventions", k), f"must be one of {', '.join(fmt(a) for a in allowed)}, got {v!r:.40}")
-    return {k: float(v) for k, v in raw.items()}
+        allowed = list(CONVENTIONS[k].choices)
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)) or v not in allowed:
+            shown = ", ".join(f'"{a}"' if isinstance(a, str) else fmt(a) for a in allowed)
+            fail(("conventions", k), f"must be one of {shown}, got {v!r:.40}")
+        out[k] = allowed[allowed.index(v)]  # the table's own spelling: 1.0 is the choice 1
+    return out
 
 
 def _check_input_name(fail, path, name, steps):

@@ -81,9 +81,9 @@ class Solution:
         except _ENGINE_FAILURES as e:
             fail(("graph", out), f"{prefix}the backward pass fails: {e}; the exercise's numbers are out of range")
         # Steps sitting where a convention applies (a ReLU at 0): the report names the rule used.
-        self.chosen = {CONVENTIONS[k][0]: (CONVENTIONS[k][1], v) for k, v in sheet.conventions.items()}
-        self.kinks = [st for st in self.sequence
-                      if any(st.node.op == op and st.node.inputs[0].data == at for op, at, _, _ in CONVENTIONS.values())]
+        self.chosen = {CONVENTIONS[k].op: (CONVENTIONS[k].applies, CONVENTIONS[k].choices[v])
+                       for k, v in sheet.conventions.items()}
+        self.kinks = [st for st in self.sequence if _kink(st.node)]
         if self.kinks and self.chosen:
             self._replay_with_convention()
         self.grads = {n: float(v.grad) for n, v in self.nodes.items()}
@@ -157,11 +157,14 @@ class Solution:
         return self._totals[a].get(b, 0.0)
 
     def velocity(self, name: str) -> float:
+        """v' after one step: PyTorch's μ·v + g, or the lecture's γ·V + η·g (see Update)."""
         u = self.sheet.update
-        return u.momentum * u.velocity.get(name, 0.0) + self.grads[name] if u.momentum else self.grads[name]
+        g = self.grads[name] if u.form == "pytorch" else u.lr * self.grads[name]
+        return u.momentum * u.velocity.get(name, 0.0) + g if u.momentum else g
 
     def updated(self, name: str) -> float:
-        return self.values[name] - self.sheet.update.lr * self.velocity(name)
+        u = self.sheet.update
+        return self.values[name] - (u.lr * self.velocity(name) if u.form == "pytorch" else self.velocity(name))
 
     def correct(self, a) -> float:
         """The correct number for an answer (any kind)."""
@@ -291,9 +294,16 @@ class Solution:
                     f"(the total derivative adds every path from {a.name} to {a.of})"]
         u = self.sheet.update
         g = f"d{self.sheet.output}/d{a.name}"
+        v0, grad = factor(u.velocity.get(a.name, 0.0)), factor(self.grads[a.name])
+        lecture = u.form == "lecture"
         if a.kind == "velocity":
-            return [f"v_{a.name} = momentum · v + g = {fmt(u.momentum)} · {factor(u.velocity.get(a.name, 0.0))} + "
-                    f"{factor(self.grads[a.name])} = {fmt(self.velocity(a.name))} (g = {g}; {u.rule()})"]
+            shape = f"momentum · v + lr · g = {fmt(u.momentum)} · {v0} + {fmt(u.lr)} · {grad}" if lecture else \
+                f"momentum · v + g = {fmt(u.momentum)} · {v0} + {grad}"
+            return [f"v_{a.name} = {shape} = {fmt(self.velocity(a.name))} (g = {g}; {u.rule()})"]
+        if lecture:
+            step, shown = ("v'", factor(self.velocity(a.name))) if u.momentum else ("lr · g", f"{fmt(u.lr)} · {grad}")
+            return [f"{a.name}' = {a.name} − {step} = {fmt(self.values[a.name])} − {shown} = {fmt(self.updated(a.name))} "
+                    f"(g = {g} = {fmt(self.grads[a.name])}; {u.rule()})"]
         step = "v'" if u.momentum else "g"
         return [f"{a.name}' = {a.name} − lr · {step} = {fmt(self.values[a.name])} − {fmt(u.lr)} · "
                 f"{factor(self.velocity(a.name))} = {fmt(self.updated(a.name))} (g = {g} = {fmt(self.grads[a.name])}; "
@@ -330,14 +340,12 @@ class Solution:
         """Which convention this solution used, when a step sits exactly where one applies."""
         where = ", ".join(sorted({self.owner.get(st.node, self.name_of.get(st.node, "?")) for st in self.kinks}))
         notes = []
-        for key, (op, at, values, words) in CONVENTIONS.items():
-            if any(st.node.op == op for st in self.kinks):
-                value = self.sheet.conventions.get(key, values[0])
-                whose = "this sheet's convention" if key in self.sheet.conventions else \
-                    f"gradflow's; a sheet may say conventions = {{{key} = {fmt(values[-1])}}}"
-                notes.append(f"{words} = {fmt(value)} ({whose})")
-        return f"convention: {'; '.join(notes)}: the {OPS[self.kinks[0].node.op].symbol} in {where} sits on its kink (input {fmt(self.kinks[0].node.inputs[0].data)})"
-
+        for key, rule in CONVENTIONS.items():
+            if any(st.node.op == rule.op for st in self.kinks):
+                notes.append(convention_words(key, self.sheet.conventions))
+        first = self.kinks[0].node
+        at = "a tie" if first.op == "max" else f"its kink (input {fmt(first.inputs[0].data)})"
+        return f"convention: {'; '.join(notes)}: the {OPS[first.op].symbol} in {where} sits on {at}"
     def to_dict(self) -> dict:
         y = self.sheet.output
         return {
@@ -357,17 +365,42 @@ class Solution:
         return draw(self.root, highlight=highlight, title=title, **options)
 
 
+def _kink(node) -> bool:
+    """Whether a node sits where a convention chooses its local derivatives (a ReLU at 0, a max tie)."""
+    return any(node.op == rule.op and rule.applies(*(v.data for v in node.inputs)) for rule in CONVENTIONS.values())
+
+
+def convention_words(key: str, chosen: dict, advice: bool = True) -> str:
+    """A convention as this sheet takes it: "ReLU′(0) = 1 (this sheet's convention)"; with
+    ``advice``, gradflow's own choice says how a sheet would choose the other."""
+    rule = CONVENTIONS[key]
+    names = list(rule.choices)
+    value = chosen.get(key, names[0])
+    if rule.op == "max":
+        said = {"half": "At a tie, max splits the gradient half and half",
+                "first": "At a tie, max sends the whole gradient to its first input"}[value]
+    else:
+        said = f"{rule.words} = {fmt(value)}"
+    if key in chosen:
+        return f"{said} (this sheet's convention)"
+    return f"{said} (gradflow's; a sheet may say conventions = {{{key} = {_toml(names[-1])}}})" if advice else said
+
+
+def _toml(value) -> str:
+    return f'"{value}"' if isinstance(value, str) else fmt(value)
+
+
 def _replayed(root: Value, chosen: dict, with_steps: bool = False):
     """Gradients from the engine's step sequence, with the local derivatives a sheet's
-    conventions choose (op -> (input where it applies, local derivative there))."""
+    conventions choose (op -> (where it applies, the local derivatives there))."""
     grads = {root: 1.0}
     sequence = []
     for step in root.steps():
         g = grads.get(step.node, 0.0)
         local = step.local
         rule = chosen.get(step.node.op)
-        if rule and step.node.inputs[0].data == rule[0]:
-            local = (rule[1],)
+        if rule and rule[0](*(v.data for v in step.node.inputs)):
+            local = rule[1]
         contrib = tuple(g * d for d in local)
         for v, c in zip(step.node.inputs, contrib):
             grads[v] = grads.get(v, 0.0) + c

@@ -82,6 +82,9 @@ def parse_toml(text: str, source: str) -> tuple:
         raise SheetError(f"{source}: not valid TOML: {e}") from None
     except RecursionError:
         raise SheetError(f"{source}: arrays or inline tables nest too deeply for a sheet") from None
+    except ValueError as e:  # an integer of more than 4,300 digits: Python refuses to convert it
+        raise SheetError(f"{source}: not a number a sheet can hold ({str(e)[:120]}); write numbers "
+                         "with at most a few hundred digits") from None
     return data, Locator(text)
 
 

@@ -1,9 +1,14 @@
 """Per-student inputs: drawn from ``[vary]``, the same for one (key, student id) everywhere.
 
-A draw is a SHA-256 of the key's text, the id, the attempt and the input's name:
-no ``hash()`` (salted per process) and no ``random`` seeding (which changed across
-Python versions). A draw that lands on a degenerate point (a ReLU on its kink, a
-tie in max, a zero divisor, a log of ≤ 0, a non-finite value) is redrawn.
+A draw is a SHA-256 of the key's fingerprint (what decides its numbers: inputs,
+[vary], graph, seed; not its title or comments), the id (compared as ``ids``
+compares them), the attempt and the input's name: no ``hash()`` (salted per
+process) and no ``random`` seeding (which changed across Python versions). A draw
+that lands on a degenerate point (a ReLU on its kink, a tie in max, a zero
+divisor, a log of ≤ 0, a non-finite value) is redrawn.
+
+``nearby`` draws other inputs on the same side of every kink, where a formula
+answer must hold too.
 """
 
 from __future__ import annotations
@@ -12,13 +17,20 @@ import hashlib
 
 from .answers import nonfinite
 from .errors import SheetError
+from .ids import canonical
 
 MAX_ATTEMPTS = 200
+NEARBY = 4  # other draws a formula answer must hold at
+NEARBY_ATTEMPTS = 40
+
+
+def _number(digest: bytes, attempt: int, student: str, name: str) -> int:
+    h = hashlib.sha256(b"\0".join([digest, str(attempt).encode(), student.encode("utf-8"), name.encode("utf-8")]))
+    return int.from_bytes(h.digest()[:8], "big")
 
 
 def _pick(digest: bytes, attempt: int, student: str, name: str, count: int) -> int:
-    h = hashlib.sha256(b"\0".join([digest, str(attempt).encode(), student.encode("utf-8"), name.encode("utf-8")]))
-    return int.from_bytes(h.digest()[:8], "big") % count
+    return _number(digest, attempt, student, name) % count
 
 
 def degenerate(solution) -> str:
@@ -44,7 +56,8 @@ def inputs_for(sheet, student: str) -> dict:
     from .sheet import Case
     from .solve import Solution
 
-    digest = hashlib.sha256(sheet.text.encode("utf-8")).digest()
+    digest = sheet.fingerprint.encode()
+    student = canonical(student)
     base = sheet.cases[0].inputs
     why = ""
     for attempt in range(MAX_ATTEMPTS):
@@ -59,3 +72,43 @@ def inputs_for(sheet, student: str) -> dict:
             return inputs
     raise SheetError(f"{sheet.source}: vary: no draw of {MAX_ATTEMPTS} avoids a degenerate point ({why}); "
                      "widen the ranges in [vary]")
+
+
+def branches(solution) -> tuple:
+    """Which side of its kink each ReLU-like step and max is on: a formula holds piecewise."""
+    out = []
+    for step in solution.sequence:
+        node = step.node
+        if node.op in ("relu", "leaky_relu", "elu"):
+            out.append(node.inputs[0].data > 0)
+        elif node.op == "max":
+            out.append(node.inputs[0].data >= node.inputs[1].data)
+    return tuple(out)
+
+
+def nearby(solution, salt: str, count: int = NEARBY) -> list:
+    """Up to ``count`` Solutions at inputs near this one's (each moved by 5-20% of its size,
+    at least 0.025), on the same side of every kink, none degenerate; deterministic per salt."""
+    from .sheet import Case
+    from .solve import Solution
+
+    sheet = solution.sheet
+    digest = sheet.fingerprint.encode()
+    pattern = branches(solution)
+    found = []
+    for attempt in range(NEARBY_ATTEMPTS):
+        if len(found) == count:
+            break
+        inputs = {}
+        for name, x in solution.case.inputs.items():
+            u = _number(digest, attempt, salt, name) / 2**64 * 2 - 1  # in [-1, 1)
+            size = max(abs(x), 0.5)
+            inputs[name] = x + (0.05 + 0.15 * abs(u)) * size * (1 if u >= 0 else -1)
+        try:
+            other = Solution(sheet, Case("", "", inputs, ()))
+            if degenerate(other) or branches(other) != pattern:
+                continue
+        except SheetError:
+            continue
+        found.append(other)
+    return found
