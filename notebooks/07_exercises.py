@@ -204,12 +204,15 @@ print(engine_rule.check())
 # %% [markdown]
 # ## Grading a class: a key, submissions, exam feedback
 #
-# A teacher writes a *key*: a sheet whose answers list what must be answered (formulas are
-# fine, the checker computes the right numbers itself). Students hand in only their answers;
-# the graph and the inputs always come from the key. `key.grade(answers, student=...)` gives
-# the score, each item's status (right, wrong or missing) and feedback in two modes: `tutor`
-# for self-study (the correct values and the chain), `exam` for assessment (which items are
-# wrong or missing and the kind of mistake, never a number the answer could be read from).
+# A teacher writes a *key*: a sheet whose answers list what must be answered (formulas of the
+# graph's names are fine there: the checker computes the right numbers itself). Students hand
+# in only their answers, and each is a number or arithmetic of numbers such as `"-3*0.0066"`:
+# a name is not an answer (otherwise `"y"` would be a free point for the item `y`). The graph
+# and the inputs always come from the key. `key.grade(answers, student=...)` gives the score,
+# each item's status (right, wrong, missing, or invalid when it cannot be read; that costs the
+# item, never the rest) and feedback in two modes: `tutor` for self-study (the correct values
+# and the chain), `exam` for assessment (which items are wrong or missing and the kind of
+# mistake, never a number the answer could be read from).
 
 # %%
 key_text = '''
@@ -233,7 +236,8 @@ key = loads(key_text)
 submissions = {
     "ada": {"y": 0.0067, "dy/dz": 0.0066, "dy/dw": 0.0133, "dy/db": 0.0066},
     "bob": {"y": 0.0067, "dy/dz": 0.0066, "dy/dw": 0.0066},          # x forgotten, dy/db left out
-    "cy": {"y": 0.006, "dy/dz": -0.0066, "dy/dw": "y * (1 - y) * w", "dy/db": 0.0066},
+    "cy": {"y": 0.006, "dy/dz": -0.0066, "dy/dw": "0.0066 * -3", "dy/db": "0,0066"},  # w for x; a decimal comma
+    "dee": {"y": "y", "dy/dz": 0.0066, "dy/dw": 0.0133, "dy/db": 0.0066},  # naming the node is no answer
 }
 grades = {name: key.grade(answers, student=name) for name, answers in submissions.items()}
 for g in grades.values():
@@ -241,16 +245,20 @@ for g in grades.values():
 
 # %%
 print(grades["cy"].feedback("exam"))
+print()
+print(grades["dee"].feedback("exam"))
 
 # %%
 print(grades["cy"].feedback("tutor"))
 
 # %% [markdown]
 # From a terminal the whole class is graded in one process:
-# `gradflow grade key.toml submissions/ --csv gradebook.csv --feedback-dir feedback/`. Each
-# submission is a TOML file with `student = "ID"` and `[answers]`. The summary says, per item,
-# how much of the class got it right and which wrong values were most common, with the mistake
-# they point to. Here it is on the three students above, written to a temporary folder.
+# `gradflow grade key.toml submissions/ --roster class.csv --csv gradebook.csv --feedback-dir feedback/`.
+# Each submission is a TOML file with `student = "ID"` and `[answers]` (a filled-in handout is
+# one as it is). The summary says, per item, how much of the class got it right and which wrong
+# values were most common, with the mistake they point to; `--items` writes that as a CSV, and
+# `--gradescope results.json` writes one submission's result in Gradescope's format. No file
+# that already exists is written over. Here it is on the students above, in a temporary folder.
 
 # %%
 import contextlib
@@ -271,7 +279,10 @@ with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):   # path
 # `x = {min = -3, max = 3, step = 1}` draws each input from the student's id (the same id always
 # gets the same numbers, on any machine), skipping draws where a ReLU sits on its kink or a max
 # ties. `gradflow handout key.toml --students class.csv -o handouts/` writes each student's sheet
-# and a printable page; the blank copies of this folder's sheets are in `sheets/blank/`.
+# and a printable page, each stating how answers are judged; the blank copies of this folder's
+# sheets are in `sheets/blank/`. A key that wants formulas says so: `formula = true` (or a list
+# of items) lets a submission answer with a formula of the inputs, which must then hold at
+# other inputs near the student's too.
 #
 # ## Your turn
 #
