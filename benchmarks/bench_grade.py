@@ -42,23 +42,33 @@ y = "sigmoid(z)"
 "dy/dw" = "y*(1-y)*x"
 "dy/db" = "y*(1-y)"
 """
-# Right answers and the slips a class makes, as students write them.
+# Right answers and the slips a class makes, as students write them: numbers, arithmetic of
+# numbers, a decimal comma, and answers that cannot be read (a node's name, text).
 CHOICES = {
-    "y": ["0.0067", "0.00669", "0.006", "0.0066929", '"sigmoid(-5)"'],
-    "dy/dz": ["0.0066", "0.00665", "0.0057", "-0.0066", '"y*(1-y)"'],
-    "dy/dw": ["0.0133", "0.0066", "-0.0199", "0.0123", '"y*(1-y)*x"'],
+    "y": ["0.0067", "0.00669", "0.006", "0.0066929", '"sigmoid(-5)"', '"y"'],
+    "dy/dz": ["0.0066", "0.00665", "0.0057", "-0.0066", '"0,0066"'],
+    "dy/dw": ["0.0133", "0.0066", "-0.0199", "0.0123", '"2*0.00665"', '"twice dy/dz"'],
     "dy/db": ["0.0066", "0.0133", "-0.0066", None],
+}
+# The same class on a key that takes formulas of the inputs: each formula is also checked at
+# four other inputs, the most work an answer can ask for.
+FORMULA_KEY = KEY.replace("[inputs]", "formula = true\n[inputs]")
+FORMULAS = {
+    "y": ['"sigmoid(w*x + b)"', "0.0067"],
+    "dy/dz": ['"sigmoid(w*x+b)*(1 - sigmoid(w*x+b))"', "0.0066"],
+    "dy/dw": ['"x*sigmoid(w*x+b)*(1 - sigmoid(w*x+b))"', '"sigmoid(w*x+b)*(1 - sigmoid(w*x+b))"'],
+    "dy/db": ['"sigmoid(w*x+b)*(1 - sigmoid(w*x+b))"', None],
 }
 TARGET_GRADE_S = 10.0
 TARGET_CHECK_MS = 100.0
 GRADFLOW = [sys.executable, "-c", "import sys; from viz.exercise.command import main; sys.exit(main())"]
 
 
-def write_class(folder: Path, n: int, seed: int = 0):
+def write_class(folder: Path, n: int, seed: int = 0, choices=CHOICES):
     rng = random.Random(seed)
     for i in range(n):
         lines = [f'student = "s{i:05d}"', "[answers]"]
-        for key, options in CHOICES.items():
+        for key, options in choices.items():
             pick = rng.choice(options)
             if pick is not None:
                 lines.append(f'"{key}" = {pick}')
@@ -81,6 +91,26 @@ def summary(xs) -> str:
     return f"{statistics.median(xs):.3g} (range {min(xs):.3g}–{max(xs):.3g})"
 
 
+def grade_class(tmp: Path, key: Path, subs: Path, n: int, repeats: int, what: str) -> tuple:
+    """Grade the class `repeats` times (a new gradebook each time: grade never writes over one)."""
+    walls, cpus = [], []
+    for r in range(repeats):
+        book = tmp / f"{subs.name}-book-{r}.csv"
+        wall, cpu, out = process_time([*GRADFLOW, "grade", str(key), str(subs), "--csv", str(book)])
+        walls.append(wall)
+        cpus.append(cpu)
+    rows = list(csv.reader(open(book, encoding="utf-8")))
+    assert len(rows) == n + 1, "every submission has its row"
+    mean = statistics.mean(float(r[1]) for r in rows[1:])
+    print(f"gradflow grade ({what}): {n:,} submissions graded, gradebook written, mean score {mean:.2f} of 4")
+    print(f"  wall time  {summary(walls)} s   ({statistics.median(walls) / n * 1e3:.2f} ms per submission)")
+    print(f"  CPU time   {summary(cpus)} s")
+    if repeats > 2:
+        ok = statistics.median(walls) < TARGET_GRADE_S
+        print(f"  target < {TARGET_GRADE_S:g} s: {'met' if ok else 'NOT met'}")
+    return walls, cpus
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="1,000 submissions, fewer repeats")
@@ -93,21 +123,13 @@ def main(argv=None) -> dict:
         subs = tmp / "subs"
         subs.mkdir()
         write_class(subs, n)
-        book = tmp / "book.csv"
-        walls, cpus = [], []
-        for _ in range(repeats):
-            wall, cpu, out = process_time([*GRADFLOW, "grade", str(key), str(subs), "--csv", str(book)])
-            walls.append(wall)
-            cpus.append(cpu)
-        rows = list(csv.reader(open(book, encoding="utf-8")))
-        assert len(rows) == n + 1, "every submission has its row"
-        mean = statistics.mean(float(r[1]) for r in rows[1:])
-        print(f"gradflow grade: {n:,} submissions graded, gradebook written, mean score {mean:.2f} of 4")
-        print(f"  wall time  {summary(walls)} s   ({statistics.median(walls) / n * 1e3:.2f} ms per submission)")
-        print(f"  CPU time   {summary(cpus)} s")
-        if not quick:
-            ok = statistics.median(walls) < TARGET_GRADE_S
-            print(f"  target < {TARGET_GRADE_S:g} s: {'met' if ok else 'NOT met'}")
+        walls, cpus = grade_class(tmp, key, subs, n, repeats, "numbers")
+        formula_key = tmp / "formula_key.toml"
+        formula_key.write_text(FORMULA_KEY, encoding="utf-8")
+        formula_subs = tmp / "formula_subs"
+        formula_subs.mkdir()
+        write_class(formula_subs, n, choices=FORMULAS)
+        formula_walls, _ = grade_class(tmp, formula_key, formula_subs, n, repeats, "formulas of the inputs")
 
         sheet = subs / "s00000.toml"
         one = tmp / "one.toml"
@@ -123,7 +145,8 @@ def main(argv=None) -> dict:
               f"{statistics.median([w for w, _, _ in checks]) * n:.0f} s")
         if not quick:
             print(f"  target < {TARGET_CHECK_MS:g} ms: {'met' if statistics.median(cpu_ms) < TARGET_CHECK_MS else 'NOT met'}")
-        results = {"submissions": n, "grade_wall_s": walls, "grade_cpu_s": cpus, "check_cpu_ms": cpu_ms}
+        results = {"submissions": n, "grade_wall_s": walls, "grade_cpu_s": cpus, "check_cpu_ms": cpu_ms,
+                   "grade_formulas_wall_s": formula_walls}
         out = Path(__file__).resolve().parent / "results"
         out.mkdir(exist_ok=True)
         (out / "bench_grade.json").write_text(json.dumps(results, indent=1), encoding="utf-8")

@@ -12,8 +12,9 @@ Where each job lives: ``text`` (reading files and TOML), ``answers`` (answer key
 and the answers given), ``sheet`` (the format, the options), ``solve`` (the graph
 and every derivative), ``grade`` (verdicts, hints, reports, feedback), ``numbers``
 (the tolerance), ``vary`` (per-student inputs), ``bulk`` (a class at once),
-``handout`` (student copies), ``command`` (the ``check``/``grade``/``handout``
-subcommands); ``errors`` (SheetError).
+``handout`` (student copies), ``ids`` (student ids, their file names, writing only
+new files), ``command`` (the ``check``/``grade``/``handout`` subcommands);
+``errors`` (SheetError).
 
 The sheet: ``[inputs]`` (name = number), ``[graph]`` (name = "expression" in
 ``engine.expr``'s language; the last step is the output unless ``output``
@@ -21,10 +22,23 @@ says otherwise), ``[answers]``: "NAME" (a forward value), "dOUT/dNAME" or
 "delta(NAME)" (a gradient of the output), "dA/dB" (the total derivative of any
 node A with respect to B), "∂A/∂B" (the local derivative of the step A with
 respect to an input B it uses directly), and with ``[update]`` (lr, momentum,
-velocity) "NAME'" and "v_NAME" (after one step); each a number, or a formula
-evaluated with the correct values of the inputs and steps. Optional: ``title``,
-``description``, ``tolerance`` (see below), ``params``, ``items``, ``[points]``,
-``[vary]``, ``conventions`` and ``[[cases]]``.
+velocity, form) "NAME'" and "v_NAME" (after one step); each a number, or (in a
+key or a sheet checked for oneself) a formula evaluated with the correct values
+of the inputs and steps. Optional: ``title``, ``description``, ``tolerance``
+(see below), ``params``, ``items``, ``[points]``, ``[vary]`` and ``seed``,
+``conventions`` (``relu_at_0 = 0 | 1``, ``max_tie = "half" | "first"``),
+``formula``, ``decimal_comma`` and ``[[cases]]``.
+
+A submission graded against a key (``grade``) answers each item with a number,
+or arithmetic of numbers in quotes ("1/150"); a name is never an answer there,
+unless the key says ``formula = true`` (or lists the items, ``formula =
+["dy/dw"]``): then a formula of the key's inputs (not its steps, not the item
+itself) is right only if it also holds at four other inputs near the student's,
+on the same side of every kink. An answer that cannot be read (text, a boolean,
+an item given twice) is "invalid" and costs its item only; "0,607" is read as
+0.607 unless ``decimal_comma = false``. ``[update]`` takes ``form = "pytorch"``
+(v' = μ·v + g, w' = w − η·v'; the default) or ``"lecture"`` (V' = γ·V + η·g,
+w' = w − V').
 
 The tolerance: an answer is right within 1% of the correct value, or when it
 is the correct value rounded to the significant digits written (at least 2,
