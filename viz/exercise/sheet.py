@@ -171,10 +171,6 @@ class Sheet:
             self._by_inputs[key] = Solution(self, Case("", "", inputs, ()))
         return self._by_inputs[key]
 
-    def answers_from(self, raw: Mapping, solution, source: str, locator=None, path=("answers",)) -> tuple:
-        """Parse a dict of answers (from a submission or the API) against one solution."""
-        return _answers(raw, path, self, solution.values, Failer(source, locator), locator)
-
     def _override(self, answers):
         if not isinstance(answers, Mapping):
             raise TypeError(f"check: answers must be a dict, got {type(answers).__name__}")
