@@ -154,6 +154,52 @@ print(report)
 # The hint at the end of dJ/dW2 names the slip: *the σ in a3 was skipped*, with the factor that is
 # missing, σ′ = σ·(1 − σ).
 #
+# ## One momentum step, written two ways
+#
+# The sheet ends with one step of SGD with momentum: W3's velocity after the step (`v_W3`) and the
+# weights after it (`W3'`, `W1'`). Momentum is written in two ways, and a sheet must say which:
+#
+# * **the lecture's form.** Deck 004 (004_e41f9ac31c75eef9.txt, "Other modifications to GD")
+#   keeps a velocity that already includes the learning rate: V′ = γ·V + α·g, then W′ = W − V′.
+#   This is the form the lecture teaches, and `three_layer_network_lecture.toml` asks for it
+#   (`form = "lecture"` in its `[update]` table).
+# * **PyTorch's form.** `torch.optim.SGD`, and gradflow's `nn.SGD`, keep v′ = μ·v + g and step
+#   W′ = W − η·v′. `three_layer_network.toml` asks for this one.
+#
+# With a fixed rate the two are the same method, with V = η·v. The two sheets start W3 in the same
+# state (V = 0.05 on the lecture's sheet is 0.5 × v = 0.1 on PyTorch's), so their keys agree on
+# W3′ and W1′ and differ only in the velocity. Each blank copy (`sheets/blank/`) states its form
+# and W3's starting velocity. Below, both forms are applied to both sheets, each taking the
+# starting velocity as the sheet gives it, and the answers are graded.
+
+# %%
+lecture_network = load(sheets / "three_layer_network_lecture.toml")
+g = network.solutions[0].grads["W3"]          # dJ/dW3, the same on both sheets
+W3 = network.cases[0].inputs["W3"]
+
+
+def one_step(form, sheet):
+    """v_W3 and W3' after one step in the given form, from the velocity the sheet starts W3 with."""
+    u = sheet.update
+    v = u.momentum * u.velocity["W3"] + (u.lr * g if form == "lecture" else g)
+    return {"v_W3": v, "W3'": W3 - (v if form == "lecture" else u.lr * v)}
+
+
+print(f"g = dJ/dW3 = {g:.4f}, W3 = {W3}")
+for sheet in (lecture_network, network):
+    print(f"\n{Path(sheet.source).name}: {sheet.update.rule()}; W3 starts with velocity {sheet.update.velocity['W3']}")
+    for form, said in (("lecture", "deck 004's form:"), ("pytorch", "PyTorch's form:")):
+        answers = {k: round(v, 4) for k, v in one_step(form, sheet).items()}
+        rows = [r for r in sheet.check(answers).cases[0].rows if r.key in answers]
+        print(f"  worked in {said:<17} " + ",  ".join(
+            f"{r.key} = {r.given:+.4f} {'right' if r.ok else f'WRONG (key {r.correct:+.4f})'}" for r in rows))
+
+# %% [markdown]
+# Each sheet marks right only the form it states. The last line is the trap the sheets used to
+# set: a student who follows the lecture on PyTorch's sheet, reading its v = 0.1 as the lecture's
+# V, gets V′ = +0.0153 and W3′ = 1.4847. That step lowers W3, where the gradient (negative) says
+# W3 should grow. To grade a class taught from deck 004, hand out `three_layer_network_lecture`.
+#
 # ## The generalized delta rule
 #
 # A hidden unit j feeds two output units. Its Δ must collect the Δs of *both* outputs, each
@@ -194,11 +240,20 @@ kink = load(sheets / "relu_at_zero.toml")
 print(kink.check())
 
 # %% [markdown]
-# The same answers against the engine's convention: dy/dz, dy/dw and dy/db become 0 and are
-# marked wrong, and the report says why.
+# The same answers against the engine's convention: the cell below takes the sheet's text, removes
+# its `conventions` line and rewrites its title and description to match, so the report now
+# grades with ReLU′(0) = 0. dy/dz, dy/dw and dy/db become 0 and are marked wrong, and the report
+# says why.
 
 # %%
-engine_rule = loads((sheets / "relu_at_zero.toml").read_text(encoding="utf-8").replace("conventions = { relu_at_0 = 1 }", ""))
+deck_001_text = (sheets / "relu_at_zero.toml").read_text(encoding="utf-8")
+engine_text = (deck_001_text
+               .replace("conventions = { relu_at_0 = 1 }", "")
+               .replace("with deck 001's convention ReLU'(0) = 1", "with gradflow's convention ReLU'(0) = 0")
+               .replace("under ReLU'(0) = 1 the gradient passes as if the unit were active",
+                        "under ReLU'(0) = 0 the gradient stops as if the unit were off"))
+engine_rule = loads(engine_text)
+assert "= 1" not in engine_rule.title + engine_rule.description and not engine_rule.conventions
 print(engine_rule.check())
 
 # %% [markdown]
