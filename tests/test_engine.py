@@ -145,6 +145,18 @@ def test_backward_from_a_leaf():
     assert a.grad == 1.0
 
 
+def test_backward_from_a_leaf_adds_to_its_gradient():
+    # Leaf gradients accumulate across calls (backward's docstring), a leaf root's own seed
+    # included: d w / d w = 1 adds to the 4 that w * w left.
+    w = Value(2.0, "w")
+    (w * w).backward()
+    w.backward()
+    assert (w.grad, w.passes) == (5.0, 2)
+    w.backward(0.5)
+    list(w.steps())
+    assert (w.grad, w.passes) == (6.5, 4)
+
+
 # --- kinks and conventions ---------------------------------------------------------------
 
 
