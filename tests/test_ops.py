@@ -8,6 +8,7 @@ against its scalar rules, and the row's descriptive fields. A row added to
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from engine import OPS, Value, gradcheck, numerical_grad
+from engine.ops import BINARY, UNARY
 
 # Tolerances, in float64. Against autograd the two implementations differ only
 # by rounding, so the check is tight; finite differences carry their own
@@ -251,6 +253,14 @@ def test_row_describes_itself(name):
     assert sampled and all(len(c.xs) == row.arity for c in sampled)
     # An op with a constant parameter names it, and one without has none.
     assert bool(row.params) == any(c.arg is not None for c in sampled)
+    with pytest.raises(dataclasses.FrozenInstanceError):  # the table is read, never written to
+        row.d = row.d
+
+
+def test_unary_and_binary_list_the_rows_by_arity():
+    assert set(UNARY) | set(BINARY) == set(OPS) and not set(UNARY) & set(BINARY)
+    assert all(OPS[name].arity == 1 for name in UNARY) and all(OPS[name].arity == 2 for name in BINARY)
+    assert "relu" in UNARY and "add" in BINARY
 
 
 # --- gradients ---------------------------------------------------------------------
@@ -326,6 +336,57 @@ def test_numpy_twins_agree_with_scalar_rules(name):
             column = np.broadcast_to(column, columns[0].shape)
             want = [d[i] for d in locals_]
             np.testing.assert_allclose(column, want, rtol=1e-12, atol=1e-15, err_msg=f"{name} vd[{i}], arg={arg}")
+
+
+# The power rules' domain edges, for the twin check alone: a zero base under every kind of
+# exponent, negative bases under integer ones, subnormal and huge bases (where x**k underflows
+# or overflows). The scalar forward refuses some of them (0 ** -1, an overflow), so both
+# derivative rules are given the numpy forward's output there, as a replay would.
+_TINY_AND_HUGE = (5e-324, 1e-310, 1e-300, 1e-160, 1e300, 1.7976931348623157e308)
+_INTEGER_K = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
+_FRACTIONAL_K = (-1.5, -0.5, 0.5, 1.5, 2.7)
+TWIN_EDGES = {
+    "pow": [Case((x,), k, False) for k in _INTEGER_K for x in (0.0, -0.0, -2.0, -1.0, -0.5)
+            + _TINY_AND_HUGE + tuple(-x for x in _TINY_AND_HUGE)]
+    + [Case((x,), k, False) for k in _FRACTIONAL_K for x in (0.0, -0.0, 1.0) + _TINY_AND_HUGE],
+    "powv": [Case((x, y), None, False) for x in (0.0, -0.0, 1.0, 2.0) + _TINY_AND_HUGE
+             for y in (0.0, 1.0, 2.0, 0.5, -1.0, 1.5, -0.5, 3.0, -3.0)],
+}
+
+
+def _assert_same(got, want, what):
+    """Equal element by element: within 1e-12 relative (no absolute slack, so a subnormal
+    counts), nan where the other is nan, the same infinity, the same sign (zeros included)."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    nan = np.isnan(got) & np.isnan(want)
+    same = nan | (np.isclose(got, want, rtol=1e-12, atol=0.0) & (np.signbit(got) == np.signbit(want)))
+    assert same.all(), f"{what}: twin {got[~same].tolist()} vs scalar {want[~same].tolist()} at {np.flatnonzero(~same)}"
+
+
+@pytest.mark.parametrize("name", sorted(TWIN_EDGES))
+def test_numpy_twins_agree_with_scalar_rules_at_the_domain_edges(name):
+    row = OPS[name]
+    by_arg = {}
+    for case in TWIN_EDGES[name]:
+        by_arg.setdefault(case.arg, []).append(case.xs)
+    for arg, points in by_arg.items():
+        columns = [np.array(col, dtype=np.float64) for col in zip(*points)]
+        with np.errstate(all="ignore"):
+            vout = np.asarray(row.vf(*columns, arg))
+            vlocal = row.vd(*columns, vout, arg)
+        for xs, out in zip(points, vout.tolist()):
+            try:
+                want = row.f(*xs, arg)
+            except (ArithmeticError, ValueError):
+                continue  # refused by the scalar forward
+            # + 0.0 makes every zero positive: numpy takes x ** 0.5 as a square root, which
+            # keeps -0.0's sign where Python gives 0.0 (the only difference, and harmless).
+            _assert_same([out + 0.0], [want + 0.0], f"{name} vf at {xs}, arg={arg}")
+        assert len(vlocal) == row.arity
+        for i, column in enumerate(vlocal):
+            want = [row.d(*xs, out, arg)[i] for xs, out in zip(points, vout.tolist())]
+            got = np.broadcast_to(column, vout.shape)
+            _assert_same(got, want, f"{name} vd[{i}] at {points}, arg={arg}")
 
 
 def test_twin_check_covers_edge_points():
