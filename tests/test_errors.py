@@ -143,6 +143,17 @@ def test_exp_just_below_the_limit_is_finite():
     assert Value(709.78).exp().data > 1e308
 
 
+def test_exp_is_finite_up_to_the_exact_limit():
+    # 709.782712893384 is the largest float whose exp is finite (log of the largest float):
+    # exp works there, gradient included, and refuses the very next float.
+    x = Value(709.782712893384)
+    y = x.exp()
+    y.backward()
+    assert y.data == x.grad == math.exp(709.782712893384)
+    with raises(OverflowError, "exp", "709.78"):
+        Value(math.nextafter(709.782712893384, math.inf)).exp()
+
+
 @pytest.mark.parametrize("power, shown", [
     (lambda: Value(1e200) ** 2, "1e+200 ** 2.0"),
     (lambda: Value(-1e200) ** 3, "-1e+200 ** 3.0"),
