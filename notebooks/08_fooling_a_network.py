@@ -238,31 +238,37 @@ print(f"training accuracy {history.acc[-1]:.0%}, "
       f"accuracy on new images {np.mean(predict(net4, X4_test).argmax(axis=1) == y4_test):.0%}")
 
 # %%
-image_index, target, epsilon, step_size, max_steps = 0, 2, 0.3, 0.02, 100   # change these (target: 0–3)
+image_index, target, step_size, max_steps = 0, 2, 0.02, 100   # change these (target: 0–3)
+attacks = {   # name: (targeted?, ε = the largest change allowed to any pixel)
+    "untargeted, ε = 0.15": (False, 0.15),
+    "targeted, ε = 0.15": (True, 0.15),
+    "targeted, ε = 0.3": (True, 0.3),
+}
 
 x0, true = X4_test[image_index], int(y4_test[image_index])
-attacks = {}
-for kind in ("untargeted", "targeted"):
+print(f"the images' own noise: σ = {noise} per pixel")
+results = {}
+for name, (targeted, epsilon) in attacks.items():
     x = x0.copy()
     for step in range(1, max_steps + 1):
-        if kind == "targeted":
+        if targeted:
             x = x - step_size * np.sign(class_gradient(net4, x, target))
         else:
             x = x + step_size * np.sign(class_gradient(net4, x, true))
         x = np.clip(x, x0 - epsilon, x0 + epsilon)
         p = probabilities(net4, x)
-        if (kind == "targeted" and p[target] > 0.99) or (kind == "untargeted" and p.argmax() != true):
+        if (targeted and p[target] > 0.99) or (not targeted and p.argmax() != true):
             break
-    attacks[kind] = (x, p, step)
-    print(f"{kind:>10}: after {step} steps the network says {names4[p.argmax()]} with {p.max():.1%} "
+    results[name] = (x, p)
+    print(f"{name:>20}: after {step} steps the network says {names4[p.argmax()]} with {p.max():.1%} "
           f"(the true class {names4[true]}: {p[true]:.1%}); largest pixel change {np.abs(x - x0).max():.2f}")
 
-fig, axes = plt.subplots(2, 3, figsize=(10, 6))
+fig, axes = plt.subplots(2, 4, figsize=(13, 6))
 p0 = probabilities(net4, x0)
-for row, (picture, p, title) in enumerate(((x0, p0, "original"),) + tuple((x, p, kind) for kind, (x, p, _) in attacks.items())):
-    ax_img, ax_bar = (axes[0, row], axes[1, row])
+for column, (picture, p, title) in enumerate(((x0, p0, "original"),) + tuple((x, p, name) for name, (x, p) in results.items())):
+    ax_img, ax_bar = (axes[0, column], axes[1, column])
     ax_img.imshow(picture.reshape(size, size), cmap="gray", vmin=-0.5, vmax=1.5)
-    ax_img.set_title(f"{title}: {names4[p.argmax()]}")
+    ax_img.set_title(f"{title}:\n{names4[p.argmax()]}", fontsize=10)
     ax_img.set_xticks([])
     ax_img.set_yticks([])
     ax_bar.bar(range(4), p, color=["tab:green" if k == true else "tab:red" if k == target else "tab:grey" for k in range(4)])
@@ -275,8 +281,14 @@ plt.show()
 
 # %% [markdown]
 # The untargeted attack stops at the first wrong answer, whichever class that happens to be, and
-# usually only just across the line. The targeted one keeps going until the chosen class is
-# nearly certain. Try every target, and smaller ε: some targets need a larger budget than others.
+# only just across the line: here vertical at 54%, after 7 steps of 0.02, every pixel within 0.14
+# of the original, less than the images' own noise (σ = 0.2). With the same budget, ε = 0.15,
+# the targeted attack makes its chosen class the network's answer (diagonal, 92%) but cannot make
+# it near-certain: 100 steps end against the bound. Near-certainty costs more. With ε = 0.3 it
+# reaches 99% diagonal after 11 steps, and some pixels have then moved by 0.22, a little more than
+# the noise's σ: that change is no longer hidden under the noise, though on these pictures it
+# still reads as the same horizontal bar. Try other targets and budgets: some classes need a
+# larger ε than others (from this image, vertical stays below 99% even at ε = 0.3).
 #
 # The same effect, at scale, makes an image network call a photograph of a dog a different breed
 # with near certainty after a change nobody can see. The gradient that trains a network is also
