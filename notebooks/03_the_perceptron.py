@@ -103,8 +103,9 @@ for x, label in zip(X[:6].tolist(), y[:6].tolist()):
 # > **Check:** on the first student, the two "errors" the slide equates:
 
 # %%
-z0 = p(X[0].tolist()).data   # w·x + b of the perceptron just updated
-print(f"label {y[0]}: l − y = {y[0] - int(z0 >= 0)} (step output),  l − w·x = {y[0] - z0:+.2f} (linear output)")
+z0 = p(X[0].tolist()).data   # w·x + b for the first student, with the weights left by the six visits above
+print(f"after the six visits, the first student (label {y[0]}) has w·x + b = {z0:.2f}")
+print(f"l − y = {y[0] - int(z0 >= 0)} (step output),  l − w·x = {y[0] - z0:+.2f} (linear output)")
 
 # %% [markdown]
 # `learn` repeats that over the data until a whole pass (an epoch) makes no mistake, or the epochs
@@ -227,7 +228,10 @@ print(f"−η·∂Err/∂(w, b): Δw1 = {from_gradient[0]:+.5f}, Δw2 = {from_gr
 # grows with |x|, and with raw counts of lectures and hours it overshoots. Unlike Rosenblatt's rule
 # it does not stop at zero mistakes — it settles where the *squared error* is smallest, which here
 # leaves a handful of points on the wrong side: a point far out on its correct side still has a
-# large error d − z, and pulls the line towards itself.
+# large error d − z, and pulls the line towards itself. Two counts are printed below. `learn`
+# counts an epoch's mistakes as it goes, each student judged by the line as it stands just
+# before that student's update, while every update moves the line; the accuracy is measured
+# afterwards, all students against the final line. The two need not agree.
 
 # %%
 learning_rate, epochs = 0.05, 100   # try 0.5 (worse), then 1.5: each step overshoots and the weights blow up
@@ -235,8 +239,10 @@ learning_rate, epochs = 0.05, 100   # try 0.5 (worse), then 1.5: each step overs
 scale = 12.0
 p = Perceptron(2, seed=0)
 result = p.learn(X / scale, y, rule="delta", lr=learning_rate, epochs=epochs)
-accuracy = np.mean(p.predict(X / scale) == y)
-print(f"mistakes per epoch, last five: {result.errors[-5:]}; accuracy {accuracy:.0%}")
+wrong_at_the_end = int(np.sum(p.predict(X / scale) != y))
+print(f"mistakes counted during each epoch (the line moving after every student), last five: {result.errors[-5:]}")
+print(f"with the final weights: {wrong_at_the_end} of {len(y)} students on the wrong side, "
+      f"accuracy {1 - wrong_at_the_end / len(y):.0%}")
 
 fig, ax = plt.subplots(figsize=(5, 4))
 scatter(X, y, ax, "ADALINE (delta rule)")
