@@ -159,15 +159,9 @@ print("engine", engine_dW1.ravel().round(5), "  y⁽⁰⁾·δ⁽¹⁾", np.oute
 # ∂L/∂W = Δᵀ·Y / B, the per-sample outer products summed by the product itself. That is why
 # numpy (and a GPU) is fast at this: one call does B × neurons × inputs multiplications.
 #
-# gradflow's batched replay, `engine.batch.trace`, gets its speed from the same observation
-# without leaving the scalar graph. It records the graph of *one* sample's loss, then replays the
-# very same nodes with every node holding a numpy vector over the batch. Before it runs, it
-# looks for exactly the pattern of this notebook: a neuron's chain b + w₁·y₁ + w₂·y₂ + … whose
-# inputs y are shared by every neuron of the layer. Each such layer becomes one matrix product
-# forward, Z = Y·Wᵀ + b, and two backward, ∂L/∂W = Δᵀ·Y and ∂L/∂Y = Δ·W, the formulas above with
-# the batch in the rows. What is left (the activations, the loss) runs as a few elementwise
-# numpy calls, one per group of nodes with the same op at the same depth. `tape.summary()` says
-# what a recording became.
+# gradflow uses the same idea to train on a batch without building one graph per sample: its
+# batched replay, `engine.batch.trace`, records the graph of *one* sample's loss and then runs it
+# for the whole batch at once, each layer as the matrix products above.
 #
 # Below: one batch, three ways. The eager loop builds one scalar graph per sample; the replay
 # records one and runs it over the batch; numpy writes the matrix products out. All three give
@@ -214,14 +208,14 @@ numpy_grads = np.concatenate([np.column_stack([D1.T @ X, D1.sum(axis=0)]).ravel(
 print(f"loss: eager {eager.data:.10f}, replay {replay_loss:.10f}")
 print(f"largest gradient difference: eager vs replay {np.abs(eager_grads - replay_grads).max():.1e}, "
       f"eager vs numpy {np.abs(eager_grads - numpy_grads).max():.1e}")
-print(f"the eager loop built {batch_size} graphs; the replay recorded one: {tape}")
-print("the replay's plan:", tape.summary())
+print(f"first layer, forward: X·W1ᵀ is {X.shape} · {W1.T.shape} → {Z1.shape}, one row per sample")
+print(f"first layer, backward: Δ1ᵀ·X is {D1.T.shape} · {X.shape} → {(D1.T @ X).shape}, the shape of W1: "
+      f"the product sums the {batch_size} samples' outer products δ·xᵀ")
 
 # %% [markdown]
 # (The numpy gradients are laid out in `nn`'s parameter order: for each neuron its weights, then
 # its bias; the rows of Δᵀ·X are the neurons.)
 #
-# The replay is the eager engine's own op table applied to arrays, so it agrees with the eager
-# loop to the last few bits of rounding; `nn.fit` uses it by default whenever it can check that a
-# replay is faithful (notebook 5 times it). Where it cannot be (dropout draws a new mask per
-# sample, Python `if` on a value can take another branch), it refuses and the eager engine trains.
+# All three agree to rounding. `nn.fit` trains with the replay whenever every sample's graph is
+# the same (not with dropout, which draws a new mask per sample, nor where a Python `if` on a
+# value can take another branch); notebook 5 times the difference.
