@@ -120,8 +120,11 @@ print("∂z(3)/∂(W1, W2, W3) =", [round(g, 6) for g in numerical_grad(z3_of, W
 # >
 # > **The slide says** backpropagation could be efficient "because it can be parallelized".
 # > **What is right:** its efficiency is *reuse*: the shared prefix of the chain products above is
-# > computed once (the deck's own "dynamic programming (memoization)" bullet), so the backward pass
-# > visits each node of the graph once and its cost grows like the forward pass's. Writing every
+# > computed once, so the backward pass visits each node of the graph once and its cost grows like
+# > the forward pass's. What is stored and reused is each node's gradient ∂J/∂z, the prefix.
+# > (The deck's "Dynamic Programming (Memoization)" bullet names the right technique but stores
+# > the wrong thing: it says to "memoize the weight updates", and each weight's update is used
+# > once, at the step, and never read again.) Writing every
 # > ∂J/∂W out as its own chain, as the formulas above do, repeats the prefix for every weight and
 # > the work grows with the *square* of the depth. Parallel hardware makes both faster; it is not
 # > why backprop beats the separate chains.
