@@ -225,7 +225,7 @@ def test_handout_writes_one_sheet_per_student(tmp_path, capsys):
     assert not ada.cases[0].answers and list(ada.all_items.values()) == ["y", "dy/dw"]
     page = (tmp_path / "out" / "_script_x__script_.html").read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;vary&lt;/b&gt;" in page
-    drawn = page.split("<h2>The graph</h2>")[1].split("<h2>Your answers")[0]
+    drawn = page.split("<h2>The graph")[1].split("<h2>How answers are judged")[0]
     assert "<svg" in drawn and not re.search(r">\s*[-−]?\d+(\.\d+)?\s*<", drawn)  # no value is drawn
     md = main(["handout", str(key), "-o", str(tmp_path / "md"), "--format", "md"])
     assert md == 0 and "\\<b\\>vary\\</b\\>" in (tmp_path / "md" / "key.md").read_text(encoding="utf-8")

@@ -41,8 +41,9 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
 
 
-def rules(sheet) -> list:
-    """How answers are judged and every convention the key uses, one sentence each."""
+def rules(sheet, update: bool = True) -> list:
+    """How answers are judged and every convention the key uses, one sentence each (and the
+    update step's rule, unless the page states it in a section of its own)."""
     out = [f"An answer is a number, or arithmetic of numbers in quotes such as \"1/150\"; it is "
            f"{sheet.tolerance.rule()}" + ("; for a parameter after the update step, the 1% is of the step" if sheet.update else "") + "."]
     if sheet.formulas:
@@ -55,7 +56,7 @@ def rules(sheet) -> list:
     ops = {st.node.op for st in sheet.solutions[0].sequence}
     out += [convention_words(k, sheet.conventions, advice=False) + "." for k, rule in CONVENTIONS.items()
             if rule.op in ops or k in sheet.conventions]
-    if sheet.update:
+    if sheet.update and update:
         out.append(f"The update step: {sheet.update.rule()}.")
     return out
 
@@ -151,41 +152,90 @@ def _svg(dot_text: str) -> str:
     return svg[svg.find("<svg"):] if done.returncode == 0 and "<svg" in svg else ""
 
 
-def page(sheet, student: str, inputs: dict, svg: str, fmt_name: str = "html") -> str:
-    """The printable page: the title, the student, the inputs, the graph (no values), blanks to fill."""
+def _blocks(sheet, student: str, inputs: dict) -> list:
+    """The page as blocks, (kind, content), for either format: "h1", "h2", "p", "label" (a bold
+    label and its text), "table" (header, rows), "code" (lines), "list" (lines), "figure" and "blank"
+    (the items to answer)."""
     items = list(sheet.all_items.values())
+    out = [("h1", sheet.title)]
+    if student:
+        out.append(("label", ("Student", student)))
+    if sheet.description:
+        out.append(("p", sheet.description))
+    multi = len(sheet.cases) > 1
+    if not multi:
+        out += [("h2", "Inputs"), ("table", (("name", "value"), [(n, fmt(v)) for n, v in inputs.items()]))]
+    out += [("h2", "The graph (each step uses the names on its right)"), ("figure", None),
+            ("code", [f"{n} = {e.text}" for n, e in sheet.steps.items()])]
+    if sheet.update:
+        u = sheet.update
+        rows = [("lr (η)", fmt(u.lr))] + ([("momentum (μ, γ)", fmt(u.momentum))] if u.momentum else [])
+        rows += [(f"starting velocity of {n}", fmt(v)) for n, v in u.velocity.items()]
+        if u.momentum:
+            rows.append(("every other starting velocity", "0"))
+        out += [("h2", "The update step"), ("p", u.rule()), ("table", (("setting", "value"), rows))]
+    out += [("h2", "How answers are judged"), ("list", rules(sheet, update=False))]
+    if not multi:
+        return out + [("h2", "Your answers"), ("blank", items)]
+    for case in sheet.cases:
+        out += [("h2", f"Case {case.name}")] + ([("p", case.description)] if case.description else [])
+        out += [("table", (("name", "value"), [(n, fmt(v)) for n, v in case.inputs.items()])), ("blank", items)]
+    return out
+
+
+def page(sheet, student: str, inputs: dict, svg: str, fmt_name: str = "html") -> str:
+    """The printable page: the title, the student, the inputs, the graph (no values), the update
+    step, how answers are judged, and blanks to fill (one table per case on a sheet with cases)."""
+    blocks = _blocks(sheet, student, inputs)
     if fmt_name == "md":
         def md(s):
             return re.sub(r"([\\`*_\[\]<>|&])", r"\\\1", s)
-        out = [f"# {md(sheet.title)}", ""]
-        if student:
-            out += [f"**Student:** {md(student)}", ""]
-        if sheet.description:
-            out += [md(sheet.description), ""]
-        out += ["## Inputs", "", "| name | value |", "|---|---|", *(f"| {md(n)} | {md(fmt(v))} |" for n, v in inputs.items())]
-        out += ["", "## The graph (each step uses the names on its right)", ""]
-        out += [f"- {md(n)} = `{e.text.replace('`', '')}`" for n, e in sheet.steps.items()]
-        out += ["", "## How answers are judged", "", *(f"- {md(r)}" for r in rules(sheet))]
-        out += ["", "## Your answers", "", "| item | your answer |", "|---|---|", *(f"| {md(k)} | |" for k in items)]
-        return "\n".join(out) + "\n"
+        out = []
+        for kind, c in blocks:
+            if kind in ("h1", "h2"):
+                out += [f"{'#' if kind == 'h1' else '##'} {md(c)}", ""]
+            elif kind == "p":
+                out += [md(c), ""]
+            elif kind == "label":
+                out += [f"**{md(c[0])}:** {md(c[1])}", ""]
+            elif kind == "table":
+                head, rows = c
+                out += [f"| {' | '.join(map(md, head))} |", "|---" * len(head) + "|",
+                        *(f"| {' | '.join(map(md, r))} |" for r in rows), ""]
+            elif kind == "code":
+                out += [*(f"- `{line.replace('`', '')}`" for line in c), ""]
+            elif kind == "list":
+                out += [*(f"- {md(line)}" for line in c), ""]
+            elif kind == "blank":
+                out += ["| item | your answer |", "|---|---|", *(f"| {md(k)} | |" for k in c), ""]
+        return "\n".join(out).rstrip("\n") + "\n"
     e = html.escape
-    rows = "".join(f"<tr><td>{e(n)}</td><td>{e(fmt(v))}</td></tr>" for n, v in inputs.items())
-    steps = "".join(f"<li><code>{e(n)} = {e(x.text)}</code></li>" for n, x in sheet.steps.items())
-    blanks = "".join(f"<tr><td><code>{e(k)}</code></td><td class='blank'></td></tr>" for k in items)
-    # The SVG comes from Graphviz, fed only escaped DOT labels; without Graphviz the step list stands alone.
-    drawing = f"<figure>{svg}</figure>" if svg else ""
+    body = []
+    for kind, c in blocks:
+        if kind in ("h1", "h2", "p"):
+            body.append(f"<{kind}>{e(c)}</{kind}>")
+        elif kind == "label":
+            body.append(f"<p><b>{e(c[0])}:</b> {e(c[1])}</p>")
+        elif kind == "table":
+            head, rows = c
+            body.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>"
+                        + "".join("<tr>" + "".join(f"<td>{e(x)}</td>" for x in r) + "</tr>" for r in rows) + "</table>")
+        elif kind == "figure" and svg:
+            # The SVG comes from Graphviz, fed only escaped DOT labels; without Graphviz the step list stands alone.
+            body.append(f"<figure>{svg}</figure>")
+        elif kind == "code":
+            body.append("<ul>" + "".join(f"<li><code>{e(line)}</code></li>" for line in c) + "</ul>")
+        elif kind == "list":
+            body.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in c) + "</ul>")
+        elif kind == "blank":
+            body.append("<table><tr><th>item</th><th>your answer</th></tr>"
+                        + "".join(f"<tr><td><code>{e(k)}</code></td><td class='blank'></td></tr>" for k in c) + "</table>")
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{e(sheet.title)}</title><style>body{{font-family:sans-serif;max-width:50em;margin:2em auto}}"
-        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.3em .8em}"
+        "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #999;padding:.3em .8em}"
         "td.blank{width:14em;height:1.8em}figure svg{max-width:100%;height:auto}</style></head><body>"
-        f"<h1>{e(sheet.title)}</h1>" + (f"<p><b>Student:</b> {e(student)}</p>" if student else "")
-        + (f"<p>{e(sheet.description)}</p>" if sheet.description else "")
-        + f"<h2>Inputs</h2><table><tr><th>name</th><th>value</th></tr>{rows}</table>"
-        f"<h2>The graph</h2>{drawing}<ul>{steps}</ul>"
-        "<h2>How answers are judged</h2><ul>" + "".join(f"<li>{e(r)}</li>" for r in rules(sheet)) + "</ul>"
-        f"<h2>Your answers</h2><table><tr><th>item</th><th>your answer</th></tr>{blanks}</table>"
-        "</body></html>\n"
+        + "".join(body) + "</body></html>\n"
     )
 
 
@@ -214,12 +264,10 @@ def write_handouts(args) -> int:
     out = Path(args.out)
     stem = Path(args.key).stem
     names = file_names([s for s in students if s]) if args.students else {"": stem}
-    pages = len(sheet.cases) == 1
     plan = {}  # path -> (student, what)
     for student in students:
         plan[out / f"{names[student]}.toml"] = (student, "toml")
-        if pages:
-            plan[out / f"{names[student]}.{args.format}"] = (student, "page")
+        plan[out / f"{names[student]}.{args.format}"] = (student, "page")
     index = out / "index.csv"
     if args.students:
         plan[index] = ("", "index")
