@@ -130,7 +130,7 @@ def _number(x, what):
     # arithmetic warns instead of raising); other float subclasses are kept as they are,
     # so that engine.record can watch the data it hands in.
     if x.__class__ is not float and (x.__class__.__module__ == "numpy" or not isinstance(x, float)):
-        if isinstance(x, bool) or type(x).__name__ == "bool_":
+        if isinstance(x, bool) or getattr(x, "dtype", None) == "bool":  # numpy's bool (np.bool_ by any name)
             raise TypeError(f"{what} needs a real number (int or float), got bool {x!r}; write 1.0 or 0.0")
         if not isinstance(x, numbers.Real):
             raise TypeError(f"{what} needs a real number (int or float), got {type(x).__name__} {_show(x)}")

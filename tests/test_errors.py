@@ -275,11 +275,12 @@ def test_a_tiny_divisor_backpropagates_the_numerator_and_names_the_divisor():
 
 
 def test_a_constant_divisor_backpropagates_finitely():
-    a = Value(3.0, "a")
-    y = a / 1e-170 + a * a
-    y.backward()
-    assert a.grad == pytest.approx(1e170)
-    assert math.isfinite(a.grad)
+    for way in ("backward", "steps"):  # the constant's own gradient, −3/1e-340, is nobody's business
+        a = Value(3.0, "a")
+        y = a / 1e-170 + a * a
+        y.backward() if way == "backward" else list(y.steps())
+        assert a.grad == pytest.approx(1e170)
+        assert math.isfinite(a.grad)
 
 
 def test_the_division_rule_does_not_underflow():
@@ -345,6 +346,74 @@ def test_a_rule_that_raises_leaves_every_gradient_as_it_was_and_names_the_node()
     assert x.passes == 2
 
 
+def test_a_message_shows_the_ops_constant_parameter_by_name():
+    with raises(OverflowError, "leaky_relu(-1e+308, alpha=10000000000.0) overflows a float"):
+        Value(-1e308).leaky_relu(1e10)
+    with raises(OverflowError, "at the pow node = pow(0.0, k=0.5) = 0.0, "
+                "its local derivative d/d(input 1) = k·x^(k−1) is inf"):
+        (Value(0.0) ** 0.5).backward()
+
+
+def test_the_message_shows_the_gradient_the_failing_node_received():
+    # The replay that finds the node starts from the seed alone (not the root's gradient
+    # from an earlier pass), and gives each node what its users sent it.
+    x = Value(1.0, "x")
+    y = x * 1e300
+    y.backward()
+    with raises(OverflowError, "at the mul node", "the gradient 10000000000.0 × 1e+300 sent to input 1 ('x') gives inf"):
+        y.backward(1e10)
+    a = Value(1e-10, "a")
+    z = (a * 1e308) * 1e9
+    with raises(OverflowError, "the gradient 1000000000.0 × 1e+308 sent to input 1 ('a') gives inf"):
+        z.backward()
+
+
+def test_a_leaf_gradient_that_overflows_across_passes_is_refused_by_name():
+    # 1e308 from the first pass plus 1e308 from the second is inf, though each pass's is finite.
+    w = Value(1.0, "w")
+    y = w * 1e308
+    y.backward()
+    for run in (lambda: y.backward(), lambda: list(y.steps())):
+        with raises(OverflowError, "at the mul node", "the gradient 1.0 × 1e+308 sent to input 1 ('w') gives inf"):
+            run()
+        assert (w.grad, w.passes) == (1e308, 1)
+
+
+def test_the_node_named_is_the_failing_one_not_a_constant_before_it():
+    # The replay meets the division first, whose constant's gradient (−1/1e-340) overflows:
+    # a constant's gradient is nobody's business, so the pow is the node named.
+    w, x = Value(0.0, "w"), Value(1.0, "x")
+    z = w**0.5 + x / 1e-170
+    with raises(OverflowError, "at the pow node", "k·x^(k−1) is inf"):
+        z.backward()
+
+
+def test_an_error_the_replay_cannot_reproduce_is_raised_as_it_was():
+    # A rule that fails once (a flaky row): the replay that names the node finds nothing,
+    # so backward raises the rule's own error, every gradient put back.
+    from engine import OPS
+
+    x = Value(1.5, "x")
+    y = x.exp() * x
+    row, d = OPS["exp"], OPS["exp"].d
+    calls = []
+
+    def flaky(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise ZeroDivisionError("flaky")
+        return d(*args)
+
+    object.__setattr__(row, "d", flaky)
+    try:
+        with pytest.raises(ZeroDivisionError, match="^flaky$"):
+            y.backward()
+    finally:
+        object.__setattr__(row, "d", d)
+    assert len(calls) == 2
+    assert all(v.grad is NOT_COMPUTED and v.passes == 0 for v in y.topo())
+
+
 def test_steps_that_overflow_put_back_every_step_already_taken():
     a, b = Value(3.0, "a"), Value(1e-200, "b")
     y = a / b + a * a
@@ -402,7 +471,7 @@ def test_numpy_scalars_become_plain_floats():
     assert type((x * np.float32(3.0)).inputs[1].data) is float
     with raises(OverflowError, "pow", "2.0 ** 2000.0"):
         Value(np.float64(2)) ** 2000
-    with raises(TypeError, "bool"):
+    with raises(TypeError, "bool", "write 1.0 or 0.0"):
         Value(np.bool_(True))
 
 
@@ -427,6 +496,15 @@ def test_backward_refuses_a_non_finite_seed():
         with raises(ValueError, "backward grad", "finite"):
             list(y.steps(seed))
     assert all(v.grad is NOT_COMPUTED for v in y.topo())
+
+
+@pytest.mark.parametrize("x", [math.inf, -math.inf, math.nan], ids=["inf", "-inf", "nan"])
+def test_a_non_finite_number_is_refused_as_the_operand_it_is(x):
+    # Named where it meets a Value, not as a node's input whose .data was set by hand.
+    with raises(ValueError, "+ with a Value needs a finite number", repr(x)):
+        Value(1.0) + x
+    with raises(ValueError, "max with a Value needs a finite number", repr(x)):
+        Value(1.0).max(x)
 
 
 def test_max_with_nan_is_refused():
