@@ -401,9 +401,16 @@ def test_op_names_and_args():
     ]
 
 
+def test_a_leafs_kind_can_be_set_to_each_kind():
+    x = Value(1.0)
+    for kind in ("param", "const", "input"):
+        x.kind = kind
+        assert x.kind == kind
+
+
 def test_comparisons_read_data_and_equality_is_identity():
     a, b = Value(1.0), Value(1.0)
-    assert a <= b and a >= b and not a < b and a < 2 and a > 0.5
+    assert a <= b and a >= b and not a < b and not a > b and a < 2 and a > 0.5
     assert a != b and a == a
     assert len({a, b, a}) == 2
     assert float(Value(2.5)) == 2.5
@@ -506,6 +513,14 @@ def test_passes_can_be_put_back():
         w.passes = -1
     with pytest.raises(ValueError, match="passes"):
         y.passes = 2
+
+
+def test_marking_an_unreached_node_reached_gives_it_a_zero_gradient():
+    y = Value(2.0) * 3
+    y.passes = 1
+    assert (y.passes, y.grad) == (1, 0.0)
+    y.passes = 0
+    assert y.grad is NOT_COMPUTED
 
 
 def test_a_step_through_counts_once_it_starts():

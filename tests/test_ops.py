@@ -93,7 +93,7 @@ def _powv(rng):
 def _relu_like(args):
     def sample(rng):
         points = _away_from_zero(rng, 0.05, 5) + [1.2, -1.2]
-        return [c for a in args for c in _cases(points, a) + _cases([0.0], a, smooth=False)]
+        return [c for a in args for c in _cases(points, a) + _cases([0.0, -0.0], a, smooth=False)]
 
     return sample
 
