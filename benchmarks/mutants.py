@@ -512,7 +512,7 @@ def report(name, files, results, equivalent_results, seconds, stale, out):
     survived = [r for r in results if r.status == "survived"]
     timeouts = sum(r.status == "timeout" for r in results)
     percent = 100.0 * len(killed) / len(results) if results else 100.0
-    print(f"\n== {name}: {', '.join(files)} ==", file=out)
+    print(f"\n== {name}: {', '.join(files)} ==" if (name,) != tuple(files) else f"\n== {name} ==", file=out)
     print(f"killed {len(killed)} of {len(results)} meaningful mutants ({percent:.1f}%)"
           f"  [{timeouts} by timeout; {len(equivalent_results)} equivalent, not scored; {_duration(seconds)}]",
           file=out)
@@ -563,9 +563,9 @@ def main(argv=None, out=sys.stdout) -> int:
             target = TARGETS[t]
             chosen.append((t, Target(target.files, tuple(args.tests), ()) if args.tests else target))
         elif (ROOT / t).is_file():
-            if not args.tests:
+            if not args.tests and not args.list:
                 parser.error(f"{t} is not a named target: say which tests catch its mutants with --tests")
-            chosen.append((t, Target((t,), tuple(args.tests))))
+            chosen.append((t, Target((t,), tuple(args.tests or ()))))
         else:
             parser.error(f"no target or file {t!r} (targets: {', '.join(TARGETS)})")
 
