@@ -166,3 +166,21 @@ def test_a_formula_may_use_only_the_names_given():
     with pytest.raises(Invalid, match="may use only x; 'w' is not one of them"):
         read_given("w*x", None, {"x": 3.0})
     assert read_given("2*3", None, None)[:2] == (6.0, "2*3")
+
+
+# --- conventions, each choice ----------------------------------------------------------------
+
+KINK = '[inputs]\nw = 1\nx = 2\nb = -2\n[graph]\nz = "w*x + b"\ny = "relu(z) * 3"\n[answers]\n"dy/dw" = 0\n"dy/db" = 0\n'
+TIE = '[inputs]\na = 2\nb = 2\n[graph]\ny = "max(a, b) * 4"\n[answers]\n"dy/da" = 0\n"dy/db" = 0\n'
+
+
+@pytest.mark.parametrize("choice, dw", [("", 0.0), ("relu_at_0 = 0", 0.0), ("relu_at_0 = 1", 6.0)])
+def test_each_relu_at_0_choice(choice, dw):
+    rows = loads(KINK.replace("[inputs]", f"conventions = {{{choice}}}\n[inputs]")).check().cases[0].rows
+    assert [r.correct for r in rows] == [dw, dw / 2]
+
+
+@pytest.mark.parametrize("choice, da, db", [("", 2.0, 2.0), ('max_tie = "half"', 2.0, 2.0), ('max_tie = "first"', 4.0, 0.0)])
+def test_each_max_tie_choice(choice, da, db):
+    rows = loads(TIE.replace("[inputs]", f"conventions = {{{choice}}}\n[inputs]")).check().cases[0].rows
+    assert [r.correct for r in rows] == [da, db]

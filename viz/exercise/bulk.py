@@ -44,11 +44,12 @@ def read_submission(path) -> Submission:
     """A submission file read; SheetError (with ``student`` set when it could be read) when it
     cannot be read at all: not TOML, too big, not a regular file, no usable id."""
     source = str(path)
+    text = ""
     try:
         text = read_text(path)
         data, locator = parse_toml(text, source)
     except SheetError as e:
-        guess = _ID_LINE.search(text) if "text" in locals() else None
+        guess = _ID_LINE.search(text)  # the id of a file that is not TOML, when a line gives it
         e.student = normal(guess.group(1)) if guess else ""
         raise
     student = data.get("student")
