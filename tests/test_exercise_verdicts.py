@@ -6,6 +6,7 @@ through; `./run mutants grader` checks the lot.
 """
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from viz.exercise.answers import Invalid, parse_key, read_given
 from viz.exercise.grade import Grade
 from viz.exercise.numbers import ZERO_FLOOR, is_number_text, significant
 
+GATES_TEXT = (Path(__file__).parent.parent / "notebooks" / "sheets" / "gates.toml").read_text(encoding="utf-8")
 ONE = '[inputs]\nx = {x}\nw = 1\n[graph]\ny = "w*x"\n[answers]\ny = 0\n'
 # y = sigmoid(w*x + b): dy/dz = 0.00664806
 NEURON = '{head}\n[inputs]\nx = 2\nw = -3\nb = 1\n[graph]\nz = "w*x + b"\ny = "sigmoid(z)"\n[answers]\n"dy/dz" = 0\n'
@@ -184,3 +186,212 @@ def test_each_relu_at_0_choice(choice, dw):
 def test_each_max_tie_choice(choice, da, db):
     rows = loads(TIE.replace("[inputs]", f"conventions = {{{choice}}}\n[inputs]")).check().cases[0].rows
     assert [r.correct for r in rows] == [da, db]
+
+
+# --- hints: each fires where it should and nowhere else --------------------------------------
+
+STEP = """\
+[inputs]
+x = 0.5
+w = 1.5
+[graph]
+y = "0.5 * (w * x - 1)**2"
+[update]
+lr = 0.5
+momentum = {mu}
+velocity = {{w = 0.1}}
+{form}
+[answers]
+"w'" = 0
+"v_w" = 0
+"""
+G = -0.125  # dy/dw = (w·x − 1)·x
+
+
+def hint(text: str, answers: dict, key: str) -> tuple:
+    row = next(r for r in loads(text).check(answers).cases[0].rows if r.key == key)
+    return row.mistakes, (row.explanation[-1] if row.explanation else "")
+
+
+@pytest.mark.parametrize("form, v, slips", [
+    ("", 0.9 * 0.1 + G, {                       # PyTorch: v' = μv + g, w' = w − lr·v'
+        1.5 + 0.5 * (0.09 + G): "went up the gradient: subtract lr times the velocity v'",
+        1.5 - (0.09 + G): "the learning rate is missing: subtract lr times the velocity v'",
+        1.5 - 0.5 * G: "momentum is missing: the step uses the velocity"}),
+    ('form = "lecture"', 0.9 * 0.1 + 0.5 * G, {  # the lecture: V' = μV + lr·g, w' = w − V'
+        1.5 + (0.09 + 0.5 * G): "went up the gradient: subtract the velocity V'",
+        1.5 - (0.09 + G): "the learning rate is missing: subtract the velocity V'",
+        1.5 - 0.5 * G: "momentum is missing: the step uses the velocity"}),
+])
+def test_update_slips_in_each_momentum_form(form, v, slips):
+    text = STEP.format(mu=0.9, form=form)
+    assert loads(text).solutions[0].velocity("w") == pytest.approx(v)
+    for given, said in slips.items():
+        mistakes, why = hint(text, {"w'": given}, "w'")
+        assert mistakes == ("update",) and said in why, (given, why)
+
+
+@pytest.mark.parametrize("form, slips", [
+    ("", {G: "momentum is missing: v' = momentum·v + g", 0.09 + 0.5 * G: "that is the lecture's form",
+          0.09 - 0.5 * G: "the other momentum convention"}),
+    ('form = "lecture"', {0.5 * G: "momentum is missing: V' = momentum·V + lr·g", 0.09 + G: "that is PyTorch's form"}),
+])
+def test_velocity_slips_in_each_momentum_form(form, slips):
+    for given, said in slips.items():
+        mistakes, why = hint(STEP.format(mu=0.9, form=form), {"v_w": given}, "v_w")
+        assert mistakes == ("update",) and said in why, (given, why)
+
+
+def test_without_momentum_the_step_is_lr_times_the_gradient():
+    text = STEP.format(mu=0, form="").replace("velocity = {w = 0.1}\n", "")
+    mistakes, why = hint(text, {"w'": 1.5 + 0.5 * G}, "w'")
+    assert "subtract lr times the gradient" in why
+    assert hint(text, {"w'": 1.5 - G}, "w'")[1].startswith("the learning rate is missing")
+
+
+def test_a_sign_flip_is_named_for_every_kind_with_a_nonzero_value():
+    net = '[inputs]\nx = 3\nw = 2\n[graph]\nq = "x - w"\nf = "q * q"\n[answers]\n'
+    assert hint(net, {"∂q/∂w": 1}, "∂q/∂w")[0] == ("sign",)      # correct −1
+    assert hint(net, {"dq/dx": -1}, "dq/dx")[0] == ("sign",)      # correct 1
+    assert hint(net, {"df/dw": 2}, "df/dw")[0][0] == "sign"        # correct −2 (also df/dq alone)
+    assert hint(net.replace("x = 3", "x = 2.5").replace("w = 2", "w = 3"), {"df/dq": 1}, "df/dq")[0][0] == "sign"
+    assert hint(net, {"df/df": 2}, "df/df") == ((), "")          # the output's own gradient has no slip to name
+
+
+def test_a_blocked_local_derivative_is_named():
+    text = '[inputs]\nw = 1\nx = 2\nb = -3\n[graph]\nz = "w*x + b"\nr = "relu(z)"\ny = "r * 3"\n[answers]\n'
+    mistakes, why = hint(text, {"dy/dz": 3}, "dy/dz")
+    assert mistakes == ("local",) and "multiply it by the local derivative dr/dz = 0" in why
+
+
+def test_a_product_slip_is_named_at_the_output_gate():
+    mistakes, why = hint('[inputs]\nx = 3\nw = 2\n[graph]\ny = "w*x"\n[answers]\n', {"dy/dw": 2}, "dy/dw")
+    assert mistakes == ("product",) and "you multiplied by w itself" in why
+
+
+@pytest.mark.parametrize("c, named", [(0, False), (1, False), (-1, False), (5, True)])
+def test_a_wrong_variable_is_named_unless_its_value_says_nothing(c, named):
+    text = f'[inputs]\nx = 3\nw = 2\nc = {c}\n[graph]\ny = "w*x + c"\n[answers]\n'
+    mistakes, _ = hint(text, {"dy/dw": c}, "dy/dw")
+    assert ("variable" in mistakes) is named
+
+
+def test_a_max_split_in_half_is_named_with_the_winner():
+    text = ('tolerance = {rel = 1e-12, digits = false}\n[inputs]\nz = 2\nw = 5\n[graph]\n'
+            'm = "max(z, w)"\ny = "m * 4"\n[answers]\n')
+    mistakes, why = hint(text, {"dy/dz": 2}, "dy/dz")       # 4 · ½ exactly
+    assert mistakes == ("max",) and "all of it goes to the larger input (w)" in why
+
+
+def test_a_dropped_tanh_or_sigmoid_is_named_only_on_the_path():
+    tanh = '[inputs]\nx = 0.5\nw = 2\n[graph]\nz = "w*x"\nt = "tanh(z)"\ny = "t * 3"\n[answers]\n'
+    s = loads(tanh).solutions[0]
+    mistakes, why = hint(tanh, {"dy/dw": s.grads["w"] / s.local["t"]["z"]}, "dy/dw")
+    assert mistakes == ("sigmoid",) and "the tanh in t was skipped" in why and "tanh′ = 1 − tanh²" in why
+    off = '[inputs]\na = 0.3\nb = 2\nc = 4\nd = 3\n[graph]\ns = "sigmoid(a)"\ny = "s*b + c*d"\n[answers]\n'
+    sig = loads(off).solutions[0].local["s"]["a"]
+    assert "sigmoid" not in hint(off, {"dy/dc": 3 / sig}, "dy/dc")[0]
+
+
+def test_a_formula_that_fails_near_the_students_inputs_is_wrong():
+    key = loads(GATES_TEXT.replace("[inputs]", "formula = true\n[inputs]"))
+    assert key.grade({"df/dz": "x + 0*(x - 3)**0.5"}).items[7].status == "wrong"  # undefined for x < 3
+    g = key.grade({"q": "x*y + (x - 3)"})                                          # right at x = 3 only
+    assert g.report.rows[0].mistakes == ("formula", "step")
+
+
+# --- what the reports show --------------------------------------------------------------------
+
+
+def test_rows_say_what_was_given():
+    g = loads(GATES_TEXT).grade({"q": -12, "m": "m"})
+    rows = {r.key: r for r in g.report.rows}
+    assert (rows["q"].yours, rows["m"].yours, rows["s"].yours) == ("-12", "(invalid)", "(none)")
+    assert not rows["m"].ok and not g.report.ok and [r.key for r in g.report.rows][:3] == ["q", "m", "s"]
+    reordered = loads(GATES_TEXT).grade({"df/dx": -22, "q": -12})
+    assert [r.key for r in reordered.report.rows][:2] == ["q", "m"]    # the key's order, not the answers'
+    tutor = g.feedback("tutor")
+    assert tutor.startswith("Gates: sum, product, max and split: (no id)\nscore 1 of 11\nrule: right when within 1%")
+    assert "m: invalid answer: an answer here is a number" in tutor and "s: not answered\n" in tutor
+    html = g.report._repr_html_()
+    assert "<code>m</code>: invalid answer: an answer here is a number" in html and "<code>s</code>: not answered</p>" in html
+    assert "<code>q</code>: you wrote" not in html
+    data = g.report.to_dict()["answers"]
+    assert [(d["given"], d["correct"], d["formula"]) for d in data[:3]] == [(-12, -12, None), (None, 2, None), (None, None, None)]
+    assert loads(GATES_TEXT).grade({"q": "-3*4"}).report.to_dict()["answers"][0]["formula"] == "-3*4"
+    assert g.to_dict()["items"][1]["problem"].startswith("an answer here is a number") and g.to_dict()["items"][0]["problem"] is None
+    assert not g.report.highlight() and loads(GATES_TEXT).grade({"q": 12}).report.highlight()
+
+
+def test_a_roster_row_without_a_submission_says_so():
+    assert Grade(loads(GATES_TEXT), "ada", None, notes=["no submission"], absent=True).feedback("exam") == \
+        "Gates: sum, product, max and split: ada\nnot graded: no submission"
+
+
+def test_the_report_states_its_rule_and_serialises_it():
+    text = STEP.format(mu=0.9, form="")
+    report = loads(text).check({"w'": 1.5})
+    assert "; for a parameter after a step, the 1% is of the step" in report.text()
+    legacy = loads(ONE.format(x=2).replace("[inputs]", "tolerance = 1e-3\n[inputs]")).check()
+    assert legacy.to_dict()["tolerance"] == 0.001
+    assert loads(ONE.format(x=2)).check().to_dict()["tolerance"] == {"rel": 0.01, "abs": 0.0, "digits": True}
+    assert '\n  "title": ' in report.to_json() and "’" not in report.to_json()
+    assert "∂" in loads(ONE.format(x=2) + '"∂y/∂w" = 2\n').check().to_json()
+
+
+def test_fmt_switches_to_an_exponent_at_1e15():
+    from viz.exercise.numbers import fmt
+
+    assert fmt(999999999999999.0) == "999999999999999" and fmt(1e15) == "1e+15" and fmt(-0.0) == "0"
+
+
+# --- reading keys and answers ----------------------------------------------------------------
+
+
+def test_key_shapes_that_are_not_what_they_look_like():
+    steps = loads(ONE.format(x=2)).steps
+    names = ["x", "w", "y"]
+    assert parse_key("w" * 100, "y", steps, names) == "" and "at most 100" in parse_key("w" * 101, "y", steps, names)
+    for key in ("q)", "delta(x", "wx", "q'", "v_q", "xv_w"):
+        assert parse_key(key, "y", steps, names) == "", key
+    assert parse_key("w'", "y", steps, names) == ("update", "", "w") and parse_key("v_w", "y", steps, names) == ("velocity", "", "w")
+
+
+def test_a_key_problem_lists_what_may_be_asked():
+    with pytest.raises(SheetError, match=r"NAME' or v_NAME \(after the \[update\] step\), for names among w, x, y"):
+        loads(STEP.format(mu=0.9, form="").replace('"v_w" = 0', '"v_q" = 0'))
+    with pytest.raises(SheetError, match=r"a local derivative\), for names among w, x, y"):
+        loads(ONE.format(x=2) + '"v_q" = 0\n')
+    with pytest.raises(SheetError, match="after an update step, but the sheet has no \\[update\\] table"):
+        loads(ONE.format(x=2) + '"v_w" = 0\n')
+
+
+def test_answer_lengths_at_their_limits():
+    at_limit = " " + "1+" * 4999 + "1"        # 10,000 characters
+    assert len(at_limit) == 10_000 and read_given(at_limit, None, None)[0] == 5000
+    with pytest.raises(Invalid, match="at most 10,000"):
+        read_given(at_limit + " ", None, None)
+    assert read_given(10 ** 308, None, None)[0] == 1e308
+    with pytest.raises(Invalid, match="too large for a float"):
+        read_given(10 ** 309, None, None)
+    answers = "\n".join(f"x{i} = {i}" for i in range(2000))
+    inputs = "\n".join(f"x{i} = {i}" for i in range(2000))
+    steps = "\n".join(f's{k} = "{"+".join(f"x{i}" for i in range(500 * k, 500 * k + 500))}"' for k in range(4))
+    sheet = loads(f'[inputs]\n{inputs}\n[graph]\n{steps}\ny = "s0 + s1 + s2 + s3"\n[answers]\n{answers}\n')
+    assert sheet.check().ok and len(sheet.cases[0].answers) == 2000
+
+
+def test_a_bare_number_in_a_submission_keeps_its_written_digits(tmp_path):
+    from viz.exercise.command import main
+
+    (tmp_path / "key.toml").write_text(ONE.format(x=0.1966), encoding="utf-8")
+    (tmp_path / "s.toml").write_text('student = "ada"\n[answers]\ny = 0.20\n', encoding="utf-8")
+    assert main(["grade", str(tmp_path / "key.toml"), str(tmp_path / "s.toml"), "--csv", str(tmp_path / "g.csv")]) == 0
+    assert (tmp_path / "g.csv").read_text(encoding="utf-8").splitlines()[1].startswith("ada,1,1,")
+
+
+def test_exact_boundaries_of_each_margin():
+    assert Tolerance(rel=0.5, digits=False).accepts(1.5, None, 1.0, 1.0)
+    assert Tolerance(rel=0.0, abs=0.5, digits=False).accepts(1.5, None, 1.0, 1.0)
+    assert Tolerance(legacy=0.5).accepts(1.5, None, 1.0, 1.0)
+    assert not Tolerance(rel=0.5, digits=False).accepts(1.5000001, None, 1.0, 1.0)

@@ -193,12 +193,14 @@ def read_given(given, written: str | None, names: Mapping | None, *, comma: bool
     if isinstance(given, bool) or not isinstance(given, (int, float)):
         what = "a formula" if names else "arithmetic of numbers"
         raise Invalid(f"an answer must be a number, or {what} in quotes, got {kind_of(given)}")
-    if isinstance(given, int) and abs(given) >= 1e308:
-        raise Invalid(f"the number {str(given)[:12]}... ({len(str(given))} digits) is too large for a float")
-    if finite and not math.isfinite(given):
+    try:
+        number = float(given)
+    except OverflowError:  # an integer past the largest float
+        raise Invalid(f"the number {str(given)[:12]}... ({len(str(given))} digits) is too large for a float") from None
+    if finite and not math.isfinite(number):
         raise Invalid(f"{given} is not a finite number")
-    text = written if written is not None else (str(given) if isinstance(given, int) else repr(float(given)))
-    return float(given), "", text, ""
+    text = written if written is not None else (str(given) if isinstance(given, int) else repr(number))
+    return number, "", text, ""
 
 
 def _answers(raw: Mapping, path: tuple, sheet, values: dict, fail, locator) -> tuple:

@@ -183,43 +183,48 @@ class CaseReport:
         s = self.solution
         candidates = []
         if a.kind == "local":
-            candidates.append(("partial", s.total(a.of, a.name),
-                               f"that is the total derivative d{a.of}/d{a.name}; ∂{a.of}/∂{a.name} is the step's own "
-                               "derivative with its other inputs held fixed"))
+            candidates = [("partial", s.total(a.of, a.name),
+                           f"that is the total derivative d{a.of}/d{a.name}; ∂{a.of}/∂{a.name} is the step's own "
+                           "derivative with its other inputs held fixed")]
         elif a.kind == "total" and a.name in s.local.get(a.of, {}):
-            candidates.append(("partial", s.local[a.of][a.name],
-                               f"that is only the direct use of {a.name} in {a.of}; the total derivative adds every "
-                               f"path from {a.name} to {a.of}"))
-        elif a.kind in ("update", "velocity"):
-            u = s.sheet.update
-            w, g, v0 = s.values[a.name], s.grads[a.name], u.velocity.get(a.name, 0.0)
-            if a.kind == "update":
-                # What the step subtracts, and the same without the learning rate where it belongs.
-                taken = w - s.updated(a.name)
-                unscaled = (u.momentum * v0 + g) if u.momentum else g
-                what = ("the velocity " + ("V'" if u.form == "lecture" else "lr times v'")) if u.momentum else "lr times the gradient"
-                candidates += [("update", w + taken, f"the step went up the gradient: subtract {what}"),
-                               ("update", w - unscaled, f"the learning rate is missing: subtract {what}")]
-                if u.momentum:
-                    candidates.append(("update", w - u.lr * g, "momentum is missing: the step uses the velocity, "
-                                                               "not the gradient alone"))
-            elif u.momentum and u.form == "lecture":
-                candidates += [("update", u.lr * g, "momentum is missing: V' = momentum·V + lr·g"),
-                               ("update", u.momentum * v0 + g,
-                                "that is PyTorch's form (v' = momentum·v + g); this sheet uses the lecture's, "
-                                "V' = momentum·V + lr·g, with the step w' = w − V'")]
-            elif u.momentum:
-                candidates += [("update", g, "momentum is missing: v' = momentum·v + g"),
-                               ("update", u.momentum * v0 + u.lr * g,
-                                "that is the lecture's form (V' = momentum·V + lr·g); this sheet uses "
-                                "PyTorch's, v' = momentum·v + g, with the step w' = w − lr·v'"),
-                               ("update", u.momentum * v0 - u.lr * g,
-                                "that is the other momentum convention (v' = momentum·v − lr·g); this sheet uses "
-                                "PyTorch's, v' = momentum·v + g, with the step w' = w − lr·v'")]
+            candidates = [("partial", s.local[a.of][a.name],
+                           f"that is only the direct use of {a.name} in {a.of}; the total derivative adds every "
+                           f"path from {a.name} to {a.of}")]
+        elif a.kind == "update":
+            candidates = self._update_slips(a)
+        elif a.kind == "velocity" and s.sheet.update.momentum:
+            candidates = self._velocity_slips(a)
         for kind, value, text in candidates:
             if value != correct and self._accepts(a, value):
                 return [(kind, text, text)]
         return []
+
+    def _update_slips(self, a) -> list:
+        # What the step subtracts, and the same without the learning rate where it belongs.
+        s, u = self.solution, self.solution.sheet.update
+        w, g, v0 = s.values[a.name], s.grads[a.name], u.velocity.get(a.name, 0.0)
+        taken = w - s.updated(a.name)
+        unscaled = u.momentum * v0 + g if u.momentum else g
+        what = ("the velocity V'" if u.form == "lecture" else "lr times the velocity v'") if u.momentum else \
+            "lr times the gradient"
+        out = [("update", w + taken, f"the step went up the gradient: subtract {what}"),
+               ("update", w - unscaled, f"the learning rate is missing: subtract {what}")]
+        if u.momentum:
+            out.append(("update", w - u.lr * g, "momentum is missing: the step uses the velocity, not the gradient alone"))
+        return out
+
+    def _velocity_slips(self, a) -> list:
+        s, u = self.solution, self.solution.sheet.update
+        g, v0 = s.grads[a.name], u.velocity.get(a.name, 0.0)
+        if u.form == "lecture":
+            return [("update", u.lr * g, "momentum is missing: V' = momentum·V + lr·g"),
+                    ("update", u.momentum * v0 + g, "that is PyTorch's form (v' = momentum·v + g); this sheet uses "
+                                                   "the lecture's, V' = momentum·V + lr·g, with the step w' = w − V'")]
+        pytorch = "this sheet uses PyTorch's, v' = momentum·v + g, with the step w' = w − lr·v'"
+        return [("update", g, "momentum is missing: v' = momentum·v + g"),
+                ("update", u.momentum * v0 + u.lr * g, f"that is the lecture's form (V' = momentum·V + lr·g); {pytorch}"),
+                ("update", u.momentum * v0 - u.lr * g,
+                 f"that is the other momentum convention (v' = momentum·v − lr·g); {pytorch}")]
 
     def _gate_hints(self, a, correct) -> list:
         # A slip at one gate changes one edge's contribution: correct − contrib + grad · (the wrong local).

@@ -118,10 +118,3 @@ class Tolerance(NamedTuple):
         if self.digits:
             parts.append("equal to it rounded to the significant digits written (2 or more)")
         return f"right when {' or '.join(parts)}; a correct 0 allows {fmt(ZERO_FLOOR)} × the largest value"
-
-
-def close(a: float, b: float) -> bool:
-    """Loose agreement, for recognising a mistake's shape (not for grading)."""
-    if not (math.isfinite(a) and math.isfinite(b)):
-        return a == b
-    return abs(a - b) <= 0.01 * max(abs(a), abs(b)) + 1e-12
