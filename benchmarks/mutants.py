@@ -60,7 +60,9 @@ class Target:
 # The targets: add a file to a group, or a group of its own.
 TARGETS = {
     "grader": Target(
-        files=("viz/exercise/numbers.py", "viz/exercise/answers.py", "viz/exercise/grade.py"),
+        # The verdict rules, and what decides which inputs and which file a student gets.
+        files=("viz/exercise/numbers.py", "viz/exercise/answers.py", "viz/exercise/grade.py", "viz/exercise/vary.py",
+               "viz/exercise/ids.py"),
         tests=("tests/test_exercise*.py",),
     ),
     "ops": Target(
