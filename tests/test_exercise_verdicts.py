@@ -271,9 +271,9 @@ def test_a_product_slip_is_named_at_the_output_gate():
 
 @pytest.mark.parametrize("c, named", [(0, False), (1, False), (-1, False), (5, True)])
 def test_a_wrong_variable_is_named_unless_its_value_says_nothing(c, named):
-    text = f'[inputs]\nx = 3\nw = 2\nc = {c}\n[graph]\ny = "w*x + c"\n[answers]\n'
-    mistakes, _ = hint(text, {"dy/dw": c}, "dy/dw")
-    assert ("variable" in mistakes) is named
+    text = f'[inputs]\nx = 3\nw = 2\nc = {c}\n[graph]\ny = "(w*x + c) * 2"\n[answers]\n'
+    mistakes, _ = hint(text, {"dy/dw": 2 * c}, "dy/dw")     # 2·c: c where x belongs
+    assert ("variable" in mistakes) is named, mistakes
 
 
 def test_a_max_split_in_half_is_named_with_the_winner():
@@ -395,3 +395,31 @@ def test_exact_boundaries_of_each_margin():
     assert Tolerance(rel=0.0, abs=0.5, digits=False).accepts(1.5, None, 1.0, 1.0)
     assert Tolerance(legacy=0.5).accepts(1.5, None, 1.0, 1.0)
     assert not Tolerance(rel=0.5, digits=False).accepts(1.5000001, None, 1.0, 1.0)
+
+
+def test_one_slip_named_hides_the_gate_guesses():
+    assert hint('[inputs]\nw = 2\nx = -2\n[graph]\ny = "w*x"\n[answers]\n', {"dy/dw": 2}, "dy/dw")[0] == ("sign",)
+    split = '[inputs]\nx = 1\na = 3\nb = 2\n[graph]\np = "x*a"\nr = "x*b"\nf = "p + r"\n[answers]\n'
+    assert hint(split, {"df/dx": 3}, "df/dx")[0] == ("split",)   # 3 is also b + x, a product slip
+
+
+def test_the_outputs_own_gradient_names_no_dropped_sigmoid():
+    text = '[inputs]\nz = 0.5\nw = 1\n[graph]\ny = "sigmoid(z*w)"\n[answers]\n'
+    assert hint(text, {"dy/dy": 1 / loads(text).solutions[0].local["y"]["z"]}, "dy/dy")[0] == ()
+    deeper = '[inputs]\nz = 0.5\nw = 2\n[graph]\nu = "z*w"\ny = "sigmoid(u) * 3"\n[answers]\n'
+    mistakes, why = hint(deeper, {"dy/dz": 6}, "dy/dz")          # 3 · w, σ′ left out
+    assert mistakes == ("sigmoid",) and "the σ in y was skipped" in why and "σ′ = σ·(1 − σ)" in why
+
+
+def test_velocity_slips_need_momentum_and_read_a_missing_velocity_as_0():
+    plain = STEP.format(mu=0, form='form = "lecture"').replace("velocity = {w = 0.1}\n", "")
+    assert hint(plain, {"v_w": G}, "v_w")[0] == ()               # no momentum: no velocity slips
+    two = STEP.format(mu=0.9, form="").replace("(w * x - 1)", "(w * x + b - 1)").replace("w = 1.5", "w = 1.5\nb = 0")
+    g_b = loads(two).solutions[0].grads["b"]
+    mistakes, why = hint(two.replace('"v_w" = 0', '"v_b" = 0'), {"v_b": 0.5 * g_b}, "v_b")
+    assert mistakes == ("update",) and "that is the lecture's form" in why
+
+
+def test_the_html_report_shows_a_wrong_answer_with_its_value():
+    html = loads(GATES_TEXT).grade({"q": 12}).report._repr_html_()
+    assert "<code>q</code>: you wrote 12; the correct value is -12</p>" in html

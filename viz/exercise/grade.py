@@ -270,7 +270,7 @@ class CaseReport:
         start = s.nodes[a.name]
         for step in s.sequence:
             node = step.node
-            if node.op not in ("sigmoid", "tanh") or not step.local[0] or step.local[0] == 1:
+            if node.op not in ("sigmoid", "tanh") or not step.local[0]:
                 continue
             if self._accepts(a, correct / step.local[0]) and start in _ancestors(node):
                 where = s.owner.get(node, s.name_of.get(node, ""))

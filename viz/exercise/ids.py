@@ -83,8 +83,12 @@ def file_names(students) -> dict:
         for s in members:
             plain = len(members) == 1 or s == _base(s)
             out[s] = _base(s) if plain else f"{_base(s)}-{_suffix(s)}"
+    # Plain names are kept first; a suffixed name that meets another's name takes more digits.
     taken = {}
-    for s, name in out.items():  # a suffixed name could still equal another id's plain name
+    for s, name in out.items():
+        if name == _base(s):
+            taken.setdefault(name.casefold(), s)
+    for s, name in out.items():
         length = 6
         while name.casefold() in taken and taken[name.casefold()] != s:
             length += 2
@@ -172,15 +176,9 @@ def _link(tmp: Path, path: Path, text: str):
         os.link(tmp, path)  # fails if the path exists, even if it appeared a moment ago
     except FileExistsError:
         raise
-    except OSError:  # a file system without hard links: create it exclusively, remove it if the write fails
-        try:
-            with open(path, "x", encoding="utf-8") as f:
-                f.write(text)
-        except FileExistsError:
-            raise
-        except OSError:
-            path.unlink(missing_ok=True)
-            raise
+    except OSError:  # a file system without hard links: create the file exclusively instead
+        with open(path, "x", encoding="utf-8") as f:
+            f.write(text)
 
 
 def _real(path) -> str:

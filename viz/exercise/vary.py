@@ -41,7 +41,7 @@ def degenerate(solution) -> str:
             return "a ReLU sits on its kink"
         if node.op == "max" and node.inputs[0].data == node.inputs[1].data:
             return "a max has a tie"
-    bad = nonfinite(solution.sheet, solution) if solution.sheet.all_items is not None else None
+    bad = nonfinite(solution.sheet, solution)
     return f"the correct value of {bad[0]} is {bad[1]}" if bad else ""
 
 
