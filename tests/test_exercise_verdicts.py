@@ -423,3 +423,13 @@ def test_velocity_slips_need_momentum_and_read_a_missing_velocity_as_0():
 def test_the_html_report_shows_a_wrong_answer_with_its_value():
     html = loads(GATES_TEXT).grade({"q": 12}).report._repr_html_()
     assert "<code>q</code>: you wrote 12; the correct value is -12</p>" in html
+
+
+def test_a_wrong_variable_is_looked_for_among_the_first_60_names():
+    # Names in graph order: w, x, c0 … c57 are the first 60; k, the 61st, is not tried.
+    terms = " + ".join(f"c{i}" for i in range(58))
+    inputs = "\n".join(f"c{i} = {i + 10}" for i in range(58))
+    for last, named in (("k", False), ("c57", True)):
+        text = f'[inputs]\nw = 2\nx = 3\n{inputs}\nk = 99\n[graph]\ny = "(w*x + {terms} + k) * 2"\n[answers]\n'
+        value = 99 if last == "k" else 67
+        assert ("variable" in hint(text, {"dy/dw": 2 * value}, "dy/dw")[0]) is named, last
