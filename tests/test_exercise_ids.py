@@ -36,10 +36,10 @@ def _hex(student, n):
 
 
 def test_file_names_are_readable_and_apart():
-    names = file_names(["CON", "...", "com9", "com10", "lpt9", "x" * 100])
+    names = file_names(["CON", "...", "com9", "com10", "lpt9", "lpt10", "x" * 100])
     assert names["CON"] == "student-" + _hex("CON", 6) and names["..."] == "student-" + _hex("...", 6)
     assert names["com9"] == "student-" + _hex("com9", 6) and names["lpt9"] == "student-" + _hex("lpt9", 6)
-    assert names["com10"] == "com10" and names["x" * 100] == "x" * 60
+    assert names["com10"] == "com10" and names["lpt10"] == "lpt10" and names["x" * 100] == "x" * 60
     # "a b" would take "a_b-<6 hex>", which another id already is: it takes two more hex digits.
     clash = f"a_b-{_hex('a b', 6)}"
     assert file_names(["a b", "a_b", clash])["a b"] == f"a_b-{_hex('a b', 8)}"
@@ -132,6 +132,7 @@ def test_nearby_draws_move_every_input_by_5_to_20_percent_both_ways():
     ('y = "leaky_relu(w*x + b, 0.1)"', "w = 1\nx = 2\nb = -1.8", "dy/dw", "x"),
     ('y = "leaky_relu(w*x + b, 0.1)"', "w = 1\nx = 2\nb = -2.2", "dy/dw", "0.1*x"),
     ('y = "elu(w*x + b)"', "w = 1\nx = 2\nb = -1.8", "dy/dw", "x"),
+    ('y = "elu(w*x + b)"', "w = 1\nx = 2\nb = -2.05", "dy/dw", "x*exp(w*x + b)"),
     ('y = "max(a*x, b)"', "a = 1\nx = 2\nb = 1.9", "dy/da", "x"),
     ('y = "max(b, a*x)"', "a = 1\nx = 2\nb = 1.9", "dy/da", "x"),
     ('y = "max(a*x, b)"', "a = 1\nx = 2\nb = 2.1", "dy/db", "1"),
