@@ -16,7 +16,7 @@ from engine import OPS
 from ..terminal import columns
 from .answers import Answer, submitted
 from .errors import SheetError
-from .ids import canonical, normal, shown
+from .ids import normal, shown
 from .numbers import fmt, json_number
 
 # The kinds of mistake a hint can name, in the words the exam feedback uses.
@@ -451,9 +451,10 @@ def accepts(solution, a, given: float, correct: float) -> bool:
     return tol.accepts(given, a.text, correct, solution.scale)
 
 
-def formula_holds(solution, a, salt: str) -> bool:
+def formula_holds(solution, a) -> bool:
     """Whether a submitted formula (of the inputs) is right at other inputs near these, on the
-    same side of every kink: a formula that matches at one point only is not the formula."""
+    same side of every kink: a formula that matches at one point only is not the formula.
+    The nearby inputs depend on the key and these inputs only, so a class shares them."""
     from engine.expr import Expr, ExprError
 
     from .vary import nearby
@@ -461,7 +462,9 @@ def formula_holds(solution, a, salt: str) -> bool:
     expr = Expr(a.formula)
     if not expr.names:
         return True  # arithmetic of numbers: the same everywhere
-    for other in nearby(solution, f"{salt}\0{a.key}"):
+    if solution.near is None:
+        solution.near = nearby(solution, "")
+    for other in solution.near:
         try:
             value = expr.value({n: x for n, x in other.case.inputs.items() if n in expr.names})
         except ExprError:
@@ -645,7 +648,7 @@ def grade(key, answers, student: str = "", *, locator=None, source: str = "", no
     except SheetError as e:
         return Grade(key, student, None, error=f"the key cannot be solved with this student's inputs: {e}", source=source)
     parsed, ignored = submitted(answers, key, solution, locator)
-    report = CaseReport(solution, parsed, key.all_items, verify=lambda a: formula_holds(solution, a, canonical(student)))
+    report = CaseReport(solution, parsed, key.all_items, verify=lambda a: formula_holds(solution, a))
     report.by_item = {(r.kind, r.of, r.name): r for r in report.rows}
     notes = list(notes) + [f"{a.key}: {a.note}" for a in parsed if a.note]
     return Grade(key, student, report, ignored, source=source, notes=notes)

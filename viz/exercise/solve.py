@@ -132,6 +132,7 @@ class Solution:
         finite = [abs(x) for x in (*self.values.values(), *self.grads.values()) if math.isfinite(x)]
         self.scale = max(finite, default=1.0) or 1.0  # the sheet's largest value: the floor for a correct 0
         self._totals = {}
+        self.near = None  # Solutions at inputs near these (vary.nearby), made once for every formula answer
 
     def _replay_with_convention(self):
         # The engine takes ReLU′(0) = 0; the sheet chose 1. Replay the engine's own sequence
