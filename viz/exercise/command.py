@@ -41,7 +41,7 @@ def register(subparsers):
     g.add_argument("key", metavar="KEY.toml", help="the teacher's key: a sheet whose [answers] are the items to answer")
     g.add_argument("submissions", metavar="SUBMISSION", nargs="+", help="a submission file, or a folder of .toml files")
     g.add_argument("--csv", metavar="OUT.csv", help="write the gradebook: student, score, max_score, one column per item")
-    g.add_argument("--json", action="store_true", help="print every grade as JSON instead of the summary")
+    g.add_argument("--json", action="store_true", help="print the grades and the item analysis as JSON instead of the summary")
     g.add_argument("--feedback", choices=("tutor", "exam"), help="print each student's feedback in this mode")
     g.add_argument("--feedback-dir", metavar="DIR", help="write one feedback file per submission (mode: --feedback, "
                    "default exam) and index.csv (student, file)")
