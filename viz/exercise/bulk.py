@@ -165,12 +165,16 @@ def items_csv(analysis: list) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["item", "points", "graded", "right", "wrong", "invalid", "missing", "share_right", "common_wrong"])
     for a in analysis:
-        common = "; ".join(f"{c['answer']} ×{c['count']}" + (f" ({c['mistake']})" if c["mistake"] else "")
-                           for c in a["common_wrong"])
+        common = "; ".join(_common(a))
         share = "" if a["share_right"] is None else f"{a['share_right']:.3f}"
         w.writerow([cell(a["item"]), fmt(a["points"]), a["graded"], a["right"], a["wrong"], a["invalid"], a["missing"],
                     share, cell(common)])
     return buf.getvalue()
+
+
+def _common(a: dict) -> list:
+    # "0.0066 ×4 (missing local derivative)": a wrong answer, how often, and the slip it points to.
+    return [f"{c['answer']} ×{c['count']}" + (f" ({c['mistake']})" if c["mistake"] else "") for c in a["common_wrong"]]
 
 
 def summary(key, grades: list, analysis: list) -> list:
@@ -188,7 +192,7 @@ def summary(key, grades: list, analysis: list) -> list:
     for a in analysis:
         share = f"{a['share_right']:.0%}" if a["share_right"] is not None else "-"
         line = f"  {a['item']}: {share} right" + "".join(f", {a[s]} {s}" for s in ("invalid", "missing") if a[s])
-        common = [f"{c['answer']} ×{c['count']}" + (f" ({c['mistake']})" if c["mistake"] else "") for c in a["common_wrong"]]
+        common = _common(a)
         lines.append(line + (f"; wrong: {', '.join(common)}" if common else ""))
     return lines
 
@@ -314,15 +318,10 @@ def grade_all(args) -> int:
             outputs[folder / f"{names[label]}.txt"] = (lambda g=g: g.feedback(args.feedback or "exam") + "\n")
         outputs[folder / "index.csv"] = lambda: index_csv(
             (g.student or "", f"{names[label]}.txt") for g, label in zip(written, labels))
-    if len(set(map(str, outputs))) < len(outputs) or len(outputs) != len({p.resolve() for p in outputs}):
+    if len(outputs) != len({p.resolve() for p in outputs}):
         print("gradflow grade: two outputs name the same file; give each its own name", file=sys.stderr)
         return 2
-    taken = writer.taken(outputs)
-    if taken:
-        for path, why in taken[:5]:
-            print(f"gradflow grade: will not write {shown(str(path))}: {why}", file=sys.stderr)
-        more = f" (and {len(taken) - 5} more)" if len(taken) > 5 else ""
-        print(f"gradflow grade: nothing written{more}; remove those files or choose other names", file=sys.stderr)
+    if writer.refuse("grade", outputs, "remove those files or choose other names"):
         return 2
     if args.feedback_dir:
         Path(args.feedback_dir).mkdir(parents=True, exist_ok=True)

@@ -272,13 +272,7 @@ def write_handouts(args) -> int:
     if args.students:
         plan[index] = ("", "index")
     writer = Writer([args.key, *([args.students] if args.students else [])])
-    taken = writer.taken(plan)
-    if taken:
-        for path, why in taken[:5]:
-            print(f"gradflow handout: will not write {shown(str(path))}: {why}", file=sys.stderr)
-        more = f" (and {len(taken) - 5} more)" if len(taken) > 5 else ""
-        print(f"gradflow handout: nothing written{more}; remove those files or choose another folder (-o)",
-              file=sys.stderr)
+    if writer.refuse("handout", plan, "remove those files or choose another folder (-o)"):
         return 2
     # Every student's inputs are drawn before a file is written: a key that cannot be solved writes nothing.
     inputs = {}

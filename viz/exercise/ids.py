@@ -20,6 +20,7 @@ import hashlib
 import io
 import os
 import re
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -152,6 +153,17 @@ class Writer:
             elif _real(p) not in self.written and os.path.lexists(p):
                 out.append((p, "it exists already; this command writes only new files"))
         return out
+
+    def refuse(self, command: str, paths, hint: str) -> bool:
+        """Say which planned paths must not be written (the first five), and whether any; nothing is
+        written when one is."""
+        taken = self.taken(paths)
+        for path, why in taken[:5]:
+            print(f"gradflow {command}: will not write {shown(str(path))}: {why}", file=sys.stderr)
+        if taken:
+            more = f" (and {len(taken) - 5} more)" if len(taken) > 5 else ""
+            print(f"gradflow {command}: nothing written{more}; {hint}", file=sys.stderr)
+        return bool(taken)
 
     def write(self, path, text: str):
         """Write ``text`` to a new file at ``path``, whole or not at all (FileExistsError if there is one)."""
