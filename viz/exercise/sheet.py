@@ -18,6 +18,7 @@ from engine.ops import CONVENTIONS
 from .answers import _answers, _item_of, nonfinite
 from .errors import Failer, SheetError, kind_of
 from .grade import CaseReport, Report, grade
+from .ids import canonical
 from .numbers import DEFAULT_REL, Tolerance, fmt
 from .solve import Solution, SolutionSet
 from .text import parse_toml, read_text
@@ -89,7 +90,7 @@ class Sheet:
     """
 
     def __init__(self, *, title, description, tolerance, params, steps, output, cases, source, locator=None,
-                 tolerances=None, points=None, items=None, vary=None, update=None, conventions=None, text="",
+                 tolerances=None, points=None, items=None, vary=None, update=None, conventions=None,
                  formulas=frozenset(), comma=True, fingerprint=""):
         self.title = title
         self.description = description
@@ -107,13 +108,13 @@ class Sheet:
         self.vary = vary or {}
         self.update = update
         self.conventions = conventions or {}
-        self.text = text
         self.formulas = formulas  # the items a submission may answer with a formula of the inputs
         self.comma = comma  # read "0,607" as 0.607
         self.fingerprint = fingerprint  # what decides the numbers (see _fingerprint)
         self.names = None
         self.solutions = [Solution(self, case) for case in cases]
-        self._by_inputs = {}
+        self._by_inputs = {}  # inputs -> Solution, shared by the students who drew them
+        self._by_student = {}  # canonical id -> Solution
 
     def __repr__(self):
         return f"<Sheet {self.title!r}: {len(self.steps)} steps, {len(self.cases)} case(s)>"
@@ -161,15 +162,16 @@ class Sheet:
         """The solution of the (single) case with this student's inputs (see ``[vary]``)."""
         if not self.vary or not student:
             return self.solutions[0]
-        from .vary import inputs_for  # vary builds Solutions of its own draws
+        from .vary import draw  # vary builds Solutions of its own draws
 
-        inputs = inputs_for(self, student)
-        key = tuple(inputs.items())
-        if key not in self._by_inputs:
-            if len(self._by_inputs) > 4096:  # a class of thousands: keep memory bounded
+        who = canonical(student)
+        if who not in self._by_student:
+            if len(self._by_student) > 4096:  # a class of thousands: keep memory bounded
+                self._by_student.clear()
                 self._by_inputs.clear()
-            self._by_inputs[key] = Solution(self, Case("", "", inputs, ()))
-        return self._by_inputs[key]
+            solution = draw(self, student)
+            self._by_student[who] = self._by_inputs.setdefault(tuple(solution.case.inputs.items()), solution)
+        return self._by_student[who]
 
     def _override(self, answers):
         if not isinstance(answers, Mapping):
@@ -412,7 +414,7 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
     sheet = Sheet(title=title, description=description, tolerance=tolerance, params=frozenset(params),
                   steps={s: steps[s] for s in order}, output=output,
                   cases=[Case(label, d, inputs, ()) for label, d, inputs, _, _ in cases], source=source,
-                  locator=locator, vary=vary, update=update, conventions=conventions, text=text, comma=comma,
+                  locator=locator, vary=vary, update=update, conventions=conventions, comma=comma,
                   fingerprint=_fingerprint(top_inputs, [c[2] for c in cases], vary, steps, output, params, update,
                                            conventions, seed))
     sheet.names = all_names

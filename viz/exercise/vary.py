@@ -53,6 +53,11 @@ def inputs_for(sheet, student: str) -> dict:
     >>> inputs_for(key, "ada") == inputs_for(key, "ada"), inputs_for(key, "ada")["x"] != 0
     (True, True)
     """
+    return draw(sheet, student).case.inputs
+
+
+def draw(sheet, student: str):
+    """The Solution at ``student``'s inputs: the first draw that is not degenerate."""
     from .sheet import Case
     from .solve import Solution
 
@@ -65,11 +70,12 @@ def inputs_for(sheet, student: str) -> dict:
         for name, values in sheet.vary.items():
             inputs[name] = values[_pick(digest, attempt, student, name, len(values))]
         try:
-            why = degenerate(Solution(sheet, Case("", "", inputs, ())))
+            solution = Solution(sheet, Case("", "", inputs, ()))
+            why = degenerate(solution)
         except SheetError as e:  # a zero divisor, a log of ≤ 0, an overflow: draw again
             why = str(e)
         if not why:
-            return inputs
+            return solution
     raise SheetError(f"{sheet.source}: vary: no draw of {MAX_ATTEMPTS} avoids a degenerate point ({why}); "
                      "widen the ranges in [vary]")
 
