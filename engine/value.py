@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator, NamedTuple
 
-from .ops import OPS, TINY, DomainError, _dpow, _pow
+from .args import nonfinite_ok as _nonfinite_ok, number as _number
+from .ops import CONVENTIONS, OPS, TINY, DomainError, _dpow, _pow
 
 __all__ = ["Value", "Step", "topo", "set_leaves", "NOT_COMPUTED", "DomainError"]
 
@@ -65,10 +65,6 @@ _isfinite = math.isfinite
 # refuse control flow that could differ per sample. A ContextVar, so that a
 # recording in one thread never touches another thread's comparisons.
 reading: ContextVar = ContextVar("reading", default=None)
-
-# Set by Value.allow_nonfinite(); read only once a non-finite number shows up,
-# so the finite case never pays for it.
-_nonfinite_ok: ContextVar = ContextVar("nonfinite_ok", default=False)
 
 
 def _read(symbol, value, other=None):
@@ -120,32 +116,6 @@ def _node(data, op, a, b=None, arg=None):
 
 def _unary(op, x, arg=None):
     return _node(op.f(x.data, arg), op, x, None, arg)
-
-
-def _number(x, what):
-    # A plain, finite float, or an error naming `what` and what it received.
-    if x.__class__ is int and -_INT_MAX < x < _INT_MAX:  # the common exponent 2: no ABC check
-        return float(x)
-    # numpy scalars and ints become plain floats (np.float64 is a float subclass whose
-    # arithmetic warns instead of raising); other float subclasses are kept as they are,
-    # so that engine.record can watch the data it hands in.
-    if x.__class__ is not float and (x.__class__.__module__ == "numpy" or not isinstance(x, float)):
-        if isinstance(x, bool) or getattr(x, "dtype", None) == "bool":  # numpy's bool (np.bool_ by any name)
-            raise TypeError(f"{what} needs a real number (int or float), got bool {x!r}; write 1.0 or 0.0")
-        if not isinstance(x, numbers.Real):
-            raise TypeError(f"{what} needs a real number (int or float), got {type(x).__name__} {_show(x)}")
-        try:
-            x = float(x)
-        except OverflowError:
-            raise OverflowError(
-                f"{what} needs a number a float can hold (|x| < 1.8e308), got {type(x).__name__} {_show(x)}"
-            ) from None
-    if x - x and not _nonfinite_ok.get():  # nan for inf and nan, as in _node
-        raise ValueError(
-            f"{what} needs a finite number, got {x!r}; every Value must be finite "
-            "(use `with Value.allow_nonfinite():` to show inf or nan on purpose)"
-        )
-    return x
 
 
 def _lift(x, what):
@@ -334,6 +304,32 @@ def _explain(order, root, seed, error):
     raise OverflowError("backward: a gradient overflowed a float; no gradient was changed")
 
 
+def _chosen(conventions):
+    # {op name: (where the choice applies, the local derivatives there)} from
+    # {convention name: choice}, e.g. {"relu_at_0": 1}: see engine.ops.CONVENTIONS.
+    if not conventions:
+        return {}
+    if not isinstance(conventions, dict):
+        raise TypeError(f"conventions must be a dict such as {{'relu_at_0': 1}}, got {type(conventions).__name__}")
+    chosen = {}
+    for name, choice in conventions.items():
+        c = CONVENTIONS.get(name)
+        if c is None:
+            raise ValueError(f"unknown convention {name!r}; known: {', '.join(map(repr, CONVENTIONS))}")
+        if isinstance(choice, bool) or choice not in c.choices:
+            raise ValueError(f"convention {name!r} takes one of {', '.join(map(repr, c.choices))}, got {choice!r}")
+        chosen[c.op] = (c.applies, c.choices[choice])
+    return chosen
+
+
+def _local(v, chosen):
+    xs = [x.data for x in v.inputs]
+    choice = chosen.get(v._op.name) if chosen else None
+    if choice is not None and choice[0](*xs):
+        return choice[1]
+    return v._op.d(*xs, v.data, v._arg)
+
+
 class Step(NamedTuple):
     """One node of the backward pass, as a student would write it down.
 
@@ -404,6 +400,29 @@ class Value:
     def op(self) -> str:
         """The op's name from the table, or "" for a leaf."""
         return self._op.name if self._op else ""
+
+    @property
+    def rule(self):
+        """The op table's row that made this node (an ``engine.Op``), or None for a leaf.
+
+        >>> (Value(2.0) * 3).rule.formula
+        ('y', 'x')
+        """
+        return self._op
+
+    def local(self, conventions=None) -> tuple:
+        """d self / d input for each input, from the op table's rule: what backward multiplies by.
+
+        ``conventions`` picks a rule where the table has a choice (see
+        ``engine.ops.CONVENTIONS``), e.g. ``{"relu_at_0": 1}``.
+
+        >>> x = Value(0.0)
+        >>> x.relu().local(), x.relu().local({"relu_at_0": 1})
+        ((0.0,), (1.0,))
+        """
+        if self._op is None:
+            return ()
+        return _local(self, _chosen(conventions))
 
     @property
     def inputs(self) -> tuple:
@@ -682,7 +701,7 @@ class Value:
         """Every node this one depends on, inputs before the nodes that use them."""
         return topo(self)
 
-    def steps(self, grad=1.0) -> Iterator[Step]:
+    def steps(self, grad=1.0, conventions=None) -> Iterator[Step]:
         """Run the backward pass one node at a time, yielding a Step for each.
 
         Each step has already been applied when it is yielded, so after the
@@ -693,14 +712,17 @@ class Value:
         >>> y = (x * 3).relu()
         >>> [(s.node.op, s.grad, s.local, s.contrib) for s in y.steps()]
         [('relu', 1.0, (1.0,), (1.0,)), ('mul', 1.0, (3.0, 2.0), (3.0, 2.0))]
+
+        ``conventions`` picks a rule where the table has a choice (see ``local``).
         """
+        chosen = _chosen(conventions)
         run = _Pass(self, _number(grad, "backward grad"))
         run.commit()  # the pass counts from its start: a step-through may stop early
         for v in reversed(run.order):
             g = v.grad
             ins = v.inputs
             try:
-                local = v._op.d(*[x.data for x in ins], v.data, v._arg)
+                local = _local(v, chosen)
             except (ArithmeticError, ValueError) as e:
                 run.fail(e)
             contrib = tuple(g * d for d in local)
@@ -711,7 +733,7 @@ class Value:
                 x.grad += c
             yield Step(v, g, local, contrib)
 
-    def backward(self, grad=1.0):
+    def backward(self, grad=1.0, conventions=None):
         """Fill in d self / d v for every node v of the graph, or change nothing.
 
         The same sequence as ``steps()``, without building a Step per node.
@@ -728,7 +750,13 @@ class Value:
         12.0
         >>> y.zero_grad(); w.grad
         0.0
+
+        ``conventions`` picks a rule where the table has a choice (see ``local``).
         """
+        if conventions:
+            for _ in self.steps(grad, conventions):
+                pass
+            return
         run = _Pass(self, _number(grad, "backward grad"))
         order = run.order
         # The common rules are written out (an `is` test on the op row costs
