@@ -21,39 +21,25 @@ False
 
 from __future__ import annotations
 
-import html
 import math
-import re
-import shutil
-import subprocess
-import textwrap
-from collections import deque
-from pathlib import Path
-from typing import Callable, NamedTuple
 
-from engine import NOT_COMPUTED, OPS, Value
+from engine import OPS, Value
+
+# Drawing is split by job (groups: who belongs together; labels: text and colours; legend;
+# options: the words draw takes; render: running dot; state: how much of backward is shown).
+# Each public name of those modules stays importable from here, as before the split.
+from .groups import Folding, groups, natural, parent
+from .labels import (BOX_FILL, CONST_FILL, DATA_COLOR, FOCUS, GATE_FILL, GRAD_COLOR, HIGHLIGHT, INPUT_FILL, MAX_LABEL,
+                     MUTED, PARAM_FILL, SHADE_DECADES, SHADE_HIGH, SHADE_LOW, SHADE_ZERO, WRAP, attrs, font, number,
+                     shade, table, text)
+from .legend import Shown, legend_box, legend_line
+from .options import COLLAPSES, FORMATS, RANKDIRS, VIEWS
+from .render import (DOT_TIMEOUT, FALLBACK_CHARS, INLINE_TIMEOUT, INSTALL_HINT, Drawing, GraphvizMissing, RenderError,
+                     dot_path, fitted, render, shorten, svg_size)
+from .state import GradState, accumulated, engine_state
 
 __all__ = ["draw", "Drawing", "GraphvizMissing", "RenderError", "INSTALL_HINT", "dot_path", "render", "groups"]
 
-VIEWS = ("forward", "backward", "both")
-RANKDIRS = ("LR", "TB", "RL", "BT")
-FORMATS = ("svg", "png", "pdf", "dot")
-COLLAPSES = ("neuron", "layer")
-
-# Colours: the CS231n circuit convention, forward values green, gradients red.
-DATA_COLOR = "#1b7a2f"
-GRAD_COLOR = "#c62828"
-MUTED = "#757575"
-HIGHLIGHT = "#ff6f00"
-FOCUS = "#1565c0"
-PARAM_FILL = "#e3f2fd"
-INPUT_FILL = "#ffffff"
-CONST_FILL = "#eeeeee"
-GATE_FILL = "#fffde7"
-BOX_FILL = "#f3e5f5"
-# |grad| shading: pale (tiny) to strong (largest in the graph); exactly 0 grey.
-SHADE_LOW, SHADE_HIGH, SHADE_ZERO = (0xFA, 0xFA, 0xFA), (0xFF, 0xA7, 0x26), "#bdbdbd"
-SHADE_DECADES = 6
 
 MAX_NODES = 400  # above this many nodes the drawing collapses unless told not to
 EDGE_LABEL_NODES = 100  # edge labels by default only up to this many nodes
@@ -65,352 +51,11 @@ SIMPLEX_NODES = 100
 # 33 s at full effort and 1.4 s capped; so the cap also applies above this many edges.
 SIMPLEX_EDGES = 120
 SIMPLEX_LIMIT = 'nslimit="2" nslimit1="2" '
-WRAP = 40  # characters per label line
-MAX_LABEL = 1000  # characters of one label kept; the rest is summarised
-DOT_TIMEOUT = 30.0  # seconds before a `dot` run is stopped (dot can take minutes on huge graphs)
-INLINE_TIMEOUT = 10.0  # shorter in a notebook, which falls back to the DOT text
-FALLBACK_CHARS = 20_000  # DOT text shown in a notebook when dot fails; the rest is cut (and said)
 BUNDLE_EDGES = 8  # a fully connected pair of layers with more edges than this is drawn as one edge
 COMPACT_NODES = 40  # up to this many drawn nodes, the legend is one short line
 
-INSTALL_HINT = (
-    "install Graphviz, which provides the `dot` program: sudo apt-get install graphviz (Debian/Ubuntu), "
-    "sudo dnf install graphviz (Fedora), brew install graphviz (macOS), conda install graphviz, "
-    "or see https://graphviz.org/download/"
-)
-
-
-class GraphvizMissing(RuntimeError):
-    """Graphviz's ``dot`` program is not installed or not on PATH."""
-
-
-class RenderError(RuntimeError):
-    """``dot`` ran but failed or took too long."""
-
-
-# --- running dot ---------------------------------------------------------------------
-
-
-def dot_path() -> str | None:
-    """Where the ``dot`` program is, or None when it is not on PATH."""
-    return shutil.which("dot")
-
-
-def render(source: str, fmt: str = "svg", *, timeout: float = DOT_TIMEOUT) -> bytes:
-    """Run ``dot`` on DOT text and return the image in ``fmt`` (svg, png or pdf).
-
-    Raises GraphvizMissing (with the install command) when there is no ``dot``.
-    """
-    if fmt not in ("svg", "png", "pdf", "gif"):
-        raise ValueError(f"render: format must be one of svg, png, pdf, gif; got {fmt!r}")
-    dot = dot_path()
-    if dot is None:
-        raise GraphvizMissing(f"cannot draw the {fmt.upper()} image without Graphviz: {INSTALL_HINT}")
-    try:
-        done = subprocess.run(
-            [dot, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise RenderError(
-            f"dot took longer than {timeout:g} s; draw fewer nodes (collapse='neuron' or 'layer', "
-            "or a smaller max_nodes) or raise the timeout"
-        ) from None
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RenderError(f"dot failed (exit status {done.returncode}): {' / '.join(message[:3]) or 'no message'}")
-    return done.stdout
-
-
-class Drawing:
-    """A drawn graph: DOT text now, images on demand.
-
-    ``source`` is the DOT text; ``note`` says what was collapsed ("" when every
-    node is drawn). ``save(path)`` writes svg, png, pdf or dot by the path's
-    extension. In Jupyter it shows as SVG, or as the DOT text and the install
-    command when Graphviz is missing.
-    """
-
-    def __init__(self, source: str, *, nodes: int, note: str = "", fit: bool = True):
-        self.source = source
-        self.nodes = nodes
-        self.note = note
-        self.fit = fit  # inline: scale down to the output's width (False: natural size)
-        self._svg = None
-
-    def __repr__(self):
-        extra = f", {self.note}" if self.note else ""
-        return f"<Drawing of {self.nodes} nodes{extra}>"
-
-    def pipe(self, fmt: str = "svg") -> bytes:
-        """The drawing as an image in ``fmt``, made by ``dot``."""
-        return render(self.source, fmt)
-
-    def svg(self, *, timeout: float = DOT_TIMEOUT) -> str:
-        """The drawing as SVG text (rendered once, then kept)."""
-        if self._svg is None:
-            self._svg = render(self.source, "svg", timeout=timeout).decode("utf-8")
-        return self._svg
-
-    def save(self, path) -> Path:
-        """Write the drawing to ``path``; the extension picks the format.
-
-        ``.dot`` / ``.gv`` write the DOT text and never need Graphviz.
-        """
-        path = Path(path)
-        fmt = path.suffix.lower().lstrip(".")
-        if fmt == "gv":
-            fmt = "dot"
-        if fmt not in FORMATS:
-            raise ValueError(f"cannot save {str(path)!r}: the extension must be one of {', '.join('.' + f for f in FORMATS)} (or .gv)")
-        if fmt == "dot":
-            path.write_text(self.source, encoding="utf-8")
-        elif fmt == "svg":
-            path.write_text(self.svg(), encoding="utf-8")
-        else:
-            path.write_bytes(render(self.source, fmt))
-        return path
-
-    def _fallback(self, why: str) -> dict:
-        text = f"{why}\n\n{shorten(self.source)}"
-        return {"text/plain": text, "text/html": f"<pre>{html.escape(text)}</pre>"}
-
-    def inline(self) -> str:
-        """The SVG as shown in a notebook: fitted to the output's width unless ``fit`` is False."""
-        svg = self.svg(timeout=INLINE_TIMEOUT)
-        return fitted(svg) if self.fit else svg
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        try:
-            svg = self.inline()
-            return {"image/svg+xml": svg, "text/html": f"<div>{svg[svg.find('<svg'):]}</div>"}
-        except GraphvizMissing:
-            return self._fallback(f"Graphviz's `dot` was not found, so here is the graph as DOT text. To see it drawn, {INSTALL_HINT}.")
-        except RenderError as e:
-            return self._fallback(f"The graph could not be drawn ({e}); here it is as DOT text.")
-
-    def _repr_svg_(self):
-        try:
-            return self.inline()
-        except (GraphvizMissing, RenderError):
-            return None
-
-
-def shorten(source: str, limit: int = FALLBACK_CHARS) -> str:
-    """DOT text cut to ``limit`` characters at a line break, saying how much was left out.
-
-    >>> shorten("a\\nb\\nc\\n", 3)
-    'a\\n… (4 more characters of DOT text not shown; Drawing.source has all of it)'
-    """
-    if len(source) <= limit:
-        return source
-    cut = source.rfind("\n", 0, limit) + 1 or limit
-    return source[:cut] + f"… ({len(source) - cut:,} more characters of DOT text not shown; Drawing.source has all of it)"
-
-
-_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
-
-
-def svg_size(svg: str) -> tuple[float, float]:
-    """The natural width and height (in points) of an SVG that ``dot`` wrote."""
-    m = _SIZE.search(svg)
-    if m is None:
-        raise ValueError("not an SVG written by dot: no width and height in points on its <svg> element")
-    return float(m.group(1)), float(m.group(2))
-
-
-def fitted(svg: str, box: tuple[float, float] | None = None) -> str:
-    """An SVG from ``dot`` that scales down to its container's width, never above its natural size.
-
-    ``box`` (width, height in points) pads the picture to that size, top left,
-    so that frames of different sizes share one box and a page does not jump.
-
-    >>> fitted('<svg width="20pt" height="10pt"\\n viewBox="0.00 0.00 20.00 10.00" x>')
-    '<svg width="100%" style="max-width:20pt;height:auto;display:block" viewBox="0 0 20 10" x>'
-    """
-    w, h = svg_size(svg)
-    if box is not None:
-        w, h = max(w, box[0]), max(h, box[1])
-    head = f'<svg width="100%" style="max-width:{w:g}pt;height:auto;display:block" viewBox="0 0 {w:g} {h:g}"'
-    return re.sub(r'<svg width="[\d.]+pt" height="[\d.]+pt"\s+viewBox="[^"]*"', head, svg, count=1)
-
-
-# --- escaping --------------------------------------------------------------------------
-
-
-def _visible(ch: str) -> str:
-    # Control and other unprintable characters would break dot or vanish; show their code.
-    if ch.isprintable():
-        return ch
-    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
-
-
-def text(s, wrap: int = WRAP) -> str:
-    """Any string as the inside of an HTML-like DOT label: escaped, newlines kept.
-
-    Backslashes are doubled because dot expands ``\\N``, ``\\G``... even inside
-    HTML labels; lines longer than ``wrap`` are broken.
-
-    >>> text('a<b> & "c"\\nd\\\\N')
-    'a&lt;b&gt; &amp; &quot;c&quot;<BR/>d\\\\\\\\N'
-    """
-    s = str(s)
-    if len(s) > MAX_LABEL:
-        s = s[:MAX_LABEL] + f"… ({len(s) - MAX_LABEL} more characters)"
-    s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-    lines = []
-    for line in s.split("\n"):
-        line = "".join(_visible(ch) for ch in line)
-        # Break at spaces where possible; keeping the spaces means no character is lost.
-        lines += textwrap.wrap(line, wrap, drop_whitespace=False, replace_whitespace=False) or [""]
-    return "<BR/>".join(html.escape(line, quote=True).replace("\\", "\\\\") for line in lines)
-
-
-def number(x: float, digits: int = 4) -> str:
-    """A float as a short label: 4 significant digits by default.
-
-    >>> number(2.0), number(-0.0), number(1/3), number(float("inf")), number(1e-9)
-    ('2', '0', '0.3333', '∞', '1e-09')
-    """
-    if x != x:
-        return "nan"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    if x == 0:
-        return "0"
-    return f"{x:.{digits}g}"
-
-
-def _font(s: str, color: str, *, size: int | None = None, bold=False, italic=False) -> str:
-    # `s` is already escaped.
-    if bold:
-        s = f"<B>{s}</B>"
-    if italic:
-        s = f"<I>{s}</I>"
-    size = f' POINT-SIZE="{size}"' if size else ""
-    return f'<FONT COLOR="{color}"{size}>{s}</FONT>'
-
-
-def _table(rows: list[str]) -> str:
-    cells = "".join(f"<TR><TD>{r}</TD></TR>" for r in rows)
-    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'
-
-
-def _attrs(**kw) -> str:
-    # Values are either HTML labels (<...>) or plain tokens we control.
-    parts = []
-    for k, v in kw.items():
-        if v is None:
-            continue
-        v = str(v)
-        parts.append(f"{k}={v}" if v.startswith("<") else f'{k}="{v}"')
-    return " [" + " ".join(parts) + "]"
-
-
-# --- what the drawing knows about gradients -----------------------------------------
-
-
-class GradState(NamedTuple):
-    """How much of the backward pass a drawing shows.
-
-    ``grad(v)`` is the gradient to print, or None for "not computed";
-    ``partial(v)`` is None when that gradient is final, else the pair
-    (branches arrived, branches in all); ``done(v)`` says whether v's own
-    backward step has run (so the contributions on its input edges are known);
-    ``focus`` is the node being processed, if any.
-    """
-
-    grad: Callable
-    partial: Callable
-    done: Callable
-    focus: Value | None = None
-    caption: str = ""
-    passes: str = ""  # what the drawing says when leaf gradients add up several passes
-
-
-def _engine_state(root) -> GradState:
-    def grad(v):
-        return None if v.grad is NOT_COMPUTED else v.grad
-
-    done = lambda v: v._op is not None and v.grad is not NOT_COMPUTED  # noqa: E731
-    return GradState(grad, lambda v: None, done, passes=accumulated(root.topo()))
-
-
-def accumulated(order) -> str:
-    """What to say when the leaves' gradients add up more than one backward pass ("" if not).
-
-    >>> from engine import Value
-    >>> w = Value(3.0, "w")
-    >>> y = w * 2
-    >>> y.backward(); accumulated(y.topo())
-    ''
-    >>> y.backward(); accumulated(y.topo())
-    'leaf gradients accumulated over 2 passes (zero_grad() clears them); gates and edges show the latest pass'
-    """
-    counts = {v.passes for v in order if v._op is None and v.kind != "const"}
-    most = max(counts, default=0)
-    if most <= 1:
-        return ""
-    over = f"over {most} passes" if len(counts) == 1 else f"over up to {most} passes"
-    return f"leaf gradients accumulated {over} (zero_grad() clears them); gates and edges show the latest pass"
-
-
-# --- grouping by parameter names ----------------------------------------------------
-
-
-def _parent(name: str) -> str:
-    return name.rsplit(".", 1)[0] if "." in name else name
-
-
-def groups(order: list) -> dict:
-    """Which neuron each node belongs to, from parameter names like ``layer1.neuron3.w2``.
-
-    A parameter belongs to its name's prefix (``layer1.neuron3``); an op node
-    joins the group of a parameter it reads directly, or the group all of its
-    inputs share. Inputs, constants and the loss stay outside.
-
-    >>> from engine import Value
-    >>> w, b, x = Value(1.0, "n1.w1", kind="param"), Value(0.5, "n1.b", kind="param"), Value(2.0, "x1")
-    >>> y = (b + w * x).relu()
-    >>> loss = (y - 1.0) ** 2
-    >>> sorted({g for g in groups(loss.topo()).values()}), len(groups(loss.topo()))
-    (['n1'], 5)
-    """
-    owner = {}
-    # Terms that read parameters alone (p*p of an L2 penalty) and their sums: such a
-    # sum is the penalty's, not a neuron's, even when its first terms share a neuron.
-    penalty = set()
-    for v in order:
-        if v._op is None:
-            if v.kind == "param" and "." in v.label:
-                owner[v] = _parent(v.label)
-            continue
-        ins = v.inputs
-        if all((x._op is None and x.kind == "param") or x in penalty for x in ins):
-            penalty.add(v)
-        found = None
-        for x in ins:
-            if x._op is None and x in owner:
-                found = owner[x]
-                break
-        if found is None and not all(x in penalty for x in ins):
-            first = owner.get(ins[0])
-            if first is not None and all(owner.get(x) == first for x in ins):
-                found = first
-        if found is not None:
-            owner[v] = found
-    return owner
-
 
 # --- the drawing ---------------------------------------------------------------------
-
-
-def natural(key: str):
-    """A sort key that puts layer2 before layer10 and neuron9 before neuron11.
-
-    >>> sorted(["layer1.neuron11", "layer1.neuron2", "layer10", "layer2"], key=natural)
-    ['layer1.neuron2', 'layer1.neuron11', 'layer2', 'layer10']
-    """
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", key) if part]
 
 
 def _check(name, value, allowed):
@@ -442,24 +87,11 @@ def _highlights(highlight, order_set) -> dict:
     return notes
 
 
-def _shade(g, top) -> str:
-    if g is None:
-        return None
-    if g == 0:
-        return SHADE_ZERO
-    if g != g or math.isinf(g) or top == 0:
-        t = 1.0
-    else:
-        t = min(1.0, max(0.0, 1.0 + math.log10(abs(g) / top) / SHADE_DECADES))
-    rgb = (round(lo + (hi - lo) * t) for lo, hi in zip(SHADE_LOW, SHADE_HIGH))
-    return "#" + "".join(f"{c:02x}" for c in rgb)
-
-
 def _local(v):
     # Local derivatives of v with respect to each input, from the op table
     # (the rule the engine applies); None where it cannot be evaluated.
     try:
-        return v._op.d(*[x.data for x in v.inputs], v.data, v.arg)
+        return v.local()
     except (ArithmeticError, ValueError):
         return (None,) * len(v.inputs)
 
@@ -527,7 +159,7 @@ def draw(
     order = root.topo()
     index = {v: i for i, v in enumerate(order)}
     notes = _highlights(highlight, index)
-    state = _state or _engine_state(root)
+    state = _state or engine_state(root)
     opts = dict(view=view, edge_labels=edge_labels, color_by_grad=color_by_grad, rankdir=rankdir, group=group,
                 collapse=collapse, max_nodes=max_nodes, legend=legend, title=title, digits=digits, fit=bool(fit))
     return _Builder(root, order, index, notes, state, opts).build()
@@ -553,108 +185,23 @@ class _Builder:
         self.group = bool(self.owner) if group is None else bool(group)
         self.collapse = opts["collapse"]
         self.lines = []
-        self.used = {"kinds": set(), "split": False, "box": False, "zero": False}
-        self.chain_keys = set()
+        # What the drawing uses, filled in as it is built: the legend explains exactly these.
+        self.used = Shown(data=self.show_data, grad=self.show_grad, edges=self.edge_labels and self.view != "forward",
+                          shade=self.color_by_grad, highlight=bool(notes), focus=state.focus is not None)
 
     def num(self, x):
         return number(x, self.digits)
-
-    # -- units: which nodes are drawn one by one and which fold into a box ---------
-
-    def units(self):
-        """node -> box key for folded nodes; the note saying what was folded."""
-        n, auto = len(self.order), self.collapse is None
-        if self.collapse is False or (auto and n <= self.max_nodes):
-            return {}, ""
-        level = self.collapse or "neuron"
-        if self.owner:
-            unit = self.fold(level)
-            if auto and level == "neuron" and self.drawn(unit) > self.max_nodes:
-                level, unit = "layer", self.fold("layer")
-            chains = len(self.chain_keys)
-            note = f"{n:,} nodes: drawn as {len(set(unit.values())):,} boxes, one per {level}" + (
-                f" and {chains} for long chains of one op" if chains else ""
-            )
-        else:
-            unit = self.fold_chains({})
-            note = f"{n:,} nodes: no parameter names like layer1.neuron3.w2 to group by; long chains folded"
-        if auto and self.drawn(unit) > self.max_nodes:
-            unit = self.truncate()
-            note = f"{n:,} nodes: the {self.drawn(unit) - 1:,} nearest the output are drawn, the rest folded into one box"
-        if auto:
-            note += " (draw(..., collapse=False) draws every node)"
-        return unit, note
-
-    def fold(self, level):
-        unit = {v: (g if level == "neuron" else _parent(g)) for v, g in self.owner.items() if v is not self.root}
-        # A constant read only inside one box belongs to it.
-        users = {}
-        for v in self.order:
-            for x in v.inputs:
-                if x.kind == "const":
-                    users.setdefault(x, set()).add(unit.get(v))
-        for x, us in users.items():
-            if len(us) == 1 and None not in us:
-                unit[x] = next(iter(us))
-        return self.fold_chains(unit)
-
-    def fold_chains(self, unit):
-        # Long runs of one op outside any neuron (the sum of an L2 penalty over
-        # every weight, a mean over samples) fold into one box each.
-        readers = {}
-        for v in self.order:
-            for x in v.inputs:
-                readers[x] = readers.get(x, 0) + 1
-        prev, has_next = {}, set()
-        for v in self.order:
-            if v in unit or v._op is None:
-                continue
-            for x in v.inputs:
-                if x._op is v._op and x not in unit and readers[x] == 1 and x not in has_next:
-                    prev[v] = x
-                    has_next.add(x)
-                    break
-        count = 0
-        for v in reversed(self.order):
-            if v not in prev or v in has_next:
-                continue
-            chain = [v]
-            while chain[-1] in prev:
-                chain.append(prev[chain[-1]])
-            if len(chain) >= 3:
-                count += 1
-                key = f"{v._op.symbol} chain {count}"
-                self.chain_keys.add(key)
-                for x in chain:
-                    if x is not self.root:
-                        unit[x] = key
-        return unit
-
-    def drawn(self, unit):
-        return len(self.order) - len(unit) + len(set(unit.values()))
-
-    def truncate(self):
-        # Keep the nodes nearest the output (breadth-first from the root), fold the rest.
-        keep, queue = {self.root}, deque([self.root])
-        budget = self.max_nodes - 1
-        while queue and len(keep) < budget:
-            v = queue.popleft()
-            for x in v.inputs:
-                if x not in keep and len(keep) < budget:
-                    keep.add(x)
-                    queue.append(x)
-        return {v: "earlier nodes" for v in self.order if v not in keep}
 
     # -- labels ------------------------------------------------------------------------
 
     def grad_rows(self, v, sums):
         g = self.state.grad(v)
         if g is None:
-            return [_font("grad: not computed", MUTED, italic=True)]
+            return [font("grad: not computed", MUTED, italic=True)]
         part = self.state.partial(v)
         if part is not None:
             got, total = part
-            return [_font(text(f"grad so far {self.num(g)} ({got} of {total} branches)"), GRAD_COLOR, italic=True)]
+            return [font(text(f"grad so far {self.num(g)} ({got} of {total} branches)"), GRAD_COLOR, italic=True)]
         row = f"grad {self.num(g)}"
         terms = sums.get(v)
         if terms and len(terms) > 1 and all(t is not None for t in terms):
@@ -665,41 +212,41 @@ class _Builder:
             total = math.fsum(terms)
             if abs(total - g) > 1e-9 * max(1.0, abs(g)):
                 row += "\n(includes earlier backward() calls)"
-        return [_font(text(row), GRAD_COLOR)]
+        return [font(text(row), GRAD_COLOR)]
 
     def node_rows(self, v, sums):
         rows = []
-        if v._op is None:
+        if v.rule is None:
             kind = v.kind
             head = v.label or ("" if kind == "const" else kind)
             if head:
-                rows.append(_font(text(head), "#000000", bold=kind == "param"))
+                rows.append(font(text(head), "#000000", bold=kind == "param"))
             if kind == "const" and not self.show_data:
-                rows.append(_font(text(self.num(v.data)), DATA_COLOR))
+                rows.append(font(text(self.num(v.data)), DATA_COLOR))
         else:
-            op = v._op
-            rows.append(_font(text(op.symbol), "#000000", size=16, bold=True))
+            op = v.rule
+            rows.append(font(text(op.symbol), "#000000", size=16, bold=True))
             if op.params and v.arg is not None:
-                rows.append(_font(text(f"{op.params[0]}={self.num(v.arg)}"), MUTED))
+                rows.append(font(text(f"{op.params[0]}={self.num(v.arg)}"), MUTED))
             if v.label:
-                rows.append(_font(text(v.label), "#000000"))
+                rows.append(font(text(v.label), "#000000"))
         if self.show_data:
-            rows.append(_font(text(f"data {self.num(v.data)}"), DATA_COLOR))
+            rows.append(font(text(f"data {self.num(v.data)}"), DATA_COLOR))
         if self.show_grad and v.kind != "const":
             rows += self.grad_rows(v, sums)
         if v is self.state.focus:
-            rows.append(_font("processing", FOCUS, bold=True))
+            rows.append(font("processing", FOCUS, bold=True))
         if v in self.notes and self.notes[v]:
-            rows.append(_font(text(self.notes[v]), HIGHLIGHT, bold=True))
+            rows.append(font(text(self.notes[v]), HIGHLIGHT, bold=True))
         return rows
 
     def style(self, v):
         kind = v.kind
-        self.used["kinds"].add(kind)
+        self.used.kinds.add(kind)
         if kind == "op":
             a = dict(shape="box", style="rounded,filled", fillcolor=GATE_FILL, color="#9e9e9e")
-            if v._op.name == "split":
-                self.used["split"] = True
+            if v.op == "split":
+                self.used.split = True
         elif kind == "param":
             a = dict(shape="box", style="filled,bold", fillcolor=PARAM_FILL, color="#1e88e5", peripheries="2")
         elif kind == "const":
@@ -710,10 +257,10 @@ class _Builder:
 
     def decorate(self, v, a, top):
         if self.color_by_grad and v.kind != "const":
-            fill = _shade(self.state.grad(v), top)
+            fill = shade(self.state.grad(v), top)
             if fill is not None:
                 a["fillcolor"] = fill
-                self.used["zero"] |= fill == SHADE_ZERO
+                self.used.zero |= fill == SHADE_ZERO
         if v in self.notes:
             a.update(color=HIGHLIGHT, penwidth="3")
         if v is self.state.focus:
@@ -724,12 +271,14 @@ class _Builder:
 
     def build(self) -> Drawing:
         order, index = self.order, self.index
-        unit, note = self.units()
+        fold = Folding(order, self.root, self.owner, self.collapse, self.max_nodes)
+        unit, note = fold.unit, fold.note
+        self.chain_keys = fold.chains
         uses = self.uses = {}  # node -> [(reader, input position)]
         for v in order:
             for i, x in enumerate(v.inputs):
                 uses.setdefault(x, []).append((v, i))
-        locals_ = {v: _local(v) for v in order if v._op is not None and v not in unit}
+        locals_ = {v: _local(v) for v in order if v.rule is not None and v not in unit}
         contrib = {}
         for v, loc in locals_.items():
             g = self.state.grad(v) if self.state.done(v) else None
@@ -744,7 +293,7 @@ class _Builder:
         splits = {
             x
             for x, us in uses.items()
-            if len(us) > 1 and x not in unit and all(v not in unit for v, _ in us) and any(v._op.name != "split" for v, _ in us)
+            if len(us) > 1 and x not in unit and all(v not in unit for v, _ in us) and any(v.op != "split" for v, _ in us)
         }
         if self.color_by_grad:
             known = [abs(g) for v in order if (g := self.state.grad(v)) is not None and g == g and not math.isinf(g)]
@@ -755,7 +304,7 @@ class _Builder:
         out = self.lines
         out.append("digraph gradflow {")
         edges = self.edge_count(unit)
-        big = self.drawn(unit) > SIMPLEX_NODES or edges > SIMPLEX_EDGES
+        big = fold.drawn() > SIMPLEX_NODES or edges > SIMPLEX_EDGES
         limit = SIMPLEX_LIMIT if big else ""
         layered = unit and self.collapse != "layer" and any("." in k for k in set(unit.values()) - self.chain_keys)
         limit += 'remincross="false" ' if layered else ""
@@ -763,11 +312,11 @@ class _Builder:
         out.append('  node [fontname="Helvetica" fontsize="10" margin="0.06,0.03"]')
         out.append('  edge [fontname="Helvetica" fontsize="9" color="#616161" arrowsize="0.6"]')
         caption = [text(t, 100) for t in (self.title, self.state.caption, note, self.state.passes) if t]
-        compact = self.legend is None and self.drawn(unit) <= COMPACT_NODES
+        compact = self.legend is None and fold.drawn() <= COMPACT_NODES
         self.compact_legend = compact
-        rows = caption + ([self.legend_line()] if compact else [])
+        rows = caption + ([legend_line(self.root.label or "output", self.used)] if compact else [])
         if rows:
-            out.append(f'  labelloc="t" label={_table(rows)}')
+            out.append(f'  labelloc="t" label={table(rows)}')
 
         ids = {v: f"n{index[v]}" for v in order}
         box_ids = {key: f"g{i}" for i, key in enumerate(sorted(set(unit.values()), key=natural))}
@@ -776,14 +325,14 @@ class _Builder:
             if v in unit:
                 continue
             a = self.decorate(v, self.style(v), top)
-            a["label"] = _table(self.node_rows(v, sums))
-            node_lines[v] = [f"  {ids[v]}{_attrs(**a)}"]
+            a["label"] = table(self.node_rows(v, sums))
+            node_lines[v] = [f"  {ids[v]}{attrs(**a)}"]
             if v in splits:
-                self.used["split"] = True
+                self.used.split = True
                 node_lines[v].append(
                     f"  {ids[v]}s"
-                    + _attrs(shape="circle", style="filled", fillcolor=GATE_FILL, color="#9e9e9e", fontsize="8",
-                             width="0.3", margin="0", label=_table([text(OPS["split"].symbol)]))
+                    + attrs(shape="circle", style="filled", fillcolor=GATE_FILL, color="#9e9e9e", fontsize="8",
+                             width="0.3", margin="0", label=table([text(OPS["split"].symbol)]))
                 )
         self.emit_nodes(node_lines)
         if unit:
@@ -807,14 +356,14 @@ class _Builder:
             if (src, dst) in bundled:
                 continue
             if uses[0] is None:
-                out.append(f"  {src} -> {dst}" + (_attrs(xlabel=_table([text(f"×{len(uses)}")])) if len(uses) > 1 else ""))
+                out.append(f"  {src} -> {dst}" + (attrs(xlabel=table([text(f"×{len(uses)}")])) if len(uses) > 1 else ""))
             else:
                 out.append(f"  {src} -> {dst}{self.edge_attrs(uses, locals_, contrib)}")
         for x in order:
             if x in splits:
                 out.append(f'  {ids[x]} -> {ids[x]}s [arrowhead="none"]')
         if self.legend or (self.legend is None and not compact):
-            self.emit_legend()
+            out += legend_box(self.root.label or "output", self.used)
         out.append("}")
         return Drawing("\n".join(out) + "\n", nodes=len(order), note=note, fit=self.fit)
 
@@ -833,23 +382,23 @@ class _Builder:
         k = len(uses)
         head = [text(f"×{k}")] if k > 1 else []
         if not self.edge_labels or self.view == "forward":
-            return _attrs(label=_table(head)) if head else ""
+            return attrs(label=table(head)) if head else ""
         rows = []
         for v, i in uses:
             d = locals_[v][i]
-            row = [_font(text("local " + ("undefined" if d is None else self.num(d))), MUTED)]
+            row = [font(text("local " + ("undefined" if d is None else self.num(d))), MUTED)]
             c = contrib[v][i]
             if self.show_grad and c is not None:
                 g = self.state.grad(v)
-                row.append(_font(text(f"{self.num(g)} × {self.num(d)} = {self.num(c)}"), GRAD_COLOR))
+                row.append(font(text(f"{self.num(g)} × {self.num(d)} = {self.num(c)}"), GRAD_COLOR))
             if row not in rows:  # x + x: both edges carry the same numbers; say them once
                 rows.append(row)
         shown = [r for row in rows[:3] for r in row]
         if len(rows) > 3:
-            shown.append(_font(text(f"… and {len(rows) - 3} more"), MUTED))
+            shown.append(font(text(f"… and {len(rows) - 3} more"), MUTED))
         if k > 1 and len(rows) == 1:
             head = [text(f"×{k}, each:")]
-        return _attrs(label=_table(head + shown))
+        return attrs(label=table(head + shown))
 
     def emit_bundles(self, box_edges, box_ids) -> set:
         """One edge for each fully connected pair of layers of neuron boxes; the pairs it stands for."""
@@ -869,8 +418,8 @@ class _Builder:
                 label = f"{len(pairs)} edges: each of the {len(srcs)} neurons of {a} feeds each of the {len(dsts)} of {b}"
                 self.lines.append(
                     f"  {s} -> {d}"
-                    + _attrs(ltail=f"cluster_box_{self.cluster_ids[a]}", lhead=f"cluster_box_{self.cluster_ids[b]}",
-                             penwidth="3", color="#8e24aa", label=_table([_font(text(label, 30), "#6a1b9a")]))
+                    + attrs(ltail=f"cluster_box_{self.cluster_ids[a]}", lhead=f"cluster_box_{self.cluster_ids[b]}",
+                             penwidth="3", color="#8e24aa", label=table([font(text(label, 30), "#6a1b9a")]))
                 )
                 done |= pairs
         return done
@@ -888,23 +437,23 @@ class _Builder:
             if g is None or v is self.root:
                 loose += lines
                 continue
-            tree.setdefault(_parent(g), {}).setdefault(g, []).extend(lines)
+            tree.setdefault(parent(g), {}).setdefault(g, []).extend(lines)
         self.lines += loose
         for k, (layer, neurons) in enumerate(tree.items()):
             nested = len(neurons) > 1 or layer not in neurons
             if nested:
                 self.lines.append(f"  subgraph cluster_{k} {{")
-                self.lines.append(f'    label={_table([text(layer)])} style="rounded" color="#bdbdbd"')
+                self.lines.append(f'    label={table([text(layer)])} style="rounded" color="#bdbdbd"')
             for j, (name, lines) in enumerate(neurons.items()):
                 self.lines.append(f"  subgraph cluster_{k}_{j} {{")
-                self.lines.append(f'    label={_table([text(name)])} style="rounded,dashed" color="#9e9e9e"')
+                self.lines.append(f'    label={table([text(name)])} style="rounded,dashed" color="#9e9e9e"')
                 self.lines += ["  " + line for line in lines]
                 self.lines.append("  }")
             if nested:
                 self.lines.append("  }")
 
     def emit_boxes(self, unit, box_ids, top):
-        self.used["box"] = True
+        self.used.box = True
         members = {key: [] for key in box_ids}  # layer order: layer2 before layer10
         for v in self.order:
             if v in unit:
@@ -914,7 +463,7 @@ class _Builder:
         self.box_layers = layers = {}
         for key in members:
             if key not in self.chain_keys and "." in key:
-                layers.setdefault(_parent(key), []).append(key)
+                layers.setdefault(parent(key), []).append(key)
         in_layer = {key: layer for layer, keys in layers.items() for key in keys}
         opened = None
         for key, vs in members.items():
@@ -925,7 +474,7 @@ class _Builder:
                 if layer is not None:
                     k = self.cluster_ids.setdefault(layer, len(self.cluster_ids))
                     self.lines.append(f"  subgraph cluster_box_{k} {{")
-                    self.lines.append(f'    label={_table([text(layer)])} style="rounded" color="#bdbdbd"')
+                    self.lines.append(f'    label={table([text(layer)])} style="rounded" color="#bdbdbd"')
                     # Same rank, and invisible edges that keep neuron1, neuron2, ... in order down the
                     # column: dot reads a flat edge in LR as bottom to top, hence reversed, and only
                     # keeps the order when its final crossing pass is off (remincross, set above).
@@ -941,16 +490,16 @@ class _Builder:
     def emit_box(self, key, vs, unit, box_ids, top):
         params = [v for v in vs if v.kind == "param"]
         size = f"{len(vs)} nodes" + (f", {len(params)} parameters" if params else "")
-        rows = [_font(text(key), "#000000", bold=True), _font(text(size), MUTED)]
+        rows = [font(text(key), "#000000", bold=True), font(text(size), MUTED)]
         grads = [g for v in params if (g := self.state.grad(v)) is not None]
         if self.show_data and params and len(params) <= 4:
             for p in params:
                 g = self.state.grad(p)
                 row = f"{p.label.rsplit('.', 1)[-1]} {self.num(p.data)}"
-                rows.append(_font(text(row), DATA_COLOR) + ("" if g is None or not self.show_grad else "  " + _font(text(f"grad {self.num(g)}"), GRAD_COLOR)))
+                rows.append(font(text(row), DATA_COLOR) + ("" if g is None or not self.show_grad else "  " + font(text(f"grad {self.num(g)}"), GRAD_COLOR)))
         elif self.show_grad and grads:
             mean = math.fsum(abs(g) for g in grads) / len(grads)
-            rows.append(_font(text(f"mean |grad| of parameters {self.num(mean)}"), GRAD_COLOR))
+            rows.append(font(text(f"mean |grad| of parameters {self.num(mean)}"), GRAD_COLOR))
         # The box's output: what is read outside it, not counting penalty
         # terms such as p*p that read nothing but parameters.
         outs = [
@@ -960,86 +509,24 @@ class _Builder:
         if len(outs) == 1:
             o = outs[0]
             if self.show_data:
-                rows.append(_font(text(f"out data {self.num(o.data)}"), DATA_COLOR))
+                rows.append(font(text(f"out data {self.num(o.data)}"), DATA_COLOR))
             if self.show_grad:
                 g = self.state.grad(o)
-                rows.append(_font(text("out grad: not computed" if g is None else f"out grad {self.num(g)}"), GRAD_COLOR))
+                rows.append(font(text("out grad: not computed" if g is None else f"out grad {self.num(g)}"), GRAD_COLOR))
         else:  # the same rows as every other box, saying why there is no one number
             what = f"{len(outs)} values read outside" if outs else "nothing read outside"
             if self.show_data:
-                rows.append(_font(text(f"out data: {what}"), DATA_COLOR))
+                rows.append(font(text(f"out data: {what}"), DATA_COLOR))
             if self.show_grad:
-                rows.append(_font(text(f"out grad: {what}"), GRAD_COLOR))
+                rows.append(font(text(f"out grad: {what}"), GRAD_COLOR))
         marked = [self.notes[v] for v in vs if v in self.notes]
-        rows += [_font(text(n), HIGHLIGHT, bold=True) for n in marked if n]
+        rows += [font(text(n), HIGHLIGHT, bold=True) for n in marked if n]
         a = dict(shape="box", style="rounded,filled", fillcolor=BOX_FILL, color="#8e24aa")
         if self.color_by_grad and grads:
-            a["fillcolor"] = _shade(math.fsum(abs(g) for g in grads) / len(grads), top)
+            a["fillcolor"] = shade(math.fsum(abs(g) for g in grads) / len(grads), top)
         if marked:
             a.update(color=HIGHLIGHT, penwidth="3")
         if self.state.focus in vs:
             a.update(color=FOCUS, penwidth="3")
-        a["label"] = _table(rows)
-        self.lines.append(f"  {box_ids[key]}{_attrs(**a)}")
-
-    def legend_line(self) -> str:
-        # The compact legend of a small drawing: one muted line under the caption.
-        parts = []
-        if self.show_data:
-            parts.append(_font("data", DATA_COLOR) + _font(text(" = forward value"), MUTED))
-        if self.show_grad:
-            parts.append(_font("grad", GRAD_COLOR) + _font(text(f" = ∂{self.root.label or 'output'}/∂node"), MUTED))
-        if self.edge_labels and self.view != "forward":
-            parts.append(_font(text("edges: local derivative, then upstream grad × local"), MUTED))
-        return _font(" · ", MUTED).join(parts)
-
-    def emit_legend(self):
-        rows = []
-
-        def swatch(fill, color, style, what):
-            rows.append(
-                f'<TR><TD BGCOLOR="{fill}" BORDER="1" COLOR="{color}" STYLE="{style}" WIDTH="18"> </TD>'
-                f'<TD ALIGN="LEFT" BALIGN="LEFT">{text(what, 80)}</TD></TR>'
-            )
-
-        def line(left, what):
-            rows.append(f'<TR><TD ALIGN="LEFT">{left}</TD><TD ALIGN="LEFT" BALIGN="LEFT">{text(what, 80)}</TD></TR>')
-
-        root_name = self.root.label or "output"
-        if self.show_data:
-            line(_font("data", DATA_COLOR), "forward value")
-        if self.show_grad:
-            line(_font("grad", GRAD_COLOR), f"∂{root_name}/∂node, from the backward pass")
-        kinds = self.used["kinds"]
-        if "param" in kinds:
-            swatch(PARAM_FILL, "#1e88e5", "solid", "parameter (learned; double border)")
-        if "input" in kinds:
-            swatch(INPUT_FILL, "#424242", "solid", "input")
-        if "const" in kinds:
-            swatch(CONST_FILL, "#9e9e9e", "dashed", "constant")
-        if "op" in kinds:
-            swatch(GATE_FILL, "#9e9e9e", "solid", "gate: the op's symbol, then its output")
-        if self.used["split"]:
-            line(text(OPS["split"].symbol), "value used in several places: " + OPS["split"].gate)
-        if self.used["box"]:
-            swatch(BOX_FILL, "#8e24aa", "solid", "a neuron or layer folded into one box")
-        if self.edge_labels and self.view != "forward":
-            line(_font("local", MUTED), "edge: local derivative ∂out/∂in")
-            if self.show_grad:
-                line(_font("g × local", GRAD_COLOR), "edge: upstream grad × local = contribution")
-        if self.color_by_grad:
-            lo = "#" + "".join(f"{c:02x}" for c in SHADE_LOW)
-            hi = "#" + "".join(f"{c:02x}" for c in SHADE_HIGH)
-            swatch(hi, "#9e9e9e", "solid", "largest |grad| in the graph")
-            swatch(lo, "#9e9e9e", "solid", f"|grad| ≤ 1e-{SHADE_DECADES} × largest (vanishing)")
-            if self.used["zero"]:
-                swatch(SHADE_ZERO, "#9e9e9e", "solid", "grad exactly 0 (blocked)")
-        if self.notes:
-            swatch("#ffffff", HIGHLIGHT, "solid", "highlighted (orange border)")
-        if self.state.focus is not None:
-            swatch("#ffffff", FOCUS, "solid", "node being processed (blue border)")
-        table = f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">{"".join(rows)}</TABLE>>'
-        self.lines.append("  subgraph cluster_legend {")
-        self.lines.append('    label=<<B>legend</B>> style="rounded" color="#bdbdbd" fontsize="10"')
-        self.lines.append(f"    legend [shape=plain label={table}]")
-        self.lines.append("  }")
+        a["label"] = table(rows)
+        self.lines.append(f"  {box_ids[key]}{attrs(**a)}")

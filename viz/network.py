@@ -27,7 +27,8 @@ import numbers
 
 from engine import NOT_COMPUTED, Value
 
-from .draw import MUTED, Drawing, _attrs, _font, _shade, _table, number, text
+from .labels import MUTED, attrs, font, number, shade, table, text
+from .render import Drawing
 
 __all__ = ["draw_network", "EDGES", "NODES"]
 
@@ -103,7 +104,7 @@ def _forward(layers, xs):
 def _backward(root, params):
     # The model's gradients as they were, put back afterwards: drawing changes nothing.
     order = root.topo()
-    saved = [(v, v.grad, v.passes) for v in order if v._op is None]
+    saved = [(v, v.grad, v.passes) for v in order if v.rule is None]
     for p in params:
         p.grad = NOT_COMPUTED
     try:
@@ -232,44 +233,44 @@ class _Net:
         for c, head in enumerate(heads):
             x0 = pos[c][0][0]
             out.append(f'  h{c} [shape="plaintext" style="" width="1.6" pos="{x0:.3f},{y_head:.3f}!" '
-                       f'label={_table([_font(text(head), "#424242", bold=True)])}]')
+                       f'label={table([font(text(head), "#424242", bold=True)])}]')
         for r, v in enumerate(self.xs):
             fill = _blend(_color(v.data), min(1.0, abs(v.data) / top_a) * 0.8)
-            label = _table([text(v.label), text(self.num(v.data))]) if self.numbers else _table([text(v.label)]) if self.small else "<>"
-            out.append(f'  i{r}{_attrs(pos="%.3f,%.3f!" % pos[0][r], fillcolor=fill, label=label, tooltip=v.label)}')
+            label = table([text(v.label), text(self.num(v.data))]) if self.numbers else table([text(v.label)]) if self.small else "<>"
+            out.append(f'  i{r}{attrs(pos="%.3f,%.3f!" % pos[0][r], fillcolor=fill, label=label, tooltip=v.label)}')
             count += 1
         for c, (name, _, units) in enumerate(self.layers, 1):
             for r, u in enumerate(units):
                 a = u.a.data
                 d = self.grads[u.z] if self.grads else None
                 if self.nodes == "delta":
-                    fill = _shade(d, top_d)  # |δ| on draw's log scale; exactly 0 is grey
+                    fill = shade(d, top_d)  # |δ| on draw's log scale; exactly 0 is grey
                 else:
                     fill = _blend(_color(a), min(1.0, abs(a) / top_a) * 0.8 if math.isfinite(a) else 1.0)
                 rows = []
                 if self.numbers:
                     rows.append(text(f"a {self.num(a)}"))
                     if d is not None:
-                        rows.append(_font(text(f"δ {self.num(d)}"), "#b71c1c"))
-                label = _table(rows) if rows else "<>"
+                        rows.append(font(text(f"δ {self.num(d)}"), "#b71c1c"))
+                label = table(rows) if rows else "<>"
                 tip = f"{name}.neuron{r + 1}: z {self.num(u.z.data)}, a {self.num(a)}" + (f", δ {self.num(d)}" if d is not None else "")
-                out.append(f'  n{c}_{r}{_attrs(pos="%.3f,%.3f!" % pos[c][r], fillcolor=fill, label=label, tooltip=tip)}')
+                out.append(f'  n{c}_{r}{attrs(pos="%.3f,%.3f!" % pos[c][r], fillcolor=fill, label=label, tooltip=tip)}')
                 count += 1
         if self.root is not None:
             last = len(self.layers)
             ys = [p[1] for p in pos[last]]
             lx, ly = pos[last][0][0] + gap_x * 0.8, sum(ys) / len(ys)
-            rows = [_font("loss", "#000000", bold=True), text(f"{self.loss_name()} {self.num(self.root.data)}"),
-                    _font(text(f"target {self.num(float(self.target)) if isinstance(self.target, numbers.Real) else self.target}"), MUTED)]
+            rows = [font("loss", "#000000", bold=True), text(f"{self.loss_name()} {self.num(self.root.data)}"),
+                    font(text(f"target {self.num(float(self.target)) if isinstance(self.target, numbers.Real) else self.target}"), MUTED)]
             out.append(f'  loss [shape="box" style="rounded,filled" fillcolor="#fff3e0" fixedsize="false" width="0.8" '
-                       f'pos="{lx:.3f},{ly:.3f}!" label={_table(rows)}]')
+                       f'pos="{lx:.3f},{ly:.3f}!" label={table(rows)}]')
             for r in range(len(self.layers[-1][2])):
                 out.append(f'  n{last}_{r} -> loss [color="#9e9e9e" style="dashed"]')
 
         self.emit_edges(pos)
         caption = [text(t, 110) for t in self.caption() if t]
         if caption:
-            out.append(f"  label={_table(caption)}")
+            out.append(f"  label={table(caption)}")
         out.append("}")
         note = "; ".join(self.notes)
         return Drawing("\n".join(out) + "\n", nodes=count, note=note, fit=fit)
@@ -297,12 +298,12 @@ class _Net:
                 src = f"i{i}" if c == 1 else f"n{c - 1}_{i}"
                 t = 0.0 if top == 0 or not math.isfinite(v) else min(1.0, abs(v) / top)
                 width = 0.25 + (MAX_WIDTH - 0.25) * t
-                attrs = dict(color=_color(v), penwidth=f"{width:.2f}")
+                style = dict(color=_color(v), penwidth=f"{width:.2f}")
                 u = units[r]
                 tip = f"{name}.neuron{r + 1}.w{i + 1} = {self.num(u.w[i].data)}" + (
                     f", ∂loss/∂w = {self.num(self.grads[u.w[i]])}" if self.grads else "")
-                attrs["tooltip"] = tip
-                self.lines.append(f"  {src} -> n{c}_{r}{_attrs(**attrs)}")
+                style["tooltip"] = tip
+                self.lines.append(f"  {src} -> n{c}_{r}{attrs(**style)}")
                 if self.numbers:
                     self.edge_number(pos, c, r, i, nin, u)
             prev = name
@@ -316,12 +317,12 @@ class _Net:
         t = 0.2 + 0.6 * (i + 0.5) / nin
         lx, ly = x1 + (x0 - x1) * t, y1 + (y0 - y1) * t
         w = u.w[i]
-        rows = [_font(text(f"w {self.num(w.data)}"), _color(w.data))]
+        rows = [font(text(f"w {self.num(w.data)}"), _color(w.data))]
         if self.grads:
             g = self.grads[w]
-            rows.append(_font(text(f"∂L/∂w {self.num(g)}"), _color(g)))
+            rows.append(font(text(f"∂L/∂w {self.num(g)}"), _color(g)))
         self.lines.append(f'  e{c}_{r}_{i} [shape="plaintext" style="filled" fillcolor="#ffffffd0" fixedsize="false" width="0" '
-                          f'height="0" margin="0.01" fontsize="7" pos="{lx:.3f},{ly:.3f}!" label={_table(rows)}]')
+                          f'height="0" margin="0.01" fontsize="7" pos="{lx:.3f},{ly:.3f}!" label={table(rows)}]')
 
     def caption(self):
         edge = ("edge width ∝ |∂loss/∂w|" if self.edges == "grad" else "edge width ∝ |w|") + ", blue + / orange −"

@@ -31,9 +31,11 @@ from pathlib import Path
 
 from engine import NOT_COMPUTED, Value  # NOT_COMPUTED: the module doctest reads it
 
-from .draw import INLINE_TIMEOUT, FORMATS, GradState, GraphvizMissing, RenderError, accumulated, draw, fitted, number, render, shorten, svg_size
-
-FRAME_FORMATS = ("gif", "html") + FORMATS  # what Frames.save writes, by extension
+from .draw import draw
+from .labels import number
+from .options import FORMATS, FRAME_FORMATS
+from .render import INLINE_TIMEOUT, GraphvizMissing, RenderError, fitted, render, shorten, svg_size
+from .state import GradState, accumulated
 
 __all__ = ["steps", "Frames"]
 
@@ -53,8 +55,8 @@ r.onkeydown=function(e){var d={ArrowLeft:-1,ArrowRight:1}[e.key];if(d&&e.target!
 def _name(v: Value) -> str:
     if v.label:
         return v.label
-    if v._op is not None:
-        return f"the {v._op.symbol} gate"
+    if v.rule is not None:
+        return f"the {v.rule.symbol} gate"
     return "a constant" if v.kind == "const" else f"an unnamed {v.kind}"
 
 

@@ -1,0 +1,129 @@
+"""How a drawing writes things: numbers, escaped label text, fonts, colours and DOT attributes.
+
+Every label of ``draw``, ``steps`` and ``draw_network`` is an HTML-like DOT
+label built here, so escaping lives in one place.
+
+>>> table([font(text("x < 1"), DATA_COLOR, bold=True)])
+'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD><FONT COLOR="#1b7a2f"><B>x &lt; 1</B></FONT></TD></TR></TABLE>>'
+>>> attrs(shape="box", label=table(["a"]), color=None)
+' [shape="box" label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD>a</TD></TR></TABLE>>]'
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import textwrap
+
+__all__ = ["text", "number", "font", "table", "attrs", "shade"]
+
+# Colours: the CS231n circuit convention, forward values green, gradients red.
+DATA_COLOR = "#1b7a2f"
+GRAD_COLOR = "#c62828"
+MUTED = "#757575"
+HIGHLIGHT = "#ff6f00"
+FOCUS = "#1565c0"
+PARAM_FILL = "#e3f2fd"
+INPUT_FILL = "#ffffff"
+CONST_FILL = "#eeeeee"
+GATE_FILL = "#fffde7"
+BOX_FILL = "#f3e5f5"
+# |grad| shading: pale (tiny) to strong (largest in the graph); exactly 0 grey.
+SHADE_LOW, SHADE_HIGH, SHADE_ZERO = (0xFA, 0xFA, 0xFA), (0xFF, 0xA7, 0x26), "#bdbdbd"
+SHADE_DECADES = 6
+WRAP = 40  # characters per label line
+MAX_LABEL = 1000  # characters of one label kept; the rest is summarised
+
+
+def _visible(ch: str) -> str:
+    # Control and other unprintable characters would break dot or vanish; show their code.
+    if ch.isprintable():
+        return ch
+    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+
+def text(s, wrap: int = WRAP) -> str:
+    """Any string as the inside of an HTML-like DOT label: escaped, newlines kept.
+
+    Backslashes are doubled because dot expands ``\\N``, ``\\G``... even inside
+    HTML labels; lines longer than ``wrap`` are broken.
+
+    >>> text('a<b> & "c"\\nd\\\\N')
+    'a&lt;b&gt; &amp; &quot;c&quot;<BR/>d\\\\\\\\N'
+    """
+    s = str(s)
+    if len(s) > MAX_LABEL:
+        s = s[:MAX_LABEL] + f"… ({len(s) - MAX_LABEL} more characters)"
+    s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    lines = []
+    for line in s.split("\n"):
+        line = "".join(_visible(ch) for ch in line)
+        # Break at spaces where possible; keeping the spaces means no character is lost.
+        lines += textwrap.wrap(line, wrap, drop_whitespace=False, replace_whitespace=False) or [""]
+    return "<BR/>".join(html.escape(line, quote=True).replace("\\", "\\\\") for line in lines)
+
+
+def number(x: float, digits: int = 4) -> str:
+    """A float as a short label: 4 significant digits by default.
+
+    >>> number(2.0), number(-0.0), number(1/3), number(float("inf")), number(1e-9)
+    ('2', '0', '0.3333', '∞', '1e-09')
+    """
+    if x != x:
+        return "nan"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x == 0:
+        return "0"
+    return f"{x:.{digits}g}"
+
+
+def font(s: str, color: str, *, size: int | None = None, bold=False, italic=False) -> str:
+    """``s`` (already escaped) in a colour, and optionally a size, bold or italic."""
+    if bold:
+        s = f"<B>{s}</B>"
+    if italic:
+        s = f"<I>{s}</I>"
+    size = f' POINT-SIZE="{size}"' if size else ""
+    return f'<FONT COLOR="{color}"{size}>{s}</FONT>'
+
+
+def table(rows: list[str]) -> str:
+    """An HTML-like DOT label: one row per string, no borders."""
+    cells = "".join(f"<TR><TD>{r}</TD></TR>" for r in rows)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'
+
+
+def attrs(**kw) -> str:
+    """A DOT attribute list, leaving out None values.
+
+    Values are either HTML labels (<...>) or plain tokens we control: only the
+    latter are quoted.
+    """
+    parts = []
+    for k, v in kw.items():
+        if v is None:
+            continue
+        v = str(v)
+        parts.append(f"{k}={v}" if v.startswith("<") else f'{k}="{v}"')
+    return " [" + " ".join(parts) + "]"
+
+
+
+def shade(g, top) -> str | None:
+    """The fill for a gradient g: pale for tiny to strong at ``top`` (the largest |grad|) on a log scale,
+    grey for exactly 0, None for no gradient.
+
+    >>> shade(1.0, 1.0), shade(0.0, 1.0), shade(1e-9, 1.0), shade(None, 1.0)
+    ('#ffa726', '#bdbdbd', '#fafafa', None)
+    """
+    if g is None:
+        return None
+    if g == 0:
+        return SHADE_ZERO
+    if g != g or math.isinf(g) or top == 0:
+        t = 1.0
+    else:
+        t = min(1.0, max(0.0, 1.0 + math.log10(abs(g) / top) / SHADE_DECADES))
+    rgb = (round(lo + (hi - lo) * t) for lo, hi in zip(SHADE_LOW, SHADE_HIGH))
+    return "#" + "".join(f"{c:02x}" for c in rgb)

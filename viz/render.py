@@ -1,0 +1,189 @@
+"""Running Graphviz: DOT text in, an image out, and the ``Drawing`` that holds both.
+
+``render(source, fmt)`` runs ``dot`` with a timeout and says how to install it
+when it is missing; ``Drawing`` keeps the DOT text, makes images on demand,
+saves by extension and shows itself in Jupyter (the DOT text when ``dot`` fails).
+
+>>> d = Drawing("digraph { a -> b }", nodes=2)
+>>> d, d.source.count("->")
+(<Drawing of 2 nodes>, 1)
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from .options import FORMATS
+
+__all__ = ["Drawing", "GraphvizMissing", "RenderError", "INSTALL_HINT", "dot_path", "render", "fitted", "svg_size",
+           "shorten"]
+
+DOT_TIMEOUT = 30.0  # seconds before a `dot` run is stopped (dot can take minutes on huge graphs)
+INLINE_TIMEOUT = 10.0  # shorter in a notebook, which falls back to the DOT text
+FALLBACK_CHARS = 20_000  # DOT text shown in a notebook when dot fails; the rest is cut (and said)
+
+INSTALL_HINT = (
+    "install Graphviz, which provides the `dot` program: sudo apt-get install graphviz (Debian/Ubuntu), "
+    "sudo dnf install graphviz (Fedora), brew install graphviz (macOS), conda install graphviz, "
+    "or see https://graphviz.org/download/"
+)
+
+
+class GraphvizMissing(RuntimeError):
+    """Graphviz's ``dot`` program is not installed or not on PATH."""
+
+
+class RenderError(RuntimeError):
+    """``dot`` ran but failed or took too long."""
+
+
+# --- running dot ---------------------------------------------------------------------
+
+
+def dot_path() -> str | None:
+    """Where the ``dot`` program is, or None when it is not on PATH."""
+    import shutil  # here, not above: the command line reads this module's errors, and `gradflow check` never draws
+
+    return shutil.which("dot")
+
+
+def render(source: str, fmt: str = "svg", *, timeout: float = DOT_TIMEOUT) -> bytes:
+    """Run ``dot`` on DOT text and return the image in ``fmt`` (svg, png or pdf).
+
+    Raises GraphvizMissing (with the install command) when there is no ``dot``.
+    """
+    if fmt not in ("svg", "png", "pdf", "gif"):
+        raise ValueError(f"render: format must be one of svg, png, pdf, gif; got {fmt!r}")
+    import subprocess  # as in dot_path: loaded only when dot runs
+
+    dot = dot_path()
+    if dot is None:
+        raise GraphvizMissing(f"cannot draw the {fmt.upper()} image without Graphviz: {INSTALL_HINT}")
+    try:
+        done = subprocess.run(
+            [dot, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise RenderError(
+            f"dot took longer than {timeout:g} s; draw fewer nodes (collapse='neuron' or 'layer', "
+            "or a smaller max_nodes) or raise the timeout"
+        ) from None
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RenderError(f"dot failed (exit status {done.returncode}): {' / '.join(message[:3]) or 'no message'}")
+    return done.stdout
+
+
+class Drawing:
+    """A drawn graph: DOT text now, images on demand.
+
+    ``source`` is the DOT text; ``note`` says what was collapsed ("" when every
+    node is drawn). ``save(path)`` writes svg, png, pdf or dot by the path's
+    extension. In Jupyter it shows as SVG, or as the DOT text and the install
+    command when Graphviz is missing.
+    """
+
+    def __init__(self, source: str, *, nodes: int, note: str = "", fit: bool = True):
+        self.source = source
+        self.nodes = nodes
+        self.note = note
+        self.fit = fit  # inline: scale down to the output's width (False: natural size)
+        self._svg = None
+
+    def __repr__(self):
+        extra = f", {self.note}" if self.note else ""
+        return f"<Drawing of {self.nodes} nodes{extra}>"
+
+    def pipe(self, fmt: str = "svg") -> bytes:
+        """The drawing as an image in ``fmt``, made by ``dot``."""
+        return render(self.source, fmt)
+
+    def svg(self, *, timeout: float = DOT_TIMEOUT) -> str:
+        """The drawing as SVG text (rendered once, then kept)."""
+        if self._svg is None:
+            self._svg = render(self.source, "svg", timeout=timeout).decode("utf-8")
+        return self._svg
+
+    def save(self, path) -> Path:
+        """Write the drawing to ``path``; the extension picks the format.
+
+        ``.dot`` / ``.gv`` write the DOT text and never need Graphviz.
+        """
+        path = Path(path)
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt == "gv":
+            fmt = "dot"
+        if fmt not in FORMATS:
+            raise ValueError(f"cannot save {str(path)!r}: the extension must be one of {', '.join('.' + f for f in FORMATS)} (or .gv)")
+        if fmt == "dot":
+            path.write_text(self.source, encoding="utf-8")
+        elif fmt == "svg":
+            path.write_text(self.svg(), encoding="utf-8")
+        else:
+            path.write_bytes(render(self.source, fmt))
+        return path
+
+    def _fallback(self, why: str) -> dict:
+        text = f"{why}\n\n{shorten(self.source)}"
+        return {"text/plain": text, "text/html": f"<pre>{html.escape(text)}</pre>"}
+
+    def inline(self) -> str:
+        """The SVG as shown in a notebook: fitted to the output's width unless ``fit`` is False."""
+        svg = self.svg(timeout=INLINE_TIMEOUT)
+        return fitted(svg) if self.fit else svg
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        try:
+            svg = self.inline()
+            return {"image/svg+xml": svg, "text/html": f"<div>{svg[svg.find('<svg'):]}</div>"}
+        except GraphvizMissing:
+            return self._fallback(f"Graphviz's `dot` was not found, so here is the graph as DOT text. To see it drawn, {INSTALL_HINT}.")
+        except RenderError as e:
+            return self._fallback(f"The graph could not be drawn ({e}); here it is as DOT text.")
+
+    def _repr_svg_(self):
+        try:
+            return self.inline()
+        except (GraphvizMissing, RenderError):
+            return None
+
+
+def shorten(source: str, limit: int = FALLBACK_CHARS) -> str:
+    """DOT text cut to ``limit`` characters at a line break, saying how much was left out.
+
+    >>> shorten("a\\nb\\nc\\n", 3)
+    'a\\n… (4 more characters of DOT text not shown; Drawing.source has all of it)'
+    """
+    if len(source) <= limit:
+        return source
+    cut = source.rfind("\n", 0, limit) + 1 or limit
+    return source[:cut] + f"… ({len(source) - cut:,} more characters of DOT text not shown; Drawing.source has all of it)"
+
+
+_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
+
+
+def svg_size(svg: str) -> tuple[float, float]:
+    """The natural width and height (in points) of an SVG that ``dot`` wrote."""
+    m = _SIZE.search(svg)
+    if m is None:
+        raise ValueError("not an SVG written by dot: no width and height in points on its <svg> element")
+    return float(m.group(1)), float(m.group(2))
+
+
+def fitted(svg: str, box: tuple[float, float] | None = None) -> str:
+    """An SVG from ``dot`` that scales down to its container's width, never above its natural size.
+
+    ``box`` (width, height in points) pads the picture to that size, top left,
+    so that frames of different sizes share one box and a page does not jump.
+
+    >>> fitted('<svg width="20pt" height="10pt"\\n viewBox="0.00 0.00 20.00 10.00" x>')
+    '<svg width="100%" style="max-width:20pt;height:auto;display:block" viewBox="0 0 20 10" x>'
+    """
+    w, h = svg_size(svg)
+    if box is not None:
+        w, h = max(w, box[0]), max(h, box[1])
+    head = f'<svg width="100%" style="max-width:{w:g}pt;height:auto;display:block" viewBox="0 0 {w:g} {h:g}"'
+    return re.sub(r'<svg width="[\d.]+pt" height="[\d.]+pt"\s+viewBox="[^"]*"', head, svg, count=1)
