@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 
 from engine import OPS, Value
+from engine.args import is_int
 
 # Drawing is split by job (groups: who belongs together; labels: text and colours; legend;
 # options: the words draw takes; render: running dot; state: how much of backward is shown).
@@ -151,9 +152,9 @@ def draw(
         collapse = "neuron"
     if collapse not in (None, False) + COLLAPSES:
         raise ValueError(f"draw: collapse must be None, False, True, 'neuron' or 'layer'; got {collapse!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+    if not is_int(max_nodes) or max_nodes < 1:
         raise ValueError(f"draw: max_nodes must be a positive int, got {max_nodes!r}")
-    if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 17:
+    if not is_int(digits) or not 1 <= digits <= 17:
         raise ValueError(f"draw: digits must be an int from 1 to 17, got {digits!r}")
 
     order = root.topo()

@@ -26,6 +26,7 @@ import math
 import numbers
 
 from engine import NOT_COMPUTED, Value
+from engine.args import is_int, is_real
 
 from .labels import MUTED, attrs, font, number, shade, table, text
 from .render import Drawing
@@ -84,7 +85,7 @@ def _sample(x, nin):
         raise ValueError(f"draw_network: the network takes {nin} inputs, x has {len(xs)}")
     values = []
     for i, v in enumerate(xs):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        if not is_real(v) or not math.isfinite(v):
             raise ValueError(f"draw_network: input {i + 1} must be a finite number, got {v!r}")
         values.append(Value(float(v), f"x{i + 1}"))
     return values
@@ -160,7 +161,7 @@ def draw_network(
         raise ValueError(f"draw_network: edges must be one of {', '.join(map(repr, EDGES))}; got {edges!r}")
     if nodes not in NODES:
         raise ValueError(f"draw_network: nodes must be one of {', '.join(map(repr, NODES))}; got {nodes!r}")
-    if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 17:
+    if not is_int(digits) or not 1 <= digits <= 17:
         raise ValueError(f"draw_network: digits must be an int from 1 to 17, got {digits!r}")
     layers = _layers(model)
     nin = len(layers[0][2][0].w)

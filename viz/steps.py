@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from engine import NOT_COMPUTED, Value  # NOT_COMPUTED: the module doctest reads it
+from engine.args import is_int
 
 from .draw import draw
 from .labels import number
@@ -111,7 +112,7 @@ class Frames:
 
     def state(self, k: int) -> GradState:
         """What is known after step k (0 = only the seed at the output)."""
-        if isinstance(k, bool) or not isinstance(k, int):
+        if not is_int(k):
             raise TypeError(f"frame index must be an int, got {type(k).__name__}")
         n = len(self)
         if not -n <= k < n:
