@@ -9,8 +9,9 @@ teacher's key grades a class's submissions (``gradflow grade``), per-student
 numbers come from ``[vary]`` (``gradflow handout``).
 
 Where each job lives: ``text`` (reading files and TOML), ``answers`` (answer keys
-and the answers given), ``sheet`` (the format, the options), ``solve`` (the graph
-and every derivative), ``grade`` (verdicts, hints, reports, feedback), ``numbers``
+and the answers given), ``sheet`` (the format, the options), ``solve`` (a case, its graph
+and every derivative), ``grade`` (verdicts, reports, feedback), ``hints`` (the
+common slips a wrong answer matches, and what counts as right), ``numbers``
 (the tolerance), ``vary`` (per-student inputs), ``bulk`` (a class at once),
 ``handout`` (student copies), ``ids`` (student ids, their file names, writing only
 new files), ``command`` (the ``check``/``grade``/``handout`` subcommands);
@@ -74,8 +75,8 @@ from .errors import SheetError
 from .grade import MISTAKES, CaseReport, Grade, Item, Report, Row
 from .numbers import Tolerance
 from .answers import Answer
-from .sheet import DEFAULT_TOLERANCE, MAX_CASES, MAX_OPS, MAX_STEPS, Case, Sheet, Update, check, load, loads
-from .solve import Solution, SolutionSet
+from .sheet import DEFAULT_TOLERANCE, MAX_CASES, MAX_OPS, MAX_STEPS, Sheet, Update, check, load, loads
+from .solve import Case, Solution, SolutionSet
 from .text import MAX_SHEET_BYTES
 
 __all__ = ["load", "loads", "check", "Sheet", "Case", "Answer", "Solution", "SolutionSet", "Report", "CaseReport", "Row",

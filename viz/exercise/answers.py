@@ -10,6 +10,7 @@ import math
 import re
 from typing import Mapping, NamedTuple
 
+from engine.args import is_real
 from engine.expr import Expr, ExprError
 
 from .errors import kind_of
@@ -119,7 +120,8 @@ def nonfinite(sheet, solution):
     return None
 
 
-def _item_of(fail, path, key, sheet) -> tuple:
+def item_of(fail, path, key, sheet) -> tuple:
+    """The item (kind, of, name) a key of the sheet names (in items, [points], [tolerance], formula); a bad key fails."""
     if not isinstance(key, str):
         fail(path, f"an answer's key must be a string, got {key!r:.40}")
     parsed = parse_key(key, sheet.output, sheet.steps, sheet.solutions[0].values)
@@ -190,7 +192,7 @@ def read_given(given, written: str | None, names: Mapping | None, *, comma: bool
         if not math.isfinite(number):
             raise Invalid(f"{given.strip()[:80]!r} is {number}, not a finite number")
         return number, given.strip(), "", note
-    if isinstance(given, bool) or not isinstance(given, (int, float)):
+    if not is_real(given):
         what = "a formula" if names else "arithmetic of numbers"
         raise Invalid(f"an answer must be a number, or {what} in quotes, got {kind_of(given)}")
     try:
@@ -203,7 +205,7 @@ def read_given(given, written: str | None, names: Mapping | None, *, comma: bool
     return number, "", text, ""
 
 
-def _answers(raw: Mapping, path: tuple, sheet, values: dict, fail, locator) -> tuple:
+def sheet_answers(raw: Mapping, path: tuple, sheet, values: dict, fail, locator) -> tuple:
     """The answers of a sheet the student or teacher wrote themselves (a key, a self-check
     sheet, ``check(answers)``): a formula may use any input or step; a bad one is a SheetError."""
     out = []

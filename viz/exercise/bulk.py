@@ -19,6 +19,8 @@ from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
+from engine.args import is_real
+
 from .errors import SheetError, kind_of
 from .grade import MISTAKES, Grade, grade
 from .ids import MAX_ID, Writer, canonical, cell, file_names, index_csv, normal, problem, read_roster, shown
@@ -84,9 +86,7 @@ def differences(key, sub: Submission, student: str) -> list:
     inputs = sub.data.get("inputs")
     if isinstance(inputs, dict):
         mine = key.solution_for(student).case.inputs
-        off = [n for n, x in mine.items() if n in inputs and not (isinstance(inputs[n], (int, float))
-                                                                  and not isinstance(inputs[n], bool)
-                                                                  and float(inputs[n]) == x)]
+        off = [n for n, x in mine.items() if n in inputs and not (is_real(inputs[n]) and float(inputs[n]) == x)]
         off += [n for n in inputs if n not in mine]
         if off:
             out.append(f"the file's inputs differ from the key's for this id ({', '.join(shown(str(n), 20) for n in off[:5])}); "

@@ -12,15 +12,17 @@ import math
 from pathlib import Path
 from typing import Mapping, NamedTuple
 
+from engine.args import is_int, is_real
 from engine.expr import Expr, ExprError, check_name
 from engine.ops import CONVENTIONS
 
-from .answers import _answers, _item_of, nonfinite
+from . import vary
+from .answers import item_of, nonfinite, sheet_answers
 from .errors import Failer, SheetError, kind_of
 from .grade import CaseReport, Report, grade
 from .ids import canonical
 from .numbers import DEFAULT_REL, Tolerance, fmt
-from .solve import Solution, SolutionSet
+from .solve import Case, Solution, SolutionSet
 from .text import parse_toml, read_text
 
 MAX_STEPS = 1000  # an exercise has a handful; the cap keeps a hostile sheet to well under a second
@@ -52,15 +54,6 @@ TOP_KEYS = {
 CASE_KEYS = {"name": "the case's name", "description": "a sentence about the case",
              "inputs": "this case's input values", "answers": "this case's answers"}
 TOLERANCE_KEYS = ("rel", "abs", "digits")
-
-class Case(NamedTuple):
-    """One variant of the exercise: its inputs and answers."""
-
-    name: str
-    description: str
-    inputs: dict
-    answers: tuple  # of Answer
-
 
 class Update(NamedTuple):
     """One optimizer step. ``form = "pytorch"`` (PyTorch's SGD, the default): v' = μ·v + g,
@@ -101,7 +94,7 @@ class Sheet:
         self.output = output
         self.cases = cases
         self.source = source
-        self._locator = locator
+        self.locator = locator  # where each key sits in the TOML text, for errors that name the line
         self.points = points or {}
         self.all_items = {}  # every item asked for, set once the answers are read
         self.items = items  # (kind, of, name) -> key as written; None: the answers given are the items
@@ -162,14 +155,12 @@ class Sheet:
         """The solution of the (single) case with this student's inputs (see ``[vary]``)."""
         if not self.vary or not student:
             return self.solutions[0]
-        from .vary import draw  # vary builds Solutions of its own draws
-
         who = canonical(student)
         if who not in self._by_student:
             if len(self._by_student) > 4096:  # a class of thousands: keep memory bounded
                 self._by_student.clear()
                 self._by_inputs.clear()
-            solution = draw(self, student)
+            solution = vary.draw(self, student)
             self._by_student[who] = self._by_inputs.setdefault(tuple(solution.case.inputs.items()), solution)
         return self._by_student[who]
 
@@ -191,12 +182,12 @@ class Sheet:
                 raise SheetError(f"check: the answers for case {case.name!r} must be a dict, got {type(given).__name__}")
             fail = Failer(f"{self.source} (answers given to check)", None)
             path = ("cases", i, "answers") if len(self.cases) > 1 else ("answers",)
-            out.append((solution, _answers(given, path, self, solution.values, fail, None)))
+            out.append((solution, sheet_answers(given, path, self, solution.values, fail, None)))
         return out
 
 
 def _number_input(fail, path, x) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
+    if not is_real(x):
         fail(path, f"an input's value must be a number, got {kind_of(x)} {x!r:.40}")
     x = float(x) if abs(x) < 1e308 else math.inf  # a huge TOML integer would overflow float()
     if not math.isfinite(x):
@@ -257,12 +248,12 @@ def _tolerance(fail, path, x) -> Tolerance:
                 _unknown_key(fail, path, k, TOLERANCE_KEYS)
         rel, abs_, digits = x.get("rel", DEFAULT_REL), x.get("abs", 0.0), x.get("digits", True)
         for name, v in (("rel", rel), ("abs", abs_)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
+            if not is_real(v) or not 0 <= v < math.inf:
                 fail(path + (name,), f"must be a number ≥ 0 such as 0.01, got {v!r:.40}")
         if not isinstance(digits, bool):
             fail(path + ("digits",), f"must be true or false, got {digits!r:.40}")
         return Tolerance(float(rel), float(abs_), digits)
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 < x < math.inf:
+    if not is_real(x) or not 0 < x < math.inf:
         fail(path, f"must be a positive number such as 1e-3 (the old rule) or a table {{rel = 0.01, abs = 0}}, got {x!r:.40}")
     return Tolerance(legacy=float(x))
 
@@ -365,7 +356,7 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
     if not isinstance(comma, bool):
         fail(("decimal_comma",), f"must be true or false, got {kind_of(comma)}")
     seed = data.get("seed", "")
-    if isinstance(seed, bool) or not isinstance(seed, (int, str)) or len(str(seed)) > 100:
+    if not (is_int(seed) or isinstance(seed, str)) or len(str(seed)) > 100:
         fail(("seed",), f"must be a whole number or a short text, got {kind_of(seed)}")
     if not isinstance(data.get("fingerprint", ""), str):
         fail(("fingerprint",), "must be the text gradflow handout wrote")
@@ -422,7 +413,7 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
     items = {}
     for i, ((label, d, inputs, raw_answers, path), solution) in enumerate(zip(cases, sheet.solutions)):
         answers = _table(fail, path + ("answers",), raw_answers, "answers (\"y\" = 3, \"dy/dw\" = 2)")
-        parsed = _answers(answers, path + ("answers",), sheet, solution.values, fail, locator)
+        parsed = sheet_answers(answers, path + ("answers",), sheet, solution.values, fail, locator)
         sheet.cases[i] = solution.case = Case(label, d, inputs, parsed)
         for a in parsed:
             items.setdefault(a.item, a.key)
@@ -431,7 +422,7 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
         if not isinstance(listed, list) or not all(isinstance(k, str) for k in listed):
             fail(("items",), f"must be an array of answer keys, e.g. [\"y\", \"dy/dw\"], got {listed!r:.60}")
         for k in listed:
-            items.setdefault(_item_of(fail, ("items",), k, sheet), k)
+            items.setdefault(item_of(fail, ("items",), k, sheet), k)
     sheet.items = items if listed is not None else None
     sheet.all_items = items
     sheet.formulas = _formulas(fail, data.get("formula", False), sheet)
@@ -443,12 +434,12 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
             fail(where, f"{solution.prefix}the correct value of {key} is {value} at these inputs "
                         f"({', '.join(f'{n} = {fmt(v)}' for n, v in list(solution.case.inputs.items())[:10])}); "
                         "an exercise needs finite answers: change the inputs")
-    sheet.tolerances = {_item_of(fail, ("tolerance", k), k, sheet): _tolerance(fail, ("tolerance", k), v)
+    sheet.tolerances = {item_of(fail, ("tolerance", k), k, sheet): _tolerance(fail, ("tolerance", k), v)
                         for k, v in per_answer.items()}
     points = _table(fail, ("points",), data.get("points", {}), "points (\"dy/dw\" = 2)")
     for k, v in points.items():
-        item = _item_of(fail, ("points", k), k, sheet)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1e9:
+        item = item_of(fail, ("points", k), k, sheet)
+        if not is_real(v) or not 0 <= v < 1e9:
             fail(("points", k), f"points must be a number ≥ 0, got {v!r:.40}")
         if item not in items:
             fail(("points", k), f"{k!r} is not one of the items to answer ({', '.join(items.values())})")
@@ -463,7 +454,7 @@ def _formulas(fail, raw, sheet) -> frozenset:
         fail(("formula",), f"must be true, false or an array of answer keys such as [\"dy/dw\"], got {kind_of(raw)}")
     out = set()
     for k in raw:
-        item = _item_of(fail, ("formula",), k, sheet)
+        item = item_of(fail, ("formula",), k, sheet)
         if item not in sheet.all_items:
             fail(("formula",), f"{k!r} is not one of the items to answer ({', '.join(sheet.all_items.values())})")
         out.add(item)
@@ -551,7 +542,7 @@ def _conventions(fail, raw) -> dict:
         if k not in CONVENTIONS:
             _unknown_key(fail, ("conventions",), k, CONVENTIONS)
         allowed = list(CONVENTIONS[k].choices)
-        if isinstance(v, bool) or not isinstance(v, (int, float, str)) or v not in allowed:
+        if not (is_real(v) or isinstance(v, str)) or v not in allowed:
             shown = ", ".join(f'"{a}"' if isinstance(a, str) else fmt(a) for a in allowed)
             fail(("conventions", k), f"must be one of {shown}, got {v!r:.40}")
         out[k] = allowed[allowed.index(v)]  # the table's own spelling: 1.0 is the choice 1

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+from typing import NamedTuple
 
-from engine import OPS, DomainError, Step, Value
+from engine import OPS, DomainError, Value
 from engine.ops import CONVENTIONS
 from engine.expr import ExprError
 
@@ -32,6 +33,15 @@ def _assignments(names, data) -> str:
     return ", ".join(f"{n} = {fmt(data(n))}" for n in list(names)[:20]) + (", …" if len(names) > 20 else "")
 
 
+class Case(NamedTuple):
+    """One variant of the exercise: its inputs and answers."""
+
+    name: str
+    description: str
+    inputs: dict
+    answers: tuple  # of Answer
+
+
 class Solution:
     """One case, computed: the graph, every named value and gradient, and why.
 
@@ -50,7 +60,7 @@ class Solution:
             self.nodes[name] = Value(x, name, kind="param" if name in sheet.params else "input")
         self.texts = _ShortTexts()  # unnamed node -> the source text that made it
         self.owner = {}  # node -> the step it was made in
-        fail = Failer(sheet.source, sheet._locator)
+        fail = Failer(sheet.source, sheet.locator)
         prefix = f"case {case.name!r}: " if len(sheet.cases) > 1 else ""
         if sheet.vary and case.name == "" and case is not sheet.cases[0]:
             prefix = f"with the inputs {_assignments(case.inputs, case.inputs.get)}: "
@@ -73,19 +83,16 @@ class Solution:
         self.root = self.nodes[out]
         self.values = {n: v.data for n, v in self.nodes.items()}
 
-        # The engine's step sequence is the one source of the gradients and their order.
+        # The engine's step sequence is the one source of the gradients and their order, with the
+        # local derivatives the sheet's conventions choose (ReLU′(0) = 1, say) where one applies.
         # Non-finite gradients are let through here so that the check below can name the item.
         try:
             with Value.allow_nonfinite():
-                self.sequence = list(self.root.steps())
+                self.sequence = list(self.root.steps(conventions=sheet.conventions))
         except _ENGINE_FAILURES as e:
             fail(("graph", out), f"{prefix}the backward pass fails: {e}; the exercise's numbers are out of range")
         # Steps sitting where a convention applies (a ReLU at 0): the report names the rule used.
-        self.chosen = {CONVENTIONS[k].op: (CONVENTIONS[k].applies, CONVENTIONS[k].choices[v])
-                       for k, v in sheet.conventions.items()}
         self.kinks = [st for st in self.sequence if _kink(st.node)]
-        if self.kinks and self.chosen:
-            self._replay_with_convention()
         self.grads = {n: float(v.grad) for n, v in self.nodes.items()}
         reached = set(self.root.topo())
         self.reaches = {n for n, v in self.nodes.items() if v in reached}
@@ -119,12 +126,8 @@ class Solution:
             try:
                 # As above, a non-finite local derivative is let through for the check that names it.
                 with Value.allow_nonfinite():
-                    if self.chosen:
-                        grads = _replayed(top, self.chosen)
-                        self.local[name] = {n: grads.get(v, 0.0) for n, v in leaves.items()}
-                    else:
-                        top.backward()
-                        self.local[name] = {n: float(v.grad) for n, v in leaves.items()}
+                    top.backward(conventions=sheet.conventions)
+                self.local[name] = {n: float(v.grad) for n, v in leaves.items()}
             except _ENGINE_FAILURES as e:
                 fail(("graph", name), f"{prefix}its local derivatives fail: {e}")
             for n in expr.names:
@@ -133,13 +136,6 @@ class Solution:
         self.scale = max(finite, default=1.0) or 1.0  # the sheet's largest value: the floor for a correct 0
         self._totals = {}
         self.near = None  # Solutions at inputs near these (vary.nearby), made once for every formula answer
-
-    def _replay_with_convention(self):
-        # The engine takes ReLU′(0) = 0; the sheet chose 1. Replay the engine's own sequence
-        # with that one local derivative changed, so every other rule stays the engine's.
-        grads, self.sequence = _replayed(self.root, self.chosen, with_steps=True)
-        for v in self.nodes.values():
-            v.grad = grads.get(v, 0.0)
 
     def _data(self, name):
         return self.nodes[name].data
@@ -389,24 +385,6 @@ def convention_words(key: str, chosen: dict, advice: bool = True) -> str:
 
 def _toml(value) -> str:
     return f'"{value}"' if isinstance(value, str) else fmt(value)
-
-
-def _replayed(root: Value, chosen: dict, with_steps: bool = False):
-    """Gradients from the engine's step sequence, with the local derivatives a sheet's
-    conventions choose (op -> (where it applies, the local derivatives there))."""
-    grads = {root: 1.0}
-    sequence = []
-    for step in root.steps():
-        g = grads.get(step.node, 0.0)
-        local = step.local
-        rule = chosen.get(step.node.op)
-        if rule and rule[0](*(v.data for v in step.node.inputs)):
-            local = rule[1]
-        contrib = tuple(g * d for d in local)
-        for v, c in zip(step.node.inputs, contrib):
-            grads[v] = grads.get(v, 0.0) + c
-        sequence.append(Step(step.node, g, local, contrib))
-    return (grads, sequence) if with_steps else grads
 
 
 def _enclosed(s: str) -> bool:

@@ -18,6 +18,7 @@ import hashlib
 from .answers import nonfinite
 from .errors import SheetError
 from .ids import canonical
+from .solve import Case, Solution
 
 MAX_ATTEMPTS = 200
 NEARBY = 4  # other draws a formula answer must hold at
@@ -58,9 +59,6 @@ def inputs_for(sheet, student: str) -> dict:
 
 def draw(sheet, student: str):
     """The Solution at ``student``'s inputs: the first draw that is not degenerate."""
-    from .sheet import Case
-    from .solve import Solution
-
     digest = sheet.fingerprint.encode()
     student = canonical(student)
     base = sheet.cases[0].inputs
@@ -95,9 +93,6 @@ def branches(solution) -> tuple:
 def nearby(solution, salt: str, count: int = NEARBY) -> list:
     """Up to ``count`` Solutions at inputs near this one's (each moved by 5-20% of its size,
     at least 0.025), on the same side of every kink, none degenerate; deterministic per salt."""
-    from .sheet import Case
-    from .solve import Solution
-
     sheet = solution.sheet
     digest = sheet.fingerprint.encode()
     pattern = branches(solution)
