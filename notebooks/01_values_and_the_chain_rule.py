@@ -21,12 +21,17 @@
 # 2. run `backward()` and read off every partial derivative at once;
 # 3. check those derivatives by hand with the chain rule, and numerically by nudging an input;
 # 4. meet the four patterns every backward pass is made of: **sum distributes**, **product
-#    switches**, **max routes** and **split adds**, each on a graph you can draw and change.
+#    switches**, **max routes** and **split adds**, each on a graph you can draw and change;
+# 5. derive σ' with the quotient rule, as deck 002 does, and check it two ways;
+# 6. check gradients the way practitioners do: by relative error, with a well-chosen nudge, and
+#    minding the kinks where a numerical check fails although the gradient is right.
 #
 # Every code cell starts with the numbers you may change. Change one, re-run the cell, and watch
 # the values and gradients respond.
 
 # %%
+import math
+
 from engine import OPS, NOT_COMPUTED, Value, gradcheck, numerical_grad
 from viz import draw
 
@@ -96,6 +101,34 @@ ds = s * (1 - s)                 # σ'(z), never more than 0.25
 by_hand = {"w": ds * x.data, "x": ds * w.data, "b": ds * 1.0}
 for leaf in (w, x, b):
     print(f"dy/d{leaf.label}: by hand {by_hand[leaf.label]: .6f}   engine {leaf.grad: .6f}")
+
+# %% [markdown]
+# ### Where σ'(z) = σ(z)·(1 − σ(z)) comes from
+#
+# Deck 002 gets the sigmoid's derivative from the quotient rule: for f = g/h,
+# f' = (g'·h − g·h') / h². The sigmoid is such a quotient, with g = 1 on top (g' = 0) and
+# h = 1 + e^(−z) below (h' = −e^(−z)), so
+#
+# σ'(z) = (0 · h − 1 · (−e^(−z))) / h² = e^(−z) / (1 + e^(−z))².
+#
+# That is right, but it needs the exponential again. Cut the fraction into two factors,
+# e^(−z)/(1 + e^(−z)) times 1/(1 + e^(−z)). The second factor is σ(z) itself; the first is
+# (1 + e^(−z) − 1)/(1 + e^(−z)) = 1 − σ(z). Hence σ' = σ·(1 − σ), made only from the σ that the
+# forward pass has already stored.
+#
+# Two checks in gradflow. The `sigmoid` op's row in the table uses s·(1 − s). Written out as the
+# division `1 / (1 + (-z).exp())`, the same function becomes a graph of four nodes, and the engine
+# differentiates it with the table's *quotient* row (÷: the denominator receives −gradient·x/y²),
+# without ever being told about σ'. All four columns agree:
+
+# %%
+for z_value in (-3.0, 0.0, 0.5, 2.0):   # change these
+    z_op, z_div = Value(z_value), Value(z_value)
+    z_op.sigmoid().backward()
+    (1 / (1 + (-z_div).exp())).backward()   # σ as a quotient: the engine applies the quotient rule
+    e, s = math.exp(-z_value), 1 / (1 + math.exp(-z_value))
+    print(f"z = {z_value:+.1f}:  e^−z/(1 + e^−z)² = {e / (1 + e) ** 2:.6f}   σ(1 − σ) = {s * (1 - s):.6f}   "
+          f"sigmoid op {z_op.grad:.6f}   quotient graph {z_div.grad:.6f}")
 
 # %% [markdown]
 # ## And by nudging
@@ -275,3 +308,93 @@ g = a * a + a
 g.backward()
 print(f"dg/da = {a.grad}, 2a + 1 = {2 * a.data + 1}")
 draw(g, legend=False)  # a value used in several places is drawn with a split point that adds the branches
+
+# %% [markdown]
+# ## Gradient checking in practice
+#
+# Setting backward's gradient beside the nudged one, as `gradcheck` did above, is how backward
+# passes get tested, hand derivations included. Stanford's CS231n course notes (deck 002 points
+# to them) describe how to make that comparison trustworthy. Three of their points, tried on
+# gradflow.
+#
+# **1. Judge by relative error.** With a the analytic gradient and n the numerical one, look at
+# |a − n| / max(|a|, |n|) rather than |a − n|. A gap of 10⁻⁶ is nothing beside a gradient of 10
+# and everything beside a gradient of 10⁻⁶, and gradients that small are common (a saturated unit,
+# an early layer: notebook 6). The notes' rough scale: above 10⁻² the gradient is probably wrong;
+# 10⁻⁷ or less means it is right; in between, look closer (10⁻⁴ is acceptable where the function
+# has kinks, suspicious where it has none). gradflow's `gradcheck` divides by max(1, |n|): a
+# relative error for gradients above 1, an absolute one below. For tiny gradients, read its
+# `analytic` and `numeric` fields and compute the relative error yourself.
+#
+# The test case: a hand rule with deck 000's slip (notebook 4 has the erratum), σ' written as σ·σ
+# instead of σ·(1 − σ), checked on a saturated unit. The absolute gap would pass a test at 10⁻⁶;
+# the relative error says the rule is entirely wrong.
+
+# %%
+z_value = -14.0   # change this: at z = 0 the slip happens to give the right number (σ = 1 − σ = ½)
+
+
+def relative_error(a, n):
+    return abs(a - n) / max(abs(a), abs(n), 1e-300)
+
+
+sig = 1 / (1 + math.exp(-z_value))
+numeric = numerical_grad(lambda z: z.sigmoid(), z_value)[0]
+for name, rule in (("σ·(1 − σ)", sig * (1 - sig)), ("σ·σ (the slip)", sig * sig)):
+    print(f"{name:>15}: analytic {rule:.3e}, numerical {numeric:.3e}, absolute gap {abs(rule - numeric):.1e}, "
+          f"relative error {relative_error(rule, numeric):.1e}")
+
+# %% [markdown]
+# **2. Choose the nudge ε with care.** The centred difference (f(x + ε) − f(x − ε)) / 2ε misses the
+# slope by about ε²·f‴(x)/6, so a large ε is inaccurate. But every value of f also carries a
+# rounding error of about 10⁻¹⁶·|f|, and dividing by 2ε magnifies it, so a tiny ε is inaccurate
+# too. Between the two lies a valley, around ε = 10⁻⁵ to 10⁻⁶ for a well-scaled function in double
+# precision. (Python's floats, and so gradflow's, are doubles. In single precision, about seven
+# digits, the same check bottoms out near 10⁻⁴ at ε ≈ 10⁻² to 10⁻³, and a small mistake can hide
+# below that: check in doubles.) The relative error of the perceptron's ∂y/∂w from the top of this
+# notebook, for a range of ε:
+
+# %%
+w0, x0, b0 = -3.0, 2.0, 1.0   # change these (the perceptron y = σ(w·x + b) defined above)
+
+exact = gradcheck(perceptron, w0, x0, b0).analytic[0]
+for k in range(1, 14, 2):
+    n = numerical_grad(perceptron, w0, x0, b0, eps=10.0 ** -k)[0]
+    print(f"ε = 1e-{k:<2}  numerical {n:+.12f}   relative error {relative_error(exact, n):.1e}")
+
+# %% [markdown]
+# **3. Mind the kinks.** ReLU, leaky ReLU and max have corners where the slope jumps. If a corner
+# lies within the nudge, the two evaluations f(x + ε) and f(x − ε) land on opposite sides of it
+# and the difference quotient mixes two slopes: the check fails although backward is right. The
+# notes' remedy: note which side of its corner every kink is on (for max, which input wins) in
+# both nudged evaluations; if any changed sides, the numerical gradient cannot be trusted at this
+# point. (They also advise checking on a few samples only: each extra sample adds more ReLUs that
+# could sit near a corner.)
+
+# %%
+z_value, eps = 3e-7, 1e-6   # change these: z_value = 3e-6 keeps the corner outside the nudge
+
+
+def sides(root):
+    """For each kink of root's graph, in graph order: is its input right of the corner (max: does a win)?"""
+    return [v.inputs[0].data > 0 if v.op in ("relu", "leaky_relu") else v.inputs[0].data > v.inputs[1].data
+            for v in root.topo() if v.op in ("relu", "leaky_relu", "max")]
+
+
+def kinked(z):
+    return (2 * z).relu() + z * z
+
+
+r = gradcheck(kinked, z_value, eps=eps)
+crossed = sides(kinked(Value(z_value + eps))) != sides(kinked(Value(z_value - eps)))
+print(f"analytic {r.analytic[0]:.4f}, numerical {r.numeric[0]:.4f}, relative error "
+      f"{relative_error(r.analytic[0], r.numeric[0]):.1e}, gradcheck ok: {r.ok}")
+print(f"a kink changed sides between f(z + ε) and f(z − ε): {crossed}")
+
+# %% [markdown]
+# The numerical slope is neither side's: the true slope is 2 + 2z right of the corner and 2z left of
+# it. A few more habits from the same notes: check a handful of parameters, not all of them (each
+# costs two forward passes); switch dropout off while checking (a new random mask between the two
+# evaluations changes f itself); check the data loss alone before adding a penalty (the penalty's
+# gradient can be large enough to hide a wrong data gradient); and check at an ordinary point, not
+# a special one such as all weights zero, where many terms vanish and mistakes hide with them.
