@@ -26,7 +26,7 @@
 # %%
 from IPython.display import display
 
-from engine import OPS, Value
+from engine import OPS, Value, numerical_grad
 from viz import draw, steps
 
 
@@ -73,6 +73,21 @@ for step in y_hat.steps():
     print(f"δ{k} = δ{k + 1} · g{k}'(x{k}) = {step.grad:.5f} · {step.local[0]:.5f} = {step.contrib[0]:.5f}"
           f"     g{k} = {step.node.op}, g{k}' = {OPS[step.node.op].formula[0]}")
 print(f"\n∂ŷ/∂x1 = {xs[0].grad:.5f}")
+
+# %% [markdown]
+# > **Erratum — deck 002_94c761bf53992e40.txt** (the first slide that writes out the δ sequence)
+# >
+# > **The slide says** δ₁ = ∂ŷ/∂x₁ = ∂ŷ/∂x₂ · **∂x₂/∂x₂** = δ₂·g₁'(x₁). **What is right:** the last
+# > factor is **∂x₂/∂x₁** = g₁'(x₁), the derivative of the step x₂ = g₁(x₁) with respect to its input.
+# > ∂x₂/∂x₂ is 1, and with it the line would say δ₁ = δ₂. The deck's next slide, which repeats the
+# > sequence, has ∂x₂/∂x₁ right.
+# >
+# > **Check:** δ₂, δ₁ and g₁'(x₁) of the chain above: δ₁ is δ₂ times g₁'(x₁), not δ₂ times 1.
+
+# %%
+g1_slope = numerical_grad(lambda v: getattr(v, chain[0])(), x1_value)[0]   # ∂x2/∂x1, by nudging x1
+print(f"δ2 = {xs[1].grad:.5f}, δ1 = {xs[0].grad:.5f}: δ1/δ2 = {xs[0].grad / xs[1].grad:.5f}, "
+      f"and ∂x2/∂x1 = g1'(x1) = {g1_slope:.5f} (∂x2/∂x2 would be 1)")
 
 # %% [markdown]
 # The same sequence, drawn: drag the slider to move from the output back to x1.
