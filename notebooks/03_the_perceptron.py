@@ -30,7 +30,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from engine import Value
+from engine import Value, numerical_grad
 from nn import MLP, Adam, Perceptron, fit, pass_class, xor
 from viz import draw
 
@@ -106,6 +106,26 @@ for x, label in zip(X[:6].tolist(), y[:6].tolist()):
 z0 = p(X[0].tolist()).data   # w·x + b for the first student, with the weights left by the six visits above
 print(f"after the six visits, the first student (label {y[0]}) has w·x + b = {z0:.2f}")
 print(f"l − y = {y[0] - int(z0 >= 0)} (step output),  l − w·x = {y[0] - z0:+.2f} (linear output)")
+
+# %% [markdown]
+# > **Erratum — deck 004_e41f9ac31c75eef9.txt** (the same slide, below the rule)
+# >
+# > **The slide says** (l_j − y_j) > 0: w_i needs to become bigger; (l_j − y_j) < 0: smaller.
+# > **What is right:** the change is α·(l_j − y_j)·x_j,i, so its sign is the error's sign *times the
+# > input's*. Where x_j,i < 0, a positive error makes w_i smaller, and that is exactly what raises
+# > w·x_j towards the label. The slide's reading holds for the bias (whose input is 1) and for
+# > positive inputs only; here the features are counts, never negative, but standardised ones (as
+# > further down) are negative half the time.
+# >
+# > **Check:** a perceptron with w = (1, 1), b = 0 meets a *pass* with a negative first feature.
+
+# %%
+q, x_neg = Perceptron(2, seed=0), [-2.0, 1.0]
+q.w[0].data, q.w[1].data, q.b.data = 1.0, 1.0, 0.0
+z_before = q(x_neg).data
+dw_neg, db_neg = q.perceptron_update(x_neg, 1)
+print(f"z = {z_before:+.1f}, so l − y = +1; Δw1 = {dw_neg[0]:+.0f} (w1 shrinks), Δw2 = {dw_neg[1]:+.0f}, "
+      f"Δb = {db_neg:+.0f}; z after the update = {q(x_neg).data:+.1f}")
 
 # %% [markdown]
 # `learn` repeats that over the data until a whole pass (an epoch) makes no mistake, or the epochs
@@ -250,6 +270,45 @@ boundary_line(p, ax, X, scale=scale, color="k")
 plt.show()
 
 # %% [markdown]
+# > **Erratum — deck 004_e41f9ac31c75eef9.txt** (the slide "The activation function")
+# >
+# > **The slide says** the activation "also needs to be differentiable", and lists the step function
+# > as the one used for classification. **What is right:** the step is not differentiable in any
+# > useful sense. It is flat on both sides of its jump, so its derivative is 0 wherever it exists,
+# > and at the jump it does not exist. No gradient passes through it: that is why the perceptron has
+# > a rule of its own instead of gradient descent, why ADALINE trains the linear z, and why
+# > backpropagation networks replace the step with a sigmoid, a step with the corner smoothed off.
+# >
+# > **Check:** the step's slope by central differences, left of the jump, right of it, and across it.
+
+# %%
+step = lambda z: Value(1.0 if z.data >= 0 else 0.0)   # the step's output is a new number: no graph leads back to z
+print("slope of the step at z = −1, 0.5 and 0:", [numerical_grad(step, z)[0] for z in (-1.0, 0.5, 0.0)],
+      "(the last is 1/2ε for ε = 1e-6: the jump, not a slope)")
+
+# %% [markdown]
+# > **Erratum — deck 004_e41f9ac31c75eef9.txt** (the slides "The perceptron Algorithm: The Δ rule"
+# > and "The learning Algorithm: Δ rule")
+# >
+# > **The slides call** Rosenblatt's 1958 perceptron rule "the Δ rule". **What is right:** the delta
+# > rule is Widrow and Hoff's rule for ADALINE (1960), the one above, which deck
+# > 001_ae477276b4929235.txt calls "the famous delta rule" (also the LMS rule). The two look alike,
+# > w ← w + α·(target − output)·x, but they differ in the output. Rosenblatt's is the step, so the
+# > error is −1, 0 or +1 and a sample classified correctly changes nothing; the delta rule's is the
+# > linear z, so the error can be any number and every sample moves the weights until z reaches
+# > its target. Only the delta rule is a gradient step.
+# >
+# > **Check:** one student, the same starting weights, one update by each rule.
+
+# %%
+sample = 0   # change this
+rosenblatt, widrow_hoff = Perceptron(2, seed=1), Perceptron(2, seed=1)   # two copies of the same start
+x, label = X[sample].tolist(), int(y[sample])
+print(f"student {sample} (label {label}), z = {rosenblatt(x).data:+.2f}: perceptron rule Δw = "
+      f"{rosenblatt.perceptron_update(x, label, lr=0.01)[0]}, delta rule Δw = "
+      f"{[round(d, 4) for d in widrow_hoff.delta_update(x, label, lr=0.01)[0]]}")
+
+# %% [markdown]
 # ## A threshold neuron: σ(net − T)
 #
 # The lectures also write a sigmoid unit with a *threshold* T: net = Σ w_i·x_i and
@@ -278,6 +337,32 @@ ax.set_ylabel("o")
 ax.set_title("the threshold T moves the step; a steeper sigmoid approaches it")
 ax.legend(fontsize=8)
 plt.show()
+
+# %% [markdown]
+# > **Erratum — deck 004_e41f9ac31c75eef9.txt** (the slides "Forward Pass", "Backward pass - using
+# > gradient descent" and "Backward pass", a sigmoid unit with half the squared error)
+# >
+# > **The slides say** Error = Output − Label, two slides later Error = label − Output, and then
+# > ∂E_total/∂Out = (1/N)·Σ(Out_i − l_i) = Error. **What is right:** for E = ½(label − Out)² (the
+# > order inside the square does not matter), ∂E/∂Out = Out − label. That is the first definition
+# > of Error and minus the second; a student who pairs the second definition with the last line
+# > moves the weights uphill. (The 1/N and the sum also come one step too early: each Out_i has its
+# > own derivative (Out_i − l_i)/N, and the sum over samples appears in ∂E_total/∂w.) The same
+# > slide ends with ∂Net/∂W_i = ∂(w_0·x_0 + … + w_n·x_n)/∂w_0 = x_0, mixing two indices: for each
+# > i, **∂Net/∂w_i = x_i**.
+# >
+# > **Check:** one sigmoid unit, Net = w1·x1 + w2·x2, Out = σ(Net), E = ½(Label − Out)².
+
+# %%
+xs4, label4 = [0.5, -1.5], 1.0   # change these
+ws4 = [Value(0.8, "w1", kind="param"), Value(-0.4, "w2", kind="param")]
+net4 = ws4[0] * xs4[0] + ws4[1] * xs4[1]
+out4 = net4.sigmoid()
+E4 = 0.5 * (label4 - out4) ** 2
+E4.backward()
+print(f"Out = {out4.data:.4f}: ∂E/∂Out = {out4.grad:+.4f};  Output − Label = {out4.data - label4:+.4f},  "
+      f"Label − Output = {label4 - out4.data:+.4f}")
+print(f"∂E/∂w_i ÷ ∂E/∂Net = {[round(w.grad / net4.grad, 6) for w in ws4]} = (x1, x2) = {xs4}: ∂Net/∂w_i = x_i")
 
 # %% [markdown]
 # ## XOR: where one neuron gives up
@@ -309,3 +394,14 @@ history = fit(model, X_xor, y_xor, loss="bce_with_logits", optimizer=Adam(model.
 print(f"accuracy after {epochs} epochs: {history.acc[-1]:.0%}")
 for x, t in zip(X_xor.tolist(), y_xor.tolist()):
     print(f"XOR{tuple(int(v) for v in x)} = {t}: network's raw output {model(x)[0].data:+.2f} (class 1 when > 0)")
+
+# %% [markdown]
+# This network has five neurons (four hidden, one output), and deck 004 closes by setting networks
+# beside brains: a thousand neurons against the brain's many.
+#
+# > **Erratum — deck 004_e41f9ac31c75eef9.txt** (the slide "Scale and architecture")
+# >
+# > **The slide says** our brain has ~10¹² neurons. **What is right:** about 8.6 × 10¹⁰, some 86
+# > billion (Azevedo et al., 2009, who counted cell nuclei in dissolved brain tissue), so the slide
+# > is more than ten times too high. There is nothing here for gradflow to check: the number is a
+# > count, not a computation.
