@@ -151,6 +151,42 @@ for label, hand, param in (("W3", dJ_dW3, W3), ("W2", dJ_dW2, W2), ("W1", dJ_dW1
     print(f"∂J/∂{label}: by hand {hand: .8f}   gradflow {param.grad: .8f}   agree: {abs(hand - param.grad) < 1e-12}")
 
 # %% [markdown]
+# > **Erratum — deck 000_e15207e55994f5a1.txt** (the slide "Punchline", and again on "Vanishing
+# > Gradients")
+# >
+# > **The slides say** "Recall that σ'(z) = σ(z)(1 σ(z))", and later σ'(z) = σ(z)(1 σ(z)) ≤ .25: an
+# > operator is missing between 1 and σ(z), both times. **What is right:** σ'(z) = σ(z)·(1 **−** σ(z)),
+# > which the same deck writes correctly for ∂a(3)/∂z(3) a few slides before. Read as a product, the
+# > slide's σ(z)·1·σ(z) = σ(z)² agrees with σ' only at z = 0, where both are 0.25, so the example
+# > under the bound, (0.5)(1 − 0.5) = 0.25, cannot tell them apart.
+# >
+# > **Check:** at this network's z(3), gradflow's ∂a(3)/∂z(3) against both readings.
+
+# %%
+s3 = a3.data
+print(f"z(3) = {z3.data:+.4f}: gradflow ∂a(3)/∂z(3) = {z3.grad / a3.grad:.6f};  σ(1 − σ) = {s3 * (1 - s3):.6f},  σ·σ = {s3 * s3:.6f}")
+
+# %% [markdown]
+# > **Erratum — deck 001_ae477276b4929235.txt** (the "Questions" slide again, and "Backpropagation:
+# > the big picture")
+# >
+# > **The slides say** the purpose of the backward step is "to update the weights, given an output
+# > error", and list "update the weights layer-by-layer, starting from the final layer" under it.
+# > **What is right:** the backward step *computes the gradient*, ∂J/∂w for every weight (and ∂J/∂x
+# > for every input, which notebook 8 uses to fool a network). Changing the weights is a separate
+# > step that reads those gradients, as in the deck's own gradient-descent algorithm ("compute
+# > gradient", then "update weights"). The separation matters: a layer updated in the middle of the
+# > sweep would send the layers below a δ computed with its *new* weights, not the ones the forward
+# > pass used.
+# >
+# > **Check:** after `J.backward()` the weights are untouched and only their `grad` is filled; and
+# > ∂J/∂W(2), computed with W(3) already updated (η = 0.5), is a different number.
+
+# %%
+print(f"after backward: W3 = {W3.data} (as set), ∂J/∂W3 = {W3.grad:.6f};  ∂J/∂W2 = {W2.grad:.6f}, but with W3 "
+      f"updated first: {err * (W3.data - 0.5 * W3.grad) * dsigmoid(z3.data) * a2.data:.6f}")
+
+# %% [markdown]
 # ## The exercise checker agrees
 #
 # The same three formulas, written as answers on an exercise sheet built from the numbers at the
@@ -282,6 +318,27 @@ print(f"output unit 1: slide δ = {d1:+.4f}, but ∂E/∂net = {net1.grad:+.4f}"
 print(f"hidden unit: slide Δw_kj = η·δ_j·x = η·({slide_dj * x_.data:+.4f}); descent −η·∂E/∂w_kj = η·({-Wkj.grad:+.4f})")
 
 # %% [markdown]
+# > **Erratum — deck 003_9e952ba29a69ae43.txt** (the slide "Perceptron learning")
+# >
+# > **The slide says** ∂E/∂W_j = Err × ∂/∂W_j (y − g(Σ_{j=0}^n W_j·x_j)) = −Err × g'(in) × x_j. The
+# > summation index j is also the free index of W_j, so the sum reads as if every term held the one
+# > weight being differentiated. **What is right:** give the sum its own index,
+# > in = Σ_{k=0}^n W_k·x_k. Of its n + 1 terms only k = j contains W_j, so ∂in/∂W_j = x_j and
+# > ∂E/∂W_j = −Err × g'(in) × x_j, the slide's result, now derived.
+# >
+# > **Check:** a sigmoid unit with three weights: ∂E/∂W_j against −Err·g'(in)·x_j for each j.
+
+# %%
+x3, y3 = [1.0, 0.5, -2.0], 1.0   # x_0 = 1 carries the bias weight W_0
+W_3 = [Value(v, f"W{k}", kind="param") for k, v in enumerate((0.2, -0.7, 0.4))]
+unit_in = sum((w * x for w, x in zip(W_3, x3)), Value(0.0))
+E3 = 0.5 * (y3 - unit_in.sigmoid()) ** 2
+E3.backward()
+g_in = unit_in.sigmoid().data * (1 - unit_in.sigmoid().data)
+print("∂E/∂W_j, gradflow:", [round(w.grad, 6) for w in W_3], "  −Err·g'(in)·x_j:",
+      [round(-(y3 - unit_in.sigmoid().data) * g_in * x, 6) for x in x3])
+
+# %% [markdown]
 # ## One step downhill
 #
 # The gradient says which way each weight should move to make the loss *grow*; gradient descent
@@ -302,6 +359,34 @@ for step in range(steps):
     for p in params:
         p.data -= learning_rate * p.grad
     print(f"step {step}: loss {loss.data:.5f}, output {out.data:.4f}")
+
+# %% [markdown]
+# > **Erratum — deck 001_ae477276b4929235.txt** (the slide "Key Intuitions Required for BP")
+# >
+# > **The slide says** "Change the weights in the direction of gradient to minimize the error
+# > function." **What is right:** the gradient points the way the error *grows* fastest, so to
+# > minimise, change the weights in the **opposite** direction, w ← w − η·∇J, as the deck's own
+# > gradient-descent slides do ("take small step in opposite direction of gradient").
+# >
+# > **Check:** from the weights the loop above ended with, one step of η = 0.5 along the gradient
+# > and one against it.
+
+# %%
+def current_loss():
+    hs = [sum((w * x for w, x in zip(ws, xs)), b).sigmoid() for ws, b, _, _ in hidden]
+    return 0.5 * (sum((w * h for w, h in zip(out_ws, hs)), out_b).sigmoid() - target) ** 2
+
+
+loss = current_loss()
+loss.zero_grad()
+loss.backward()
+grads = [p.grad for p in params]
+for sign, name in ((+1, "along the gradient"), (-1, "against it")):
+    for p, g in zip(params, grads):
+        p.data += sign * 0.5 * g
+    print(f"loss {loss.data:.5f}, one step {name}: {current_loss().data:.5f}")
+    for p, g in zip(params, grads):
+        p.data -= sign * 0.5 * g   # back to where we were
 
 # %% [markdown]
 # ## The same network from `nn`
