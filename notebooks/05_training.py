@@ -24,8 +24,11 @@
 # 3. compare full-batch gradient descent, stochastic gradient descent and mini-batches;
 # 4. try learning rates that are too small, about right and too large;
 # 5. add momentum, Nesterov momentum and Adam;
-# 6. fight overfitting with an L2 penalty, dropout and early stopping;
-# 7. draw decision boundaries on moons and spirals.
+# 6. stop when the gradient is small, ‖∇J‖ < ε, and see the trap in that test;
+# 7. fight overfitting with an L2 penalty, dropout and early stopping, and set underfitting beside
+#    it;
+# 8. derive the gradient of the softmax cross-entropy, p − y, and check it;
+# 9. draw decision boundaries on moons and spirals.
 #
 # Everything is small on purpose (a few dozen points, a few dozen epochs) so each cell runs in
 # seconds; raise the numbers at the top of a cell to see more.
@@ -38,7 +41,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from engine import Value
-from nn import MLP, SGD, Adam, bce, bce_with_logits, fit, moons, mse, spirals
+from nn import MLP, SGD, Adam, Neuron, bce, bce_with_logits, fit, moons, mse, softmax_cross_entropy, spirals
 from viz.plots import plot_decision_boundary, plot_history
 
 # %matplotlib inline
@@ -77,6 +80,27 @@ print(f"{'f(x)':>6} {'y':>6} {'(y − f)²':>10} {'∂J/∂f':>8}")
 for fi, yi in zip(f, actual):
     print(f"{fi.data:>6.0f} {yi:>6.0f} {(yi - fi.data) ** 2:>10.0f} {fi.grad:>+8.2f}")
 print(f"J = {J.data:.1f}: two misses of 60 points dominate; the miss of 10 adds little (squaring punishes large errors)")
+
+# %% [markdown]
+# > **Erratum — deck 002_94c761bf53992e40.txt** (the slide "Loss function - L(y, ŷ)")
+# >
+# > **The slide says** the prediction and the price paid "could be compared with the Euclidean
+# > distance (also referred as L2 distance or Mean Square Error - MSE)", above the formula
+# > (1/N)·Σ(y_i − ŷ_i)². **What is right:** the formula is the MSE, but the MSE is not the Euclidean
+# > distance. The distance is the square *root* of the sum of squares, ‖y − ŷ‖ = √Σ(y_i − ŷ_i)²;
+# > the MSE is its square divided by N, ‖y − ŷ‖²/N. Both are smallest at the same predictions, but
+# > their values differ, and so do their gradients: the MSE's grows with the miss, the distance's
+# > has length 1 whatever the miss.
+# >
+# > **Check:** both on the grade table above, with their gradients.
+
+# %%
+f_dist, f_mse = [Value(v) for v in predicted], [Value(v) for v in predicted]
+distance = sum(((yi - fi) ** 2 for fi, yi in zip(f_dist, actual)), Value(0.0)) ** 0.5
+distance.backward()
+mse(f_mse, actual).backward()
+print(f"Euclidean distance {distance.data:.2f}, its gradient {[round(v.grad, 3) for v in f_dist]} (length 1)")
+print(f"MSE                {J.data:.1f}, its gradient {[round(v.grad, 2) for v in f_mse]}")
 
 # %% [markdown]
 # ## Two losses for a classifier
@@ -119,6 +143,22 @@ J.backward()
 print(f"slide: {1 * math.log(0.5) + 0 * math.log(0.5):+.3f} (∂/∂p = +2: descent lowers p);  nn.bce: {J.data:+.3f}, ∂J/∂p = {p_half.grad:+.1f}")
 
 # %% [markdown]
+# > **Erratum — deck 001_ae477276b4929235.txt** (the same slide)
+# >
+# > **The slide labels** the first term, y·log f(x), "Actual" and the second, (1 − y)·log(1 − f(x)),
+# > "Predicted". **What is right:** every term holds both. y and 1 − y come from the actual label;
+# > f(x) and 1 − f(x) are the predicted probability. The labels belong under y and f(x), as the deck
+# > places them on the MSE slide, (y − f(x))², "Actual" under y and "Predicted" under f(x). (So the
+# > labels are not simply swapped: swapping them would be just as wrong.) The first term is the
+# > one that counts when the actual class is 1, the second when it is 0.
+# >
+# > **Check:** for a sample of class 1, the term labelled "Predicted" is 0 whatever the prediction.
+
+# %%
+for p_pred in (0.9, 0.1):
+    print(f"y = 1, f(x) = {p_pred}: y·log f = {1 * math.log(p_pred):+.3f},  (1 − y)·log(1 − f) = {0 * math.log(1 - p_pred):+.3f}")
+
+# %% [markdown]
 # With MSE the gradient at z = −6 is tiny (the sigmoid's σ' ≈ 0.0025 multiplies it), so a badly
 # wrong network barely learns. With BCE, dJ/dz = p − y: the more wrong, the larger the push. This
 # is why classifiers use cross-entropy, usually computed straight from the raw output z
@@ -146,6 +186,22 @@ for epoch in range(epochs):
         print(f"epoch {epoch:>3}: loss {loss.data:.4f}, accuracy {accuracy:.0%}")
 
 # %% [markdown]
+# > **Erratum — deck 000_e15207e55994f5a1.txt** (the first "How have we trained before?" slide)
+# >
+# > **The slide says** "LOSS function: focus only 1 iteration; Loss Cost: focus on the whole".
+# > **What is right:** the loss is measured on one *sample* (one prediction against its label); the
+# > cost J averages those losses over the whole training set. An iteration is one update step, and
+# > it sees one sample only in pure SGD: each iteration of the loop above uses all the samples, and
+# > the number it prints is the cost.
+# >
+# > **Check:** the last iteration's `loss` against the mean of the per-sample losses.
+
+# %%
+per_sample = [bce_with_logits([o], [t]).data for o, t in zip(outputs, y.tolist())]
+print(f"the iteration's loss {loss.data:.6f} = the mean of {len(per_sample)} per-sample losses {np.mean(per_sample):.6f} "
+      f"(each between {min(per_sample):.4f} and {max(per_sample):.4f})")
+
+# %% [markdown]
 # `nn.fit` runs exactly this loop, and also keeps a history per epoch, shuffles mini-batches,
 # holds out validation data and stops early when asked. With the same seed it starts from the same
 # weights and gives the same numbers:
@@ -155,6 +211,62 @@ model = MLP(2, [hidden, 1], activation="tanh", seed=seed)
 history = fit(model, X, y, loss="bce_with_logits", optimizer=SGD(model.parameters(), lr=learning_rate),
               epochs=epochs, progress=False)
 print(f"fit: first loss {history.loss[0]:.4f}, last loss {history.loss[-1]:.4f}, accuracy {history.acc[-1]:.0%}")
+
+# %% [markdown]
+# ## When to stop: ‖∇J‖ < ε
+#
+# The loops above run a fixed number of epochs. Deck 001's gradient-descent algorithm says "loop
+# until convergence" and gives a test: keep going while ‖∇J‖ > ε, the length of the gradient
+# vector over *all* parameters, √(Σ (∂J/∂p)²) (or while the loss still changes by more than ε).
+# At a minimum the gradient is zero, and near one it is small, so the test stops close to a
+# point where no direction goes down.
+#
+# Below, plain gradient descent fits a line (one linear `Neuron`, mean squared error) to twenty
+# noisy points on y = 2x − 0.5, for three values of ε. The loss is a bowl with a single minimum,
+# the gradient shrinks by about the same factor at every step, and each hundredfold smaller ε
+# costs the same number of extra steps.
+
+# %%
+tolerances, learning_rate, max_steps = (1e-2, 1e-4, 1e-6), 0.3, 10_000   # change these
+
+rng = np.random.default_rng(0)
+x_line = rng.uniform(-1, 1, 20)
+t_line = 2 * x_line - 0.5 + rng.normal(0, 0.2, 20)
+
+
+def descend(unit, eps):
+    """Gradient descent until ‖∇J‖ < eps; returns (steps taken, ‖∇J‖, J)."""
+    optimizer = SGD(unit.parameters(), lr=learning_rate)
+    for step in range(max_steps):
+        J = mse([unit([xi]) for xi in x_line.tolist()], t_line.tolist())
+        optimizer.zero_grad()
+        J.backward()
+        norm = math.sqrt(sum(p.grad ** 2 for p in unit.parameters()))
+        if norm < eps:
+            break
+        optimizer.step()
+    return step, norm, J.data
+
+
+for eps in tolerances:
+    line = Neuron(1, activation="linear", seed=0)
+    step, norm, J = descend(line, eps)
+    print(f"ε = {eps:.0e}: stopped after {step:>2} steps, ‖∇J‖ = {norm:.1e}, J = {J:.6f}, "
+          f"line y = {line.w[0].data:.4f}·x {line.b.data:+.4f}")
+
+# %% [markdown]
+# The test says the gradient is small, not that the loss is. A zero gradient also marks a saddle,
+# a flat plateau, or a unit that passes no gradient at all. The same data, a ReLU unit started with
+# its bias at −3, so that w·x + b < 0 for every point: the ReLU outputs 0 everywhere, its gradient
+# is exactly 0, and the test declares convergence before the first step, with the loss where it
+# started. Check the loss, too, and where it matters, try other starting points.
+
+# %%
+dead = Neuron(1, activation="relu", seed=0)
+dead.b.data = -3.0
+step, norm, J = descend(dead, 1e-6)
+print(f"ReLU unit, b = −3: stopped after {step} steps, ‖∇J‖ = {norm}, J = {J:.3f} "
+      f"(the best line reaches {mse([line([xi]) for xi in x_line.tolist()], t_line.tolist()).data:.3f})")
 
 # %% [markdown]
 # ## The same loop, much faster
@@ -203,6 +315,26 @@ for name, batch_size in (("full batch", None), ("mini-batch 10", 10), ("SGD (bat
     print(f"{name:>14}: final loss {runs[name].loss[-1]:.4f}, {1e3 * (time.perf_counter() - start):.0f} ms")
 curves(runs, title="loss per epoch")
 plt.show()
+
+# %% [markdown]
+# > **Erratum — deck 001_ae477276b4929235.txt** (the first "Stochastic Gradient Descent" slide)
+# >
+# > **The slide says** 3. pick a single data point i, 4. compute the gradient ∂J_i(W)/∂W, 5. update
+# > W ← W − η·**∂J(W)/∂W**. **What is right:** step 5 uses the gradient step 4 computed, the one
+# > sample's ∂J_i/∂W: W ← W − η·∂J_i(W)/∂W. ∂J/∂W is the full-batch gradient, which SGD exists to
+# > avoid computing; with it, the slide's algorithm would be plain gradient descent that also picks
+# > a sample for nothing.
+# >
+# > **Check:** at the same weights, the first sample's gradient and the full gradient for the first
+# > few parameters.
+
+# %%
+model = MLP(2, [hidden, 1], activation="tanh", seed=seed)
+bce_with_logits([model(X[0].tolist())], [y[0]]).backward()
+one_sample = [p.grad for p in model.parameters()[:4]]
+model.zero_grad()
+bce_with_logits([model(x) for x in X.tolist()], y.tolist()).backward()
+print("∂J_1/∂W:", np.round(one_sample, 4), "  ∂J/∂W:", np.round([p.grad for p in model.parameters()[:4]], 4))
 
 # %% [markdown]
 # Per epoch, the smaller batches make more progress because they take more steps; their curve is
@@ -320,6 +452,73 @@ for ax, (name, model) in zip(axes, models.items()):
     plot_decision_boundary(model, X_train, y_train, ax=ax, loss="bce_with_logits")
     ax.set_title(name)
 plt.show()
+
+# %% [markdown]
+# ## Underfitting, beside overfitting
+#
+# Deck 001 draws three fits side by side: **underfitting**, the ideal fit and **overfitting**. A
+# model that underfits lacks the capacity to follow the data; with no hidden layer, the network
+# below is logistic regression, one straight boundary, and no straight line separates two moons.
+# Its signature differs from overfitting's: the training loss stays high, and the validation loss
+# is just as high (here even a little lower: with 24 noisy training points chance decides which
+# set is easier). An overfitted model has a training loss far *below* its validation loss. The
+# cure is the opposite too: more capacity (hidden units, layers, features), not less. Below, the
+# three fits on the same data; the middle one is the L2 run from above.
+
+# %%
+too_simple = MLP(2, [1], seed=0)   # no hidden layer: w·x + b, one straight boundary
+runs["too simple"] = fit(too_simple, X_train, y_train, loss="bce_with_logits",
+                         optimizer=Adam(too_simple.parameters(), lr=learning_rate), epochs=epochs,
+                         val=(X_val, y_val), progress=False)
+fits = {"underfitting: no hidden layer": (too_simple, runs["too simple"]),
+        f"about right: L2 λ = {l2}": (models[f"L2 λ = {l2}"], runs[f"L2 λ = {l2}"]),
+        "overfitting: plain": (models["plain"], runs["plain"])}
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+for ax, (name, (model, h)) in zip(axes, fits.items()):
+    print(f"{name:>30}: training loss {h.loss[-1]:.3f}, validation loss {h.val_loss[-1]:.3f} "
+          f"(accuracy {h.acc[-1]:.0%} and {h.val_acc[-1]:.0%})")
+    plot_decision_boundary(model, X_train, y_train, ax=ax, loss="bce_with_logits")
+    ax.set_title(name)
+plt.show()
+
+# %% [markdown]
+# ## Softmax cross-entropy and its gradient, p − y
+#
+# With k classes a network gives k raw scores z_1 … z_k. The softmax turns them into
+# probabilities, p_j = e^(z_j) / Σ_i e^(z_i), and the loss of a sample of class c is
+# L = −log p_c. Write it as L = −z_c + log Σ_i e^(z_i) and differentiate with respect to one score z_j:
+#
+# * the first term gives −1 if j = c and 0 otherwise;
+# * the second gives e^(z_j) / Σ_i e^(z_i) = p_j (the chain rule through the log and the sum).
+#
+# So **∂L/∂z_j = p_j − y_j**, with y the one-hot label (y_c = 1, the others 0): every score is pushed
+# down by its probability, and the right one pulled up by 1. It is the same p − y as the sigmoid with
+# binary cross-entropy above, which is the case k = 2. Over a batch of n samples the loss is the
+# mean, and each sample's scores get (p − y)/n.
+#
+# gradflow's `softmax_cross_entropy` never uses this formula: it builds the graph of
+# log Σ e^(z − m) + m − z_c (m, the largest score, keeps the exponentials from overflowing) and
+# backpropagates through it. Its gradients and p − y agree:
+
+# %%
+scores, label = [2.0, -1.0, 0.5], 0   # change these: three raw scores and the true class
+
+z = [Value(v, f"z{j + 1}") for j, v in enumerate(scores)]
+L = softmax_cross_entropy([z], [label])
+L.backward()
+p = np.exp(scores) / np.exp(scores).sum()
+one_hot = np.eye(len(scores))[label]
+print(f"L = {L.data:.4f} = −log p_c = {-math.log(p[label]):.4f}")
+print("p − y:   ", (p - one_hot).round(6))
+print("gradflow:", np.round([zj.grad for zj in z], 6))
+
+batch = np.random.default_rng(1).normal(size=(4, 3))   # four samples' scores, classes 0, 1, 2, 2
+labels = [0, 1, 2, 2]
+zs = [[Value(v) for v in row] for row in batch.tolist()]
+softmax_cross_entropy(zs, labels).backward()
+P = np.exp(batch) / np.exp(batch).sum(axis=1, keepdims=True)
+print("batch of 4: largest gap between gradflow and (P − Y)/4:",
+      f"{np.abs(np.array([[v.grad for v in row] for row in zs]) - (P - np.eye(3)[labels]) / 4).max():.1e}")
 
 # %% [markdown]
 # ## Spirals
