@@ -23,7 +23,9 @@
 # 2. measure the gradient at every layer of a deep chain and of a deeper network, for each
 #    activation, and see it on the drawn graph;
 # 3. see a ReLU unit *die* — its input negative for every sample, so its gradient is zero and it can
-#    never recover — and how leaky ReLU keeps a trickle of gradient flowing.
+#    never recover — and how leaky ReLU keeps a trickle of gradient flowing;
+# 4. look at ELU and softplus, two smooth relatives of ReLU: their shapes, their derivatives
+#    (checked against gradflow), and how they come back from the start that kills a ReLU unit.
 
 # %%
 import random
@@ -31,7 +33,7 @@ import random
 import matplotlib.pyplot as plt
 import numpy as np
 
-from engine import OPS, Value, numerical_grad
+from engine import OPS, Value, gradcheck, numerical_grad
 from engine.batch import trace
 from nn import MLP, SGD, bce_with_logits, fit, moons
 from viz import draw
@@ -78,6 +80,24 @@ plt.show()
 # %%
 slopes = [numerical_grad(lambda t: t.sigmoid(), t)[0] for t in np.linspace(-6, 6, 1201)]
 print(f"largest σ' on [−6, 6]: {max(slopes):.6f} at z = {np.linspace(-6, 6, 1201)[int(np.argmax(slopes))]:+.2f}")
+
+# %% [markdown]
+# > **Erratum — deck 000_e15207e55994f5a1.txt** (the slide "Hyperbolic Tangent Function")
+# >
+# > **The slide says** tanh(z) = sinh(z)/cosh(z) = (e^(2x) − 1)/(e^(2x) + 1): the variable changes
+# > from z to x halfway along the line. **What is right:** tanh(z) = (e^(2z) − 1)/(e^(2z) + 1), the
+# > same variable throughout (multiply sinh/cosh = (e^z − e^(−z))/(e^z + e^(−z)) above and below by
+# > e^z).
+# >
+# > **Check:** gradflow's tanh and its derivative against the formula in z, at a z of your choice.
+
+# %%
+z_value = 0.7   # change this
+t = Value(z_value)
+th = t.tanh()
+th.backward()
+print(f"tanh({z_value}) = {th.data:.6f}, (e^2z − 1)/(e^2z + 1) = {(np.exp(2 * z_value) - 1) / (np.exp(2 * z_value) + 1):.6f};  "
+      f"tanh' = {t.grad:.6f} = 1 − tanh² = {1 - th.data ** 2:.6f}")
 
 # %% [markdown]
 # ## A deep chain
@@ -223,6 +243,75 @@ ax.set_xlabel("epoch")
 ax.set_ylabel("mean squared error")
 ax.legend()
 plt.show()
+
+# %% [markdown]
+# ## ELU and softplus
+#
+# Two more activations from the lectures' lists, each a ReLU with something changed on the left.
+#
+# * **ELU** (deck 004): ELU(z) = z for z ≥ 0 and α(e^z − 1) for z < 0. On the right it is ReLU;
+#   on the left it bends smoothly down towards −α instead of sitting at 0. Its slope is 1 on the
+#   right and α·e^z on the left, small for very negative z but never exactly 0, so a unit whose
+#   input is negative still learns. Since α·e^z = ELU(z) + α, the backward pass can get the left
+#   slope from the stored output, which is how gradflow's table writes it. With α = 1 both sides
+#   have slope 1 at z = 0 and the curve has no corner; with another α the slope jumps there. Its
+#   outputs can be negative, so a layer of ELUs averages closer to 0 than a layer of ReLUs.
+# * **softplus** (deck 001): softplus(z) = log(1 + e^z), a ReLU with the corner rounded off. It
+#   lies above ReLU everywhere, by log 2 ≈ 0.69 at z = 0 and by almost nothing once |z| > 5. Its
+#   derivative is 1/(1 + e^(−z)), the sigmoid: deck 001 lists the two side by side. The slope is
+#   never exactly 0 or 1, and it is at most 1, so softplus never amplifies a gradient.
+
+# %%
+alpha_elu = 1.0   # ELU's α; try 0.5 to see the corner at 0
+
+z = np.linspace(-4, 4, 401)
+shapes = {"relu": lambda v: v.relu(), f"elu (α = {alpha_elu})": lambda v: v.elu(alpha_elu),
+           "softplus": lambda v: v.softplus()}
+fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(11, 3.5))
+for name, f in shapes.items():
+    values, slopes = [], []
+    for zi in z:
+        v = Value(float(zi))
+        out = f(v)
+        out.backward()
+        values.append(out.data)
+        slopes.append(v.grad)
+    ax_f.plot(z, values, label=name)
+    ax_d.plot(z, slopes, label=name)
+ax_d.plot(z, 1 / (1 + np.exp(-z)), "k:", lw=1, label="σ(z), for comparison")
+ax_f.set_title("the functions")
+ax_d.set_title("their derivatives, from gradflow's backward")
+for ax in (ax_f, ax_d):
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.set_xlabel("z")
+    ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# The formulas, checked at a few points: gradflow's gradient against α·e^z or 1 (ELU) and σ(z)
+# (softplus), and `gradcheck` against central differences.
+
+# %%
+for z_value in (-3.0, -0.5, 0.5, 2.0):   # change these (z = 0 is ELU's corner when α ≠ 1)
+    e, sp = Value(z_value), Value(z_value)
+    e.elu(alpha_elu).backward()
+    sp.softplus().backward()
+    elu_rule = 1.0 if z_value > 0 else alpha_elu * np.exp(z_value)
+    print(f"z = {z_value:+.1f}:  ELU' {e.grad:.6f} (rule {elu_rule:.6f}, gradcheck "
+          f"{bool(gradcheck(lambda v: v.elu(alpha_elu), z_value))});  softplus' {sp.grad:.6f} "
+          f"(σ(z) = {1 / (1 + np.exp(-z_value)):.6f}, gradcheck {bool(gradcheck(lambda v: v.softplus(), z_value))})")
+
+# %% [markdown]
+# What the nonzero left slope buys: the unit of the experiment above, started with the bias that
+# killed the ReLU. ELU and softplus both climb out, as leaky ReLU did. Neither can fit the target
+# max(0, 2x) exactly (ELU dips below 0 on the left, softplus is never 0), so their final losses
+# stay above leaky ReLU's.
+
+# %%
+for name, f in (("relu", lambda v: v.relu()), (f"elu (α = {alpha_elu})", lambda v: v.elu(alpha_elu)),
+                ("softplus", lambda v: v.softplus())):
+    w, b, history = fit_unit(f)
+    print(f"{name:>13}: loss {history[0]:.3f} → {history[-1]:.4f}, w = {w.data:.3f}, b = {b.data:.3f}")
 
 # %% [markdown]
 # ## Dead units in a network
