@@ -151,6 +151,35 @@ print("engine", engine_dW1.ravel().round(5), "  y⁽⁰⁾·δ⁽¹⁾", np.oute
       "  slide's y⁽¹⁾·δ⁽¹⁾", np.outer(delta1, y1).ravel().round(5))
 
 # %% [markdown]
+# > **Erratum — deck 001_ae477276b4929235.txt** (four index slips in the layer notation)
+# >
+# > 1. **"Gradients: Backward Computation"** writes the output layer's step as
+# >    ∂Div/∂z_i⁽ᴺ⁾ = f'_k(z_i⁽ᴺ⁾)·∂Div/∂y_i⁽ᴺ⁾. **Right:** the output layer's own derivative, **f'_N**;
+# >    k is the loop variable of the layers below.
+# > 2. **A "Backward Gradient Computation" slide** writes ∂Div/∂y_1⁽¹⁾ = Σ_j w_ij⁽²⁾·∂Div/∂z_j⁽²⁾.
+# >    **Right:** the left side is unit 1, so the weights are **w_1j⁽²⁾**, the ones leaving y_1⁽¹⁾ (as the
+# >    deck writes it one layer up, for y_1⁽ᴺ⁻¹⁾).
+# > 3. **"Vector formulation"** gives b_k the entries b_1⁽ᵏ⁾ … b⁽ᵏ⁾ with index D_(k+1). **Right:** one bias per
+# >    neuron of layer k, so **D_k** entries, like z_k; z_k = W_k·y_(k−1) + b_k adds two vectors of the
+# >    same length.
+# > 4. **"Backward Pass"**, inside the loop over i = 1 … D_k, writes
+# >    ∂Div/∂w_ji⁽ᵏ⁺¹⁾ = y_j⁽ᵏ⁾·∂Div/∂z_i⁽ᵏ⁺¹⁾ for j = 1 … D_(k+1). Here j counts the outputs of layer k,
+# >    of which there are D_k, and i the neurons of layer k+1, of which there are D_(k+1): both ranges
+# >    are the wrong way round. Changing only j's range would leave i wrong. **Right:** the deck's own
+# >    summary slide, ∂Div/∂w_ij⁽ᵏ⁺¹⁾ = y_i⁽ᵏ⁾·∂Div/∂z_j⁽ᵏ⁺¹⁾ for j = 1 … D_(k+1).
+# >
+# > **Check:** on the 2–2–1 network above (D₀ = 2, D₁ = 2, D₂ = 1): the output's δ with f'_2, the
+# > sizes of b⁽¹⁾ and ∂L/∂W⁽²⁾, and ∂L/∂y_1⁽¹⁾ from the weights leaving y_1⁽¹⁾, against the engine.
+
+# %%
+print(f"1. δ⁽²⁾ = f'_2·∂L/∂y⁽²⁾ = 1 × {delta2[0]:.6f} (linear output); f'_1 = tanh' would give {(1 - np.tanh(z2[0]) ** 2) * delta2[0]:.6f}")
+hidden_out = mlp.layers[0](x_values)                 # y⁽¹⁾ as Values, so the engine reports ∂L/∂y⁽¹⁾
+(0.5 * (mlp.layers[1](hidden_out)[0] - target) ** 2).backward()
+print(f"2. ∂L/∂y_1⁽¹⁾: engine {hidden_out[0].grad:.6f}, Σ_j w_1j⁽²⁾·δ_j⁽²⁾ = {W2[:, 0] @ delta2:.6f}")
+print(f"3. b⁽¹⁾ has {len(b1)} entries = D₁ (D₂ = {len(b2)});  4. ∂L/∂W⁽²⁾ has shape {dW2.shape} = (D₂, D₁): "
+      f"j over the D₂ neurons of layer 2, i over the D₁ outputs of layer 1")
+
+# %% [markdown]
 # ## From one sample to a batch
 #
 # With B samples, put them in the rows of a matrix Y (shape B × inputs). The forward pass of a
