@@ -260,6 +260,33 @@ for step in range(1, 6):
           f"√v = ({np.sqrt(rms.square_avg[0]):.3f}, {np.sqrt(rms.square_avg[1]):.3f})")
 
 # %% [markdown]
+# > **Erratum — deck 004_e41f9ac31c75eef9.txt** (the slide "Optimization methods")
+# >
+# > **The slide says** "Adaptive momentum - adapting the momentum such that it will slow down when
+# > reaching a minima". (It names no method; Adam, *adaptive moment estimation*, is the one that
+# > fits the name.) **What is right:** Adam does not adapt its momentum: its β₁ = 0.9 stays fixed.
+# > What it adapts is each parameter's *step size*, dividing by the running root mean square of that
+# > parameter's gradient, as RMSprop does above. That division makes the step about η long whatever
+# > the gradient's size, so a gradient that shrinks near a minimum does **not** by itself make Adam's
+# > steps shorter; plain gradient descent is the one whose steps shrink with the gradient. Adam's
+# > steps shrink only where the gradient keeps changing sign and its running mean cancels (as on
+# > the valley floor above), or when a schedule lowers η (next section).
+# >
+# > **Check:** one step on L = w², from w = 1 (gradient 2) and from w = 0.01 (gradient 0.02), η = 0.1.
+
+# %%
+for w_start in (1.0, 0.01):
+    steps_taken = {}
+    for name, make in (("SGD", lambda ps: SGD(ps, lr=0.1)), ("Adam", lambda ps: Adam(ps, lr=0.1))):
+        w_ = Value(w_start, kind="param")
+        opt = make([w_])
+        (w_ * w_).backward()
+        opt.step()
+        steps_taken[name] = w_.data - w_start
+    print(f"from w = {w_start}: SGD steps {steps_taken['SGD']:+.4f}, Adam steps {steps_taken['Adam']:+.4f}"
+          + ("  (past the minimum at 0, nine times farther from it than the start)" if w_start < 0.1 else ""))
+
+# %% [markdown]
 # ## Learning-rate decay
 #
 # A large learning rate moves fast early on but keeps jumping around the minimum; a small one
