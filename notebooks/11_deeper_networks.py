@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 11. Deeper networks
 #
-# **What this notebook teaches.** Four details that decide whether a network trains at all, each
+# **What this notebook teaches.** Five details that decide whether a network trains at all, each
 # shown with a small experiment and a gradient you can read. Here you will
 #
 # 1. see what the bias buys: without it every boundary passes through the origin;
@@ -24,7 +24,9 @@
 #    of them (`nn.Maxout`);
 # 4. add **skip connections** to a deep network: how much each layer's output varies across the
 #    inputs (forward) and the gradient per layer (backward), for a plain and a residual network
-#    of the same depth side by side, and what that does to training.
+#    of the same depth side by side, and what that does to training;
+# 5. choose the **starting weights**: Xavier/Glorot and He initialisation, the spread of every
+#    layer's outputs at three weight scales, and what a scale that is too small or too large does.
 
 # %%
 import matplotlib.pyplot as plt
@@ -354,3 +356,139 @@ plt.show()
 # higher, at 1.56, from its large hidden values), 87% right. Residual connections are how networks
 # of hundreds of layers are trained; with ReLU units instead of sigmoids (notebook 6) and careful
 # starting weights they are the standard recipe.
+
+# %% [markdown]
+# ## Starting weights: Xavier/Glorot and He
+#
+# Deck 001's gradient descent starts with "initialize weights randomly ∼ N(0, σ²)" and leaves σ
+# open. In a deep network σ decides whether anything gets through. A neuron adds n_in products
+# w·x; with independent weights of mean 0 and variance σ², and inputs whose squares average q, its
+# sum z has variance n_in·σ²·q. So every layer multiplies the typical size of its outputs by about
+# σ·√n_in. That holds for tanh near 0, where tanh(z) ≈ z; a ReLU zeroes the negative half of its
+# sums, which halves the mean square, so for ReLU the factor is σ·√(n_in/2). Over many layers any
+# factor other than 1 compounds: the outputs shrink towards 0 or grow without bound, and the
+# gradients on the way back meet the same factors. The two standard choices set the factor to 1:
+#
+# * **Xavier/Glorot** (Glorot and Bengio, 2010), for tanh and other units symmetric about 0:
+#   σ² = 2/(n_in + n_out). That is 1/n for a layer with as many inputs as outputs; n_in alone
+#   would keep the forward signal steady and n_out alone the backward one, and the average is a
+#   compromise between the two.
+# * **He** (He et al., 2015), for ReLU: σ² = 2/n_in, the 2 making up for the half that ReLU zeroes.
+#
+# Below, networks of six hidden layers of 16 units (tanh, and ReLU) start from three scales: σ = 0.01,
+# the recommended σ, and σ = 1. The weights are set through the public parameters (`neuron.w`),
+# the inputs are the 100 moons points standardised as above, and the biases start at 0. For each
+# start: the standard deviation of every hidden layer's outputs over all points and units
+# (forward), and the mean |gradient| of every layer's parameters after one backward pass of the
+# cross-entropy (backward).
+
+# %%
+depth, width, seed = 6, 16, 0   # change these
+
+X_init = (X_moons - X_moons.mean(axis=0)) / X_moons.std(axis=0)
+recommended = {"tanh": ("Xavier", lambda nin, nout: np.sqrt(2 / (nin + nout))),
+               "relu": ("He", lambda nin, nout: np.sqrt(2 / nin))}
+
+
+def start(activation, sigma):
+    """An MLP whose weights are drawn from N(0, σ²), σ = sigma(n_in, n_out) for each layer."""
+    model = MLP(2, [width] * depth + [1], activation=activation, seed=seed)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        s = sigma(layer.nin, layer.nout)
+        for neuron in layer.neurons:
+            for w in neuron.w:
+                w.data = float(rng.normal(0.0, s))
+    return model
+
+
+def forward_and_backward(model):
+    """Per hidden layer, the std of its outputs over all points and units; per layer, the mean |gradient|."""
+    outputs, hidden = [], []
+    for x in X_init.tolist():
+        h, layers = x, []
+        for layer in model.layers:
+            h = layer(h)
+            layers.append([v.data for v in h])
+        outputs.append(h)
+        hidden.append(layers[:-1])
+    bce_with_logits(outputs, y_moons.tolist()).backward()
+    stds = [float(np.std([sample[k] for sample in hidden])) for k in range(depth)]
+    return stds, list(grad_magnitudes(model).values())
+
+
+starts = {}
+for activation, (rule, sigma_rule) in recommended.items():
+    for label, sigma in (("σ = 0.01", lambda nin, nout: 0.01), (rule, sigma_rule), ("σ = 1", lambda nin, nout: 1.0)):
+        starts[f"{activation}, {label}"] = (activation, sigma, *forward_and_backward(start(activation, sigma)))
+
+fig, (ax_f, ax_b) = plt.subplots(1, 2, figsize=(13, 4))
+for name, (activation, _, stds, grads) in starts.items():
+    style = "o-" if activation == "tanh" else "s--"
+    ax_f.plot(range(1, depth + 1), stds, style, label=name)
+    ax_b.plot(range(1, depth + 2), grads, style, label=name)
+    print(f"{name:>17}: output std by layer " + " ".join(f"{v:8.1e}" for v in stds)
+          + f";  mean |grad| per layer from {min(grads):.0e} to {max(grads):.0e}")
+ax_f.set_title("forward: std of each hidden layer's outputs", fontsize=10)
+ax_f.set_xlabel("hidden layer")
+ax_b.set_title("backward: mean |∂L/∂parameter| per layer (last = output layer)", fontsize=10)
+ax_b.set_xlabel("layer")
+for ax in (ax_f, ax_b):
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both")
+ax_b.legend(fontsize=8, ncol=2)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Reading the numbers.** At σ = 0.01 the factor per layer is 0.01·√16 = 0.04 for tanh and
+# 0.01·√8 ≈ 0.03 for ReLU: the outputs shrink by a factor of 20 to 40 per layer, to about 10⁻⁹
+# (tanh) and 10⁻¹¹ (ReLU) by the sixth. The gradients are tiny too: around 10⁻¹⁰ in every layer of
+# the tanh network, and at most 2×10⁻⁵ (next to the output) in the ReLU one. A weight's gradient is the
+# input it multiplies, which has all but vanished, times the gradient coming back, which has passed
+# the same small weights. At the recommended scales the outputs stay between about 0.2 and 0.7 in
+# every layer and the layers' gradients are within a factor of ten of one another. (tanh's spread
+# falls slowly, because tanh is flatter than the identity away from 0;
+# ReLU's wanders, because with 16 units the factor is 1 only on average.) At σ = 1 the two part
+# ways: ReLU's factor is √8 ≈ 2.8 and its outputs grow to about 40 by the sixth layer, with
+# gradients up to 5; tanh cannot grow past ±1, so its units saturate instead, most
+# outputs near ±1 (std about 0.9).
+#
+# What that does to training: each start, trained by plain gradient descent (η = 0.05, 100 epochs).
+
+# %%
+learning_rate, epochs = 0.05, 100   # change these
+
+for name, (activation, sigma, _, _) in starts.items():
+    model = start(activation, sigma)
+    try:
+        history = fit(model, X_init, y_moons, loss="bce_with_logits", optimizer=SGD(model.parameters(), lr=learning_rate),
+                      epochs=epochs, progress=False)
+        print(f"{name:>17}: loss {history.loss[0]:.3f} → {history.loss[-1]:.3f}, accuracy {history.acc[-1]:.0%}")
+    except OverflowError:   # gradflow refuses a number past a float's range (try depth = 20)
+        print(f"{name:>17}: the numbers overflowed a float during training: the steps grew without bound")
+
+# %% [markdown]
+# Too small a scale leaves both networks at log 2 ≈ 0.693, the loss of a coin flip: no signal
+# reaches the output, and gradients of 10⁻¹⁰ do not move anything at this η. The recommended scales
+# train. ReLU at σ = 1 starts at a loss of 21 with gradients to match; its first steps are so long
+# that they knock its units dead, and it ends where the small start began, at log 2 and 50%, giving
+# every point the same answer. (With more layers the same start overflows a float instead.) tanh at
+# σ = 1 is the surprise: it trains best of all here. Its outputs cannot blow up, and at this depth
+# its saturated units still pass gradients ten times larger than the Xavier start's, so the same η
+# moves it ten times faster. The damage of saturation grows with depth: with `depth = 20` (slower
+# to run) the σ = 1 tanh network stalls near 66% while the Xavier one reaches 87%. Adam would rescue
+# some of these starts by rescaling the steps (notebook 10), but not the collapsed forward signal
+# of σ = 0.01: the skip-connection section above shows what a network whose last layer sees the
+# same numbers for every input can learn.
+#
+# gradflow's own choices: `MLP(..., init="uniform")` (the default, micrograd's) draws weights
+# uniformly from [−1, 1], a standard deviation of 1/√3 ≈ 0.58 whatever the width, and
+# `init="he"` draws He's N(0, 2/n_in). For ReLU layers of 16 that is a factor of 0.58·√8 ≈ 1.6 per
+# layer against 1:
+
+# %%
+for init in ("uniform", "he"):
+    model = MLP(2, [width] * depth + [1], activation="relu", init=init, seed=seed)
+    stds, _ = forward_and_backward(model)
+    print(f"init={init!r:>9}: output std by layer " + " ".join(f"{v:6.2f}" for v in stds))
