@@ -123,3 +123,29 @@ def test_demo_end_to_end(dot, tmp_path):
         assert (tmp_path / "out" / name).exists()
         assert str(tmp_path / "out" / name) in done.stdout
     assert "one per neuron" in done.stdout
+
+
+def test_one_entry_point_for_every_subcommand():
+    # pyproject's one script is viz.cli:main, and the grader's old entry point is the same function.
+    import tomllib
+    from pathlib import Path
+
+    from viz import cli
+    from viz.exercise.command import main as old
+
+    scripts = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"gradflow": "viz.cli:main"}
+    assert old is cli.main
+    sub = next(a for a in cli.parser()._actions if a.dest == "command")
+    assert list(sub.choices) == ["demo", "draw", "train", "check", "grade", "handout"]
+
+
+def test_the_grader_starts_without_the_drawing_code_or_nn():
+    # `gradflow check` builds the one parser, yet loads only what checking needs.
+    sheet = os.path.join(os.path.dirname(__file__), os.pardir, "notebooks", "sheets", "gates.toml")
+    code = ("import sys; from viz.cli import main; main(['check', sys.argv[1]]); "
+            "heavy = ('nn', 'matplotlib', 'viz.draw', 'viz.steps', 'viz.network', 'viz.plots', 'subprocess', "
+            "'importlib.metadata'); print(sorted(m for m in sys.modules if m in heavy or m.split('.')[0] in heavy))")
+    done = subprocess.run([sys.executable, "-c", code, sheet], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout.splitlines()[-1]

@@ -54,7 +54,7 @@ def test_bad_arguments_are_one_line_and_status_2(capsys, tmp_path, monkeypatch, 
     assert not any(tmp_path.iterdir())  # refused before any work
 
 @pytest.mark.parametrize("argv, message", [
-    # The installed `gradflow` starts check, grade and handout by viz/exercise/command.py's own parser.
+    # The grader's old entry point (viz.exercise.command.main, which notebook 07 imports) is the one main.
     (["check", "a\x00b.toml"], "an argument holds a NUL character"),
     (["grade", "key.toml", "a\x00b.toml"], "an argument holds a NUL character"),
     (["check", "sheet.toml", "line\nbreak\x1b[31mred"], r"unrecognized arguments: line\nbreak\x1b[31mred"),

@@ -1,7 +1,11 @@
-"""The `gradflow` command line: draw an expression, train on a toy dataset, run the demo.
+"""The `gradflow` command line, every subcommand: draw an expression, train on a toy dataset, run the
+demo; and the grader's check, grade and handout.
 
-Bad arguments and bad expressions print one line and exit with status 2;
-a failure while doing the work (say Graphviz missing for an image) exits 1.
+One parser, one ``main``. Bad arguments and bad expressions print one line and
+exit with status 2; a failure while doing the work (say Graphviz missing for an
+image, a file that cannot be written) exits 1. The grader's own statuses are
+said at its subcommands. Each subcommand imports its work when it runs, so the
+grader starts without the drawing code, nn or numpy.
 
 >>> main(["draw", "relu(w*x + b)", "--set", "x=2", "--set", "w=1", "--set", "b=1"])
 node         op     data  grad
@@ -22,20 +26,18 @@ import sys
 import time
 from pathlib import Path
 
-from . import exercise
-from .draw import FORMATS, RANKDIRS, VIEWS, GraphvizMissing, RenderError, draw, number
-from .steps import FRAME_FORMATS, steps
+from .options import FORMATS, FRAME_FORMATS, RANKDIRS, VIEWS
+from .render import GraphvizMissing, RenderError
 from .terminal import Parser, columns, one_line
+from .training import DIGITS, micrograd_demo, pick_sample, train, train_digits
 
 OUT = "gradflow-out"  # the default output folder (git-ignored)
 DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "pass_class", "digits")
-# digits (scikit-learn's 8×8 images) trains MLP(64, [32, 10]) on the full batch: its own defaults.
-DIGITS = dict(hidden="32", epochs=150, lr=0.02, test_fraction=0.2)
-NAME_WIDTH = 28  # characters of a node's description in the printed table
 MAX_STEPS = 300  # nodes of an expression drawn step by step (one image per node)
 # Sizes the scalar engine trains in minutes, not days: refused above these, before any work.
 MAX_SAMPLES, MAX_EPOCHS, MAX_PARAMETERS, MAX_LAYERS, MAX_LR = 100_000, 10_000, 20_000, 32, 10.0
 MAX_SEED = 2**32 - 1
+MAX_PRINT = 1_000_000  # characters the grader prints at most; a hostile sheet cannot flood a terminal or a log
 
 
 class UsageError(Exception):
@@ -77,6 +79,18 @@ def version() -> str:
             return "unknown (not installed)"
 
 
+class _Version(argparse.Action):
+    # argparse's "version" action needs the text when the parser is built; this one reads it
+    # only for --version, so the other subcommands start without importlib.metadata.
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show program's version number and exit"):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sys.stdout.write(f"gradflow {version()}\n")
+        parser.exit()
+
+
 # --- gradflow draw -----------------------------------------------------------------
 
 
@@ -102,71 +116,12 @@ def _extension(option: str, path: str, allowed) -> Path:
     return path
 
 
-def _additive(op) -> bool:
-    # + and − in the table: both local derivatives are ±1 whatever the inputs.
-    return op.arity == 2 and op.d(2.0, 3.0, 5.0, None) in ((1.0, 1.0), (1.0, -1.0))
-
-
-PREFIX, ATOM = 2.5, math.inf  # how tightly a prefix symbol (−x, σx) and a name or call bind
-
-
-def _precedence(op) -> float:
-    # A one-character binary symbol: + − bind loosest, then × ÷, then ^.
-    return 1 if _additive(op) else 3 if op.symbol == "^" else 2
-
-
-def describe(order) -> dict:
-    """A short text for each node: its label, else an expression built from its inputs.
-
-    One-character symbols of the op table are written between or before the
-    operands, with the parentheses their precedence needs; other ops are
-    written as calls by name.
-
-    >>> from engine import Value
-    >>> x = Value(2.0, "x")
-    >>> y = (x * 3 - 1).relu() ** 2 / (x - 1 - (2 - x))
-    >>> list(describe(y.topo()).values())[5:]
-    ['relu(x×3−1)', 'relu(x×3−1)^2', '1', 'x−1', '2', '2−x', 'x−1−(2−x)', 'relu(x×3−1)^2÷(x−1−(2−x))']
-    >>> [describe(e.topo())[e] for e in ((-x) ** 2, -x ** 2, (x * x) ** x, (2 ** x) ** x, 2 ** x ** x, x - -x)]
-    ['(−x)^2', '−(x^2)', '(x×x)^x', '(2^x)^x', '2^(x^x)', 'x−(−x)']
-    """
-    names, prec = {}, {}
-    for v in order:
-        p = ATOM
-        if v.label:
-            names[v] = v.label
-        elif not v.op:
-            names[v] = number(v.data)
-            p = PREFIX if names[v].startswith(("-", "−")) else ATOM
-        else:
-            op = v._op
-            ins = [names[x] for x in v.inputs]
-            if len(op.symbol) == 1 and op.arity == 2:
-                p = _precedence(op)
-                a, b = v.inputs
-                if prec[a] < p or (prec[a] == p and op.symbol == "^"):  # ^ groups to the right
-                    ins[0] = f"({ins[0]})"
-                # Only + regroups freely; a sign after a symbol (a−−b) reads as a typo.
-                if prec[b] < p or prec[b] == PREFIX or (prec[b] == p and op.d(2.0, 3.0, 5.0, None) != (1.0, 1.0)):
-                    ins[1] = f"({ins[1]})"
-                names[v] = ins[0] + op.symbol + ins[1]
-            elif len(op.symbol) == 1 and op.params:  # x^k
-                p = _precedence(op)
-                names[v] = (f"({ins[0]})" if prec[v.inputs[0]] <= p else ins[0]) + f"{op.symbol}{number(v.arg)}"
-            elif len(op.symbol) == 1:  # −x, σx
-                p = PREFIX
-                names[v] = op.symbol + (ins[0] if prec[v.inputs[0]] == ATOM else f"({ins[0]})")
-            else:
-                extra = [number(v.arg)] if op.params and v.arg is not None else []
-                names[v] = f"{v.op}({', '.join(ins + extra)})"
-        if len(names[v]) > NAME_WIDTH:
-            names[v] = names[v][: NAME_WIDTH - 1] + "…"
-        prec[v] = p
-    return names
-
-
 def run_draw(args) -> int:
     from engine.expr import ExprError, parse
+
+    from .draw import draw
+    from .labels import describe, number
+    from .steps import steps
 
     values = dict(_assignment(a) for a in args.set)
     output = args.output and _extension("-o", args.output, FORMATS + ("gv",))
@@ -195,7 +150,7 @@ def run_draw(args) -> int:
     for v in order:
         if v.kind == "const":
             continue
-        rows.append((names[v], v._op.symbol if v.op else v.kind, number(v.data), number(v.grad)))
+        rows.append((names[v], v.rule.symbol if v.op else v.kind, number(v.data), number(v.grad)))
     print("\n".join(columns(rows)))
     options = dict(view=args.view, rankdir=args.rankdir, color_by_grad=args.color_by_grad)
     if output:
@@ -228,13 +183,6 @@ def _add_draw(sub):
 # --- gradflow train ---------------------------------------------------------------
 
 
-def _dataset(name, samples, seed):
-    import nn
-
-    make = getattr(nn, name)
-    return make(samples, seed=seed) if samples else make(seed=seed)
-
-
 def _sizes(text: str) -> list:
     try:
         sizes = [int(s) for s in text.split(",") if s.strip()]
@@ -250,21 +198,6 @@ def _sizes(text: str) -> list:
         raise UsageError(f"--hidden {text}: about {count:.3g} parameters; the scalar engine trains up to "
                          f"{MAX_PARAMETERS:,} in reasonable time (e.g. --hidden 64,64 has 4,417)")
     return sizes
-
-
-def train(dataset, *, samples=None, hidden=(16, 16), activation="relu", epochs=30, lr=0.1, seed=0, progress=True):
-    """Train an MLP on one of nn's datasets with Adam; returns (model, X, y, history, loss name)."""
-    import numpy as np
-
-    import nn
-
-    X, y = _dataset(dataset, samples, seed)
-    classes = len(np.unique(y))
-    loss = "softmax_cross_entropy" if classes > 2 else "bce_with_logits"
-    model = nn.MLP(2, [*hidden, classes if classes > 2 else 1], activation=activation, seed=seed)
-    history = nn.fit(model, X, y, loss=loss, optimizer=nn.Adam(model.parameters(), lr=lr), epochs=epochs,
-                     progress=progress, seed=seed)
-    return model, X, y, history, loss
 
 
 def _save_plots(model, X, y, history, loss, out: Path) -> list:
@@ -312,19 +245,6 @@ def _output_dir(path) -> Path:
     except OSError as e:
         raise UsageError(f"cannot use {str(out)!r} as the output folder: {e.strerror}") from None
     return out
-
-
-def train_digits(*, hidden=(32,), epochs=150, lr=0.02, seed=0, progress=True):
-    """MLP(64, [*hidden, 10]) on the digits, 20% held out; returns (model, X_test, y_test, predicted, history)."""
-    import nn
-
-    X, y = nn.digits()
-    X_train, y_train, X_test, y_test = nn.train_val_split(X, y, val_fraction=DIGITS["test_fraction"], seed=seed)
-    model = nn.MLP(64, [*hidden, 10], seed=seed)
-    history = nn.fit(model, X_train, y_train, loss="softmax_cross_entropy",
-                     optimizer=nn.Adam(model.parameters(), lr=lr), epochs=epochs, progress=progress, seed=seed)
-    predicted = nn.predict(model, X_test).argmax(axis=1)
-    return model, X_test, y_test, predicted, history
 
 
 def run_digits(args) -> int:
@@ -404,34 +324,6 @@ def _add_train(sub):
 # --- gradflow demo ----------------------------------------------------------------
 
 
-def micrograd_demo(epochs=100, progress=True):
-    """micrograd's demo: MLP(2, [16, 16, 1]) on 100 moons, hinge + 1e-4·L2, SGD 1.0 → 0.1.
-
-    Returns (model, X, y, history, loss name, penalty).
-    """
-    import nn
-
-    X, y = nn.moons(100, noise=0.1, seed=0)
-    y = 2 * y - 1  # the hinge loss wants labels ±1
-    model = nn.MLP(2, [16, 16, 1], seed=0)
-    optimizer = nn.SGD(model.parameters(), lr=1.0)
-    history = nn.fit(model, X, y, loss="hinge", optimizer=optimizer, epochs=epochs, l2=1e-4,
-                     schedule=nn.LinearDecay(optimizer, end=0.1, steps=epochs), progress=progress)
-    return model, X, y, history, "hinge", nn.penalty(l2=1e-4)
-
-
-def pick_sample(model, X, y):
-    """The sample the demo draws: the first whose hinge loss sends gradient back (margin y·score < 1).
-
-    Returns (index, margin); when every sample is beyond the margin, the one
-    nearest to it (its gradient is 0, and the demo says so).
-    """
-    margins = [float(t) * model(row)[0].data for row, t in zip(X.tolist(), y.tolist())]
-    inside = [i for i, m in enumerate(margins) if m < 1]
-    i = inside[0] if inside else min(range(len(margins)), key=margins.__getitem__)
-    return i, margins[i]
-
-
 def _save(drawing, path: Path) -> Path:
     try:
         return drawing.save(path)
@@ -445,6 +337,8 @@ def run_demo(args) -> int:
     import nn
     from engine import Value
 
+    from .draw import draw
+    from .labels import number
     from .network import draw_network
 
     _within("--epochs", args.epochs, 1, MAX_EPOCHS)
@@ -477,7 +371,7 @@ def run_demo(args) -> int:
     # The same data loss built eagerly, layer by layer, keeping each neuron's output.
     acts, layers = [Value(v, f"x{k + 1}") for k, v in enumerate(x)], []
     for layer in model.layers:
-        acts = [n._forward(acts) for n in layer.neurons]
+        acts = [n(acts) for n in layer.neurons]
         layers.append(acts)
     data_loss = nn.get_loss(loss)([acts], [t])
     data_loss.label = "loss"
@@ -517,18 +411,138 @@ def _add_demo(sub):
     p.set_defaults(run=run_demo)
 
 
+# --- gradflow check, grade, handout: the exercise grader (viz/exercise) ---------------
+# Exit status: 0 done (check: every answer right), 1 some answers wrong (check only),
+# 2 an invalid sheet, key or argument.
+
+
+def _add_check(sub):
+    p = sub.add_parser(
+        "check",
+        help="grade the answers of an exercise sheet",
+        description="Grade hand-derived values and gradients written in a TOML exercise sheet. "
+                    "Exit status: 0 every answer right, 1 some wrong, 2 the sheet is invalid.",
+    )
+    p.add_argument("sheet", metavar="SHEET.toml", help="the exercise sheet")
+    p.add_argument("--svg", metavar="OUT.svg", help="also save the graph with wrong answers highlighted "
+                   "(one file per case: OUT-1.svg, ... when there are several)")
+    p.add_argument("--json", action="store_true", help="print a machine-readable report")
+    p.add_argument("--solve", action="store_true", help="print the full solution (every value and gradient) instead of grading")
+    p.set_defaults(run=run_check)
+
+
+def _add_grade(sub):
+    g = sub.add_parser(
+        "grade",
+        help="grade a class's submissions against a teacher's key",
+        description="Grade submissions (TOML files with student = \"ID\" and [answers], or filled-in handouts) "
+                    "against a teacher's key, in one process. Each answer is judged on its own. Prints a summary with "
+                    "item analysis; writes a gradebook CSV. Files are only ever written new: an existing one is never "
+                    "replaced. Exit status: 0 every submission graded (wrong or invalid answers are not an error), "
+                    "1 a roster line was refused, 2 the key, an argument or an output file is refused.",
+    )
+    g.add_argument("key", metavar="KEY.toml", help="the teacher's key: a sheet whose [answers] are the items to answer")
+    g.add_argument("submissions", metavar="SUBMISSION", nargs="+", help="a submission file, or a folder of .toml files")
+    g.add_argument("--csv", metavar="OUT.csv", help="write the gradebook: student, score, max_score, one column per item")
+    g.add_argument("--json", action="store_true", help="print the grades and the item analysis as JSON instead of the summary")
+    g.add_argument("--feedback", choices=("tutor", "exam"), help="print each student's feedback in this mode")
+    g.add_argument("--feedback-dir", metavar="DIR", help="write one feedback file per submission (mode: --feedback, "
+                   "default exam) and index.csv (student, file)")
+    g.add_argument("--roster", metavar="FILE", help="the class list (as for handout --students): every id gets a row, "
+                   "0 with \"no submission\" when none came; a submission not on it is flagged")
+    g.add_argument("--items", metavar="OUT.csv", help="write the item analysis: per item the share right and the most "
+                   "common wrong answers")
+    g.add_argument("--gradescope", metavar="results.json", help="for one submission: write Gradescope's autograder "
+                   "results (one test per item, exam feedback as its output)")
+    g.set_defaults(run=run_grade)
+
+
+def _add_handout(sub):
+    h = sub.add_parser(
+        "handout",
+        help="write per-student exercise sheets from a teacher's key",
+        description="Write one sheet per student (their inputs, the graph, the items to answer, how answers are "
+                    "judged, no answers) as TOML and as a printable HTML page, and index.csv (student, file). Inputs "
+                    "in the key's [vary] are drawn per student. Files are only ever written new. Exit status: 0 done, "
+                    "1 some ids were refused (the others are written), 2 the key, the list or the folder is refused.",
+    )
+    h.add_argument("key", metavar="KEY.toml")
+    h.add_argument("--students", metavar="FILE", help="one id per line, or a CSV with an id (or student) column; "
+                   "without it, one blank sheet with the key's own inputs")
+    h.add_argument("-o", "--out", metavar="DIR", required=True, help="the folder to write into")
+    h.add_argument("--format", choices=("html", "md"), default="html", help="the printable page (default html)")
+    h.set_defaults(run=run_handout)
+
+
+def _say(command: str, message: str):
+    print(f"gradflow {command}: {message}", file=sys.stderr)
+
+
+def bounded(text: str) -> str:
+    """At most MAX_PRINT characters, with a note when cut."""
+    if len(text) <= MAX_PRINT:
+        return text
+    return text[:MAX_PRINT] + f"\n… (output truncated at {MAX_PRINT:,} characters of {len(text):,})"
+
+
+def run_check(args) -> int:
+    import json
+
+    from .exercise.errors import SheetError
+    from .exercise.grade import save_drawings
+    from .exercise.sheet import load
+
+    try:
+        sheet = load(args.sheet)
+    except SheetError as e:
+        _say("check", str(e))
+        if args.json:  # a grader reading stdout gets the reason too
+            print(json.dumps({"ok": False, "error": str(e), "key": e.key or None, "line": e.line}, ensure_ascii=False))
+        return 2
+    if args.solve:
+        solution = sheet.solve()
+        print(bounded(solution.to_json() if args.json else solution.text()))
+        drawers = [s.draw for s in sheet.solutions]
+        status = 0
+    else:
+        report = sheet.check()
+        if report.total == 0:
+            _say("check", f"{sheet.source}: there are no answers to check; add an [answers] table "
+                          "(\"y\" = 3, \"dy/dw\" = 2), or use --solve to see the solution")
+            return 2
+        print(bounded(report.to_json() if args.json else report.text()))
+        drawers = [c.draw for c in report.cases]
+        status = 0 if report.ok else 1
+    if args.svg:
+        try:
+            for path in save_drawings(drawers, args.svg):
+                print(f"saved {path}", file=sys.stderr if args.json else sys.stdout)
+        except Exception as e:  # noqa: BLE001 - the grade stands; the drawing is extra
+            _say("check", f"could not save the drawing: {e}")
+    return status
+
+
+def run_grade(args) -> int:
+    from .exercise.bulk import grade_all
+
+    return grade_all(args)
+
+
+def run_handout(args) -> int:
+    from .exercise.handout import write_handouts
+
+    return write_handouts(args)
+
+
 # --- the entry point --------------------------------------------------------------
 
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gradflow", description="Scalar autodiff for learning backpropagation.")
-    p.add_argument("--version", action="version", version=f"gradflow {version()}")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_demo(sub)
-    _add_draw(sub)
-    _add_train(sub)
-    # Subcommands of other modules register themselves here.
-    exercise.register(sub)  # gradflow check, grade, handout: viz/exercise/command.py
+    for add in (_add_demo, _add_draw, _add_train, _add_check, _add_grade, _add_handout):
+        add(sub)
     return p
 
 

@@ -1,4 +1,5 @@
-"""How a drawing writes things: numbers, escaped label text, fonts, colours and DOT attributes.
+"""How a drawing writes things: numbers, escaped label text, fonts, colours and DOT attributes;
+and a node as an expression of its inputs (``describe``).
 
 Every label of ``draw``, ``steps`` and ``draw_network`` is an HTML-like DOT
 label built here, so escaping lives in one place.
@@ -15,7 +16,7 @@ import html
 import math
 import textwrap
 
-__all__ = ["text", "number", "font", "table", "attrs", "shade"]
+__all__ = ["text", "number", "font", "table", "attrs", "shade", "describe"]
 
 # Colours: the CS231n circuit convention, forward values green, gradients red.
 DATA_COLOR = "#1b7a2f"
@@ -32,6 +33,7 @@ BOX_FILL = "#f3e5f5"
 SHADE_LOW, SHADE_HIGH, SHADE_ZERO = (0xFA, 0xFA, 0xFA), (0xFF, 0xA7, 0x26), "#bdbdbd"
 SHADE_DECADES = 6
 WRAP = 40  # characters per label line
+NAME_WIDTH = 28  # characters of a node's description (describe)
 MAX_LABEL = 1000  # characters of one label kept; the rest is summarised
 
 
@@ -127,3 +129,69 @@ def shade(g, top) -> str | None:
         t = min(1.0, max(0.0, 1.0 + math.log10(abs(g) / top) / SHADE_DECADES))
     rgb = (round(lo + (hi - lo) * t) for lo, hi in zip(SHADE_LOW, SHADE_HIGH))
     return "#" + "".join(f"{c:02x}" for c in rgb)
+
+
+# --- a node as an expression ------------------------------------------------------------
+
+
+def _additive(op) -> bool:
+    # + and − in the table: both local derivatives are ±1 whatever the inputs.
+    return op.arity == 2 and op.d(2.0, 3.0, 5.0, None) in ((1.0, 1.0), (1.0, -1.0))
+
+
+PREFIX, ATOM = 2.5, math.inf  # how tightly a prefix symbol (−x, σx) and a name or call bind
+
+
+def _precedence(op) -> float:
+    # A one-character binary symbol: + − bind loosest, then × ÷, then ^.
+    return 1 if _additive(op) else 3 if op.symbol == "^" else 2
+
+
+def describe(order) -> dict:
+    """A short text for each node (the command line's table): its label, else an expression built from its inputs.
+
+    One-character symbols of the op table are written between or before the
+    operands, with the parentheses their precedence needs; other ops are
+    written as calls by name.
+
+    >>> from engine import Value
+    >>> x = Value(2.0, "x")
+    >>> y = (x * 3 - 1).relu() ** 2 / (x - 1 - (2 - x))
+    >>> list(describe(y.topo()).values())[5:]
+    ['relu(x×3−1)', 'relu(x×3−1)^2', '1', 'x−1', '2', '2−x', 'x−1−(2−x)', 'relu(x×3−1)^2÷(x−1−(2−x))']
+    >>> [describe(e.topo())[e] for e in ((-x) ** 2, -x ** 2, (x * x) ** x, (2 ** x) ** x, 2 ** x ** x, x - -x)]
+    ['(−x)^2', '−(x^2)', '(x×x)^x', '(2^x)^x', '2^(x^x)', 'x−(−x)']
+    """
+    names, prec = {}, {}
+    for v in order:
+        p = ATOM
+        if v.label:
+            names[v] = v.label
+        elif not v.op:
+            names[v] = number(v.data)
+            p = PREFIX if names[v].startswith(("-", "−")) else ATOM
+        else:
+            op = v.rule
+            ins = [names[x] for x in v.inputs]
+            if len(op.symbol) == 1 and op.arity == 2:
+                p = _precedence(op)
+                a, b = v.inputs
+                if prec[a] < p or (prec[a] == p and op.symbol == "^"):  # ^ groups to the right
+                    ins[0] = f"({ins[0]})"
+                # Only + regroups freely; a sign after a symbol (a−−b) reads as a typo.
+                if prec[b] < p or prec[b] == PREFIX or (prec[b] == p and op.d(2.0, 3.0, 5.0, None) != (1.0, 1.0)):
+                    ins[1] = f"({ins[1]})"
+                names[v] = ins[0] + op.symbol + ins[1]
+            elif len(op.symbol) == 1 and op.params:  # x^k
+                p = _precedence(op)
+                names[v] = (f"({ins[0]})" if prec[v.inputs[0]] <= p else ins[0]) + f"{op.symbol}{number(v.arg)}"
+            elif len(op.symbol) == 1:  # −x, σx
+                p = PREFIX
+                names[v] = op.symbol + (ins[0] if prec[v.inputs[0]] == ATOM else f"({ins[0]})")
+            else:
+                extra = [number(v.arg)] if op.params and v.arg is not None else []
+                names[v] = f"{v.op}({', '.join(ins + extra)})"
+        if len(names[v]) > NAME_WIDTH:
+            names[v] = names[v][: NAME_WIDTH - 1] + "…"
+        prec[v] = p
+    return names

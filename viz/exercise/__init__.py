@@ -14,8 +14,8 @@ and every derivative), ``grade`` (verdicts, reports, feedback), ``hints`` (the
 common slips a wrong answer matches, and what counts as right), ``numbers``
 (the tolerance), ``vary`` (per-student inputs), ``bulk`` (a class at once),
 ``handout`` (student copies), ``ids`` (student ids, their file names, writing only
-new files), ``command`` (the ``check``/``grade``/``handout`` subcommands);
-``errors`` (SheetError).
+new files); ``errors`` (SheetError). The ``check``, ``grade`` and ``handout``
+subcommands are in ``viz/cli.py`` with every other ``gradflow`` subcommand.
 
 The sheet: ``[inputs]`` (name = number), ``[graph]`` (name = "expression" in
 ``engine.expr``'s language; the last step is the output unless ``output``
@@ -80,12 +80,6 @@ from .solve import Case, Solution, SolutionSet
 from .text import MAX_SHEET_BYTES
 
 __all__ = ["load", "loads", "check", "Sheet", "Case", "Answer", "Solution", "SolutionSet", "Report", "CaseReport", "Row",
-           "Grade", "Item", "Tolerance", "Update", "MISTAKES", "SheetError", "register", "DEFAULT_TOLERANCE",
+           "Grade", "Item", "Tolerance", "Update", "MISTAKES", "SheetError", "DEFAULT_TOLERANCE",
            "MAX_SHEET_BYTES", "MAX_STEPS", "MAX_OPS", "MAX_CASES"]
 
-
-def register(subparsers):
-    """Add ``gradflow check``, ``gradflow grade`` and ``gradflow handout``."""
-    from .command import register as add
-
-    return add(subparsers)
