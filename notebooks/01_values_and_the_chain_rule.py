@@ -376,9 +376,9 @@ z_value, eps = 3e-7, 1e-6   # change these: z_value = 3e-6 keeps the corner outs
 
 
 def sides(root):
-    """For each kink of root's graph, in graph order: is its input right of the corner (max: does a win)?"""
-    return [v.inputs[0].data > 0 if v.op in ("relu", "leaky_relu") else v.inputs[0].data > v.inputs[1].data
-            for v in root.topo() if v.op in ("relu", "leaky_relu", "max")]
+    """Which side of its corner each kink of root's graph is on (for max: does the first input win?)."""
+    kinks = [v for v in root.topo() if v.op in ("relu", "leaky_relu", "max")]
+    return [v.inputs[0].data > (v.inputs[1].data if v.op == "max" else 0) for v in kinks]
 
 
 def kinked(z):

@@ -317,6 +317,9 @@ curves(runs, title="loss per epoch")
 plt.show()
 
 # %% [markdown]
+# Per epoch, the smaller batches make more progress because they take more steps; their curve is
+# also bumpier, because each step sees only part of the data.
+#
 # > **Erratum — deck 001_ae477276b4929235.txt** (the first "Stochastic Gradient Descent" slide)
 # >
 # > **The slide says** 3. pick a single data point i, 4. compute the gradient ∂J_i(W)/∂W, 5. update
@@ -337,9 +340,6 @@ bce_with_logits([model(x) for x in X.tolist()], y.tolist()).backward()
 print("∂J_1/∂W:", np.round(one_sample, 4), "  ∂J/∂W:", np.round([p.grad for p in model.parameters()[:4]], 4))
 
 # %% [markdown]
-# Per epoch, the smaller batches make more progress because they take more steps; their curve is
-# also bumpier, because each step sees only part of the data.
-#
 # ## The learning rate
 #
 # Too small and training crawls; too large and each step overshoots the valley and the loss

@@ -159,7 +159,7 @@ print("engine", engine_dW1.ravel().round(5), "  y⁽⁰⁾·δ⁽¹⁾", np.oute
 # > 2. **A "Backward Gradient Computation" slide** writes ∂Div/∂y_1⁽¹⁾ = Σ_j w_ij⁽²⁾·∂Div/∂z_j⁽²⁾.
 # >    **Right:** the left side is unit 1, so the weights are **w_1j⁽²⁾**, the ones leaving y_1⁽¹⁾ (as the
 # >    deck writes it one layer up, for y_1⁽ᴺ⁻¹⁾).
-# > 3. **"Vector formulation"** gives b_k the entries b_1⁽ᵏ⁾ … b⁽ᵏ⁾ with index D_(k+1). **Right:** one bias per
+# > 3. **"Vector formulation"** gives b_k the entries b_1⁽ᵏ⁾, …, b_D⁽ᵏ⁾ with D = D_(k+1). **Right:** one bias per
 # >    neuron of layer k, so **D_k** entries, like z_k; z_k = W_k·y_(k−1) + b_k adds two vectors of the
 # >    same length.
 # > 4. **"Backward Pass"**, inside the loop over i = 1 … D_k, writes
@@ -172,12 +172,13 @@ print("engine", engine_dW1.ravel().round(5), "  y⁽⁰⁾·δ⁽¹⁾", np.oute
 # > sizes of b⁽¹⁾ and ∂L/∂W⁽²⁾, and ∂L/∂y_1⁽¹⁾ from the weights leaving y_1⁽¹⁾, against the engine.
 
 # %%
-print(f"1. δ⁽²⁾ = f'_2·∂L/∂y⁽²⁾ = 1 × {delta2[0]:.6f} (linear output); f'_1 = tanh' would give {(1 - np.tanh(z2[0]) ** 2) * delta2[0]:.6f}")
+print(f"1. δ⁽²⁾ = f'_2·∂L/∂y⁽²⁾ = 1 × {delta2[0]:.6f} (linear output);",
+      f"with f'_1 = tanh' it would be {(1 - np.tanh(z2[0]) ** 2) * delta2[0]:.6f}")
 hidden_out = mlp.layers[0](x_values)                 # y⁽¹⁾ as Values, so the engine reports ∂L/∂y⁽¹⁾
 (0.5 * (mlp.layers[1](hidden_out)[0] - target) ** 2).backward()
 print(f"2. ∂L/∂y_1⁽¹⁾: engine {hidden_out[0].grad:.6f}, Σ_j w_1j⁽²⁾·δ_j⁽²⁾ = {W2[:, 0] @ delta2:.6f}")
-print(f"3. b⁽¹⁾ has {len(b1)} entries = D₁ (D₂ = {len(b2)});  4. ∂L/∂W⁽²⁾ has shape {dW2.shape} = (D₂, D₁): "
-      f"j over the D₂ neurons of layer 2, i over the D₁ outputs of layer 1")
+print(f"3. b⁽¹⁾ has {len(b1)} entries = D₁ (D₂ = {len(b2)})")
+print(f"4. ∂L/∂W⁽²⁾ has shape {dW2.shape} = (D₂, D₁): j over layer 2's D₂ neurons, i over layer 1's D₁ outputs")
 
 # %% [markdown]
 # ## From one sample to a batch

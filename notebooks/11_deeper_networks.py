@@ -491,4 +491,4 @@ for name, (activation, sigma, _, _) in starts.items():
 for init in ("uniform", "he"):
     model = MLP(2, [width] * depth + [1], activation="relu", init=init, seed=seed)
     stds, _ = forward_and_backward(model)
-    print(f"init={init!r:>9}: output std by layer " + " ".join(f"{v:6.2f}" for v in stds))
+    print(f"{'init=' + repr(init):>14}: output std by layer " + " ".join(f"{v:6.2f}" for v in stds))
