@@ -6,7 +6,7 @@ falling from 1.0 to 0.1 over 100 full-batch steps. Every engine starts from the
 same weights (micrograd's, drawn after random.seed(1337)) and the same data:
   micrograd          micrograd==0.1.0, the demo's loop as written
   gradflow eager     nn.MLP + nn's hinge and l2_penalty, one graph per step
-  gradflow batched   engine.batch: the per-sample graph recorded once, replayed
+  gradflow batched   engine.replay: the per-sample graph recorded once, replayed
                      over the 100 samples by numpy; nn's SGD
   PyTorch            tensors, full batch, float64 (only when torch is installed)
   nn.fit             the same through nn's training loop (batched="auto": the
@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 import _reference
-from engine.batch import trace
+from engine.replay import trace
 from nn import MLP
 from nn.data import moons, spirals
 from nn.losses import hinge, l2_penalty

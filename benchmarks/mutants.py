@@ -73,9 +73,11 @@ TARGETS = {
         args=("-k", "not million_deep and not one_million_deep"),  # depth is value.py's business, and slow
     ),
     "engine": Target(
-        files=("engine/value.py",),
-        tests=("tests/test_errors.py", "tests/test_ops.py", "tests/test_engine.py", "tests/test_random_graphs.py",
-               "tests/test_viz_passes.py", "tests/test_viz_steps.py", "tests/test_batch.py", "engine/value.py"),
+        # The lesson and its fast twin: a slip in either must show (tests/test_fast.py holds them equal).
+        files=("engine/value.py", "engine/fast.py", "engine/messages.py", "engine/args.py"),
+        tests=("tests/test_errors.py", "tests/test_ops.py", "tests/test_engine.py", "tests/test_fast.py",
+               "tests/test_random_graphs.py", "tests/test_viz_passes.py", "tests/test_viz_steps.py",
+               "tests/test_batch.py", "engine/value.py", "engine/args.py"),
     ),
 }
 

@@ -9,7 +9,7 @@
 """
 
 from .ops import OPS, Op, DomainError
-from .value import NOT_COMPUTED, Step, Value, topo
+from .value import NOT_COMPUTED, Leaf, Step, Value, topo
 from .check import gradcheck, numerical_grad
 
-__all__ = ["Value", "Step", "topo", "OPS", "Op", "DomainError", "NOT_COMPUTED", "gradcheck", "numerical_grad"]
+__all__ = ["Value", "Leaf", "Step", "topo", "OPS", "Op", "DomainError", "NOT_COMPUTED", "gradcheck", "numerical_grad"]

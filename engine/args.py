@@ -17,6 +17,7 @@ TypeError: lr needs a real number (int or float), got bool True; write 1.0 or 0.
 
 from __future__ import annotations
 
+import math
 import numbers
 from contextvars import ContextVar
 
@@ -67,7 +68,7 @@ def number(x, what) -> float:
             raise OverflowError(
                 f"{what} needs a number a float can hold (|x| < 1.8e308), got {type(x).__name__} {_show(x)}"
             ) from None
-    if x - x and not nonfinite_ok.get():  # nan exactly for inf and nan: the cheapest finiteness test
+    if not math.isfinite(x) and not nonfinite_ok.get():  # math reads a float subclass's number without calling it
         raise ValueError(
             f"{what} needs a finite number, got {x!r}; every Value must be finite "
             "(use `with Value.allow_nonfinite():` to show inf or nan on purpose)"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-from .value import Value, _number
+from .args import number
+from .value import Value
 
 __all__ = ["numerical_grad", "gradcheck", "GradCheck"]
 
@@ -27,7 +28,7 @@ class GradCheck(NamedTuple):
 
 
 def _point(xs, what) -> list:
-    return [x.data if isinstance(x, Value) else _number(x, what) for x in xs]
+    return [x.data if isinstance(x, Value) else number(x, what) for x in xs]
 
 
 def _call(f: Callable, point, what):

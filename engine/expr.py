@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import keyword
 import math
-import numbers
 import re
 from collections.abc import Mapping
 
+from .args import is_real
 from .ops import OPS, DomainError
 from .value import Value
 
@@ -414,7 +414,7 @@ class Expr:
             known = ", ".join(sorted(values)) or "none"
             raise ExprError(f"unknown name {name!r}; the names defined here are: {known}", start + 1) from None
         if not isinstance(v, Value):
-            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            if not is_real(v):
                 raise ExprError(f"the value of {name!r} must be a number or a Value, got {type(v).__name__}",
                                 start + 1)
             v = Value(float(v), name)

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
-__all__ = ["Op", "OPS", "UNARY", "BINARY"]
+__all__ = ["Op", "OPS", "UNARY", "BINARY", "CONVENTIONS", "Convention", "choose"]
 
 # Largest x with a finite exp(x); above it math.exp overflows.
 EXP_MAX = math.log(1.7976931348623157e308)
@@ -318,3 +318,27 @@ CONVENTIONS = {
     "relu_at_0": Convention("relu", "ReLU′(0)", lambda x: x == 0, {0: (0.0,), 1: (1.0,)}),
     "max_tie": Convention("max", "a tie at max", lambda x, y: x == y, {"half": (0.5, 0.5), "first": (1.0, 0.0)}),
 }
+
+
+def choose(conventions) -> dict:
+    """{op name: (where the choice applies, the local derivatives there)} for chosen conventions.
+
+    ``conventions`` maps a convention's name to a choice, as a sheet writes it:
+
+    >>> applies, local = choose({"relu_at_0": 1})["relu"]
+    >>> applies(0.0), local
+    (True, (1.0,))
+    """
+    if not conventions:
+        return {}
+    if not isinstance(conventions, dict):
+        raise TypeError(f"conventions must be a dict such as {{'relu_at_0': 1}}, got {type(conventions).__name__}")
+    chosen = {}
+    for name, choice in conventions.items():
+        c = CONVENTIONS.get(name)
+        if c is None:
+            raise ValueError(f"unknown convention {name!r}; known: {', '.join(map(repr, CONVENTIONS))}")
+        if isinstance(choice, bool) or choice not in c.choices:
+            raise ValueError(f"convention {name!r} takes one of {', '.join(map(repr, c.choices))}, got {choice!r}")
+        chosen[c.op] = (c.applies, c.choices[choice])
+    return chosen

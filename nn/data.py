@@ -14,9 +14,10 @@ same seed. For the hinge loss turn 0/1 labels into ±1 with ``2 * y - 1``.
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
+
+from engine.args import is_int, is_real
 
 __all__ = [
     "moons", "circles", "spirals", "xor", "blobs", "pass_class", "digits",
@@ -25,13 +26,13 @@ __all__ = [
 
 
 def _count(n, what="n", least=1):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < least:
+    if not is_int(n) or n < least:
         raise ValueError(f"{what} must be an int >= {least}, got {n!r}")
     return int(n)
 
 
 def _noise(noise, what="noise"):
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
+    if not is_real(noise) or not noise >= 0:
         raise ValueError(f"{what} must be a number >= 0 (a standard deviation), got {noise!r}")
     return float(noise)
 
@@ -62,7 +63,7 @@ def circles(n=100, noise=0.05, factor=0.5, seed=0):
     True
     """
     n, noise, rng = _count(n, least=2), _noise(noise), np.random.default_rng(seed)
-    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
+    if not is_real(factor) or not 0 < factor < 1:
         raise ValueError(f"circles factor is the inner radius over the outer one and must be in (0, 1), got {factor!r}")
     n_outer = n // 2
     t_outer = np.linspace(0, 2 * np.pi, n_outer, endpoint=False)
@@ -126,7 +127,7 @@ def blobs(n=100, spread=0.5, margin=0.2, seed=0):
     n, spread, rng = _count(n, least=2), _noise(spread, "spread"), np.random.default_rng(seed)
     # The centres lie √2 from the line: a smaller margin keeps over half of every redraw,
     # a larger one would redraw (nearly) for ever.
-    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not 0 <= margin < np.sqrt(2):
+    if not is_real(margin) or not 0 <= margin < np.sqrt(2):
         raise ValueError(f"blobs margin must be a number in [0, √2 ≈ 1.414) (the centres' distance from the line), got {margin!r}")
     n0 = n // 2
     y = np.repeat([0, 1], [n0, n - n0])
@@ -222,12 +223,12 @@ def check_dataset(X, y=None, what="dataset"):
 def train_val_split(X, y, val_fraction=0.2, seed=0):
     """Shuffle and split into ``(X_train, y_train, X_val, y_val)``."""
     X, y = check_dataset(X, y)
-    return _train_val_split(X, y, val_fraction, seed)
+    return checked_split(X, y, val_fraction, seed)
 
 
-def _train_val_split(X, y, val_fraction, seed):
+def checked_split(X, y, val_fraction, seed):
     # train_val_split for data check_dataset has passed (fit checks it at its door).
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 < val_fraction < 1:
+    if not is_real(val_fraction) or not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
     n_val = int(round(len(X) * val_fraction))
     if not 0 < n_val < len(X):
@@ -248,10 +249,10 @@ def batches(X, y, batch_size=None, shuffle=True, seed=None):
     [[0, 1], [2, 3], [4]]
     """
     X, y = check_dataset(X, y)
-    yield from _batches(X, y, batch_size, shuffle, seed)
+    yield from checked_batches(X, y, batch_size, shuffle, seed)
 
 
-def _batches(X, y, batch_size, shuffle, seed):
+def checked_batches(X, y, batch_size, shuffle, seed):
     # batches for data check_dataset has passed: fit checks it once, not every epoch.
     n = len(X)
     size = n if batch_size is None else _count(batch_size, "batch_size")

@@ -25,6 +25,8 @@ import reprlib
 import stat
 import tempfile
 
+from engine.args import is_real
+
 from .module import Module
 
 __all__ = ["save", "load"]
@@ -146,7 +148,7 @@ def _read(path: str, model: Module, limit: int):
 
 def _number(path: str, name: str, v) -> float:
     # JSON numbers only: not bools, strings or lists, nor ones a float cannot hold (1e999, 400 digits).
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
+    if is_real(v):
         try:
             if math.isfinite(v := float(v)):
                 return v

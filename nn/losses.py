@@ -19,11 +19,11 @@ ValueError: hinge loss expects labels -1 or +1, got 0 at sample 1 (for 0/1 label
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from engine import Value
+from engine.args import is_real
 from engine.ops import OPS
 
 __all__ = [
@@ -88,7 +88,7 @@ class Loss:
 
     def check(self, t, i):
         """The target of sample i as the term wants it, or a ValueError."""
-        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t):
+        if not is_real(t) or not math.isfinite(t):
             raise ValueError(f"{self.name} loss expects {self.expects}, got {t!r} at sample {i + 1}")
         return float(t)
 
@@ -142,7 +142,7 @@ def _one_column(loss, S):
 
 
 def _binary(loss, t, i):
-    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0.0 <= t <= 1.0:
+    if not is_real(t) or not 0.0 <= t <= 1.0:
         raise ValueError(f"{loss.name} loss expects {loss.expects}, got {t!r} at sample {i + 1}")
     return float(t)
 
@@ -238,8 +238,8 @@ class _Hinge(Loss):
     name, expects = "hinge", "labels -1 or +1"
 
     def check(self, t, i):
-        if isinstance(t, bool) or t not in (-1, 1):
-            hint = " (for 0/1 labels use 2*y - 1)" if t in (0, 1) and not isinstance(t, bool) else ""
+        if not is_real(t) or t not in (-1, 1):
+            hint = " (for 0/1 labels use 2*y - 1)" if is_real(t) and t in (0, 1) else ""
             raise ValueError(f"hinge loss expects labels -1 or +1, got {t!r} at sample {i + 1}{hint}")
         return float(t)
 
@@ -268,7 +268,7 @@ class _SoftmaxCE(Loss):
 
     def check(self, t, i):
         # Finite first: int() of NaN or infinity would raise its own, unrelated error.
-        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or t != int(t) or t < 0:
+        if not is_real(t) or not math.isfinite(t) or t != int(t) or t < 0:
             raise ValueError(f"softmax_cross_entropy expects {self.expects}, got {t!r} at sample {i + 1}")
         return int(t)
 

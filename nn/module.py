@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from engine.args import is_int, is_real
 from engine import OPS, Value
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "Maxout", "ACTIVATIONS", "get_activation"]
@@ -63,7 +64,7 @@ def get_activation(spec) -> tuple[str, Callable]:
     raise TypeError(f"activation must be a name (str) or a callable Value -> Value, got {type(spec).__name__}")
 
 
-def _inputs(x, nin, who):
+def as_inputs(x, nin, who):
     # One sample as a list: numbers become input leaves x1, x2, ... so a
     # drawn graph names them; Values pass through untouched.
     if isinstance(x, (Value, numbers.Real)):
@@ -75,7 +76,7 @@ def _inputs(x, nin, who):
     if len(xs) != nin:
         raise ValueError(f"{who} expects {nin} inputs per sample, got {len(xs)}")
     for i, xi in enumerate(xs):
-        if xi.__class__ is not Value:
+        if not isinstance(xi, Value):
             if not isinstance(xi, numbers.Real):
                 raise TypeError(f"{who}: input {i + 1} must be a number or a Value, got {type(xi).__name__}")
             xs[i] = Value(float(xi), f"x{i + 1}")
@@ -119,7 +120,7 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def _dense(self, params=None):
-        # ``(leaves, layers)`` for ``engine.dense.Dense`` that compute this
+        # ``(leaves, layers)`` for ``engine.replay.Dense`` that compute this
         # module exactly as its __call__ does, leaves in parameters() order
         # (``params``, when the caller has that list already); or None: the
         # replay then records it node by node. Only modules whose code is
@@ -182,7 +183,7 @@ class Module:
             )
         for name in mine:  # check all before setting any: no half-loaded model
             v = state[name]
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+            if not is_real(v) or not np.isfinite(v):
                 raise ValueError(f"parameter {name!r} must be a finite number, got {v!r}")
         for name, p in mine.items():
             p.data = float(state[name])
@@ -214,13 +215,13 @@ def _init_weights(rng, nin, init):
     raise ValueError(f"unknown init {init!r}; valid: {', '.join(INITS)}")
 
 
-def _check_size(n, what):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+def positive_int(n, what):
+    if not is_int(n) or n < 1:
         raise ValueError(f"{what} must be a positive int, got {n!r}")
     return int(n)
 
 
-class _Linear(Module):
+class Linear(Module):
     # w · x + b with one weight per input and a bias at 0, labelled w1.. and b:
     # the set-up Neuron and Perceptron share. Each draws its own starting weights.
 
@@ -251,7 +252,7 @@ class _Linear(Module):
                 for m in (obj if isinstance(obj, (list, tuple)) else [obj]) if isinstance(m, Module)]
 
 
-class Neuron(_Linear):
+class Neuron(Linear):
     """act(w · x + b): one weight per input and a bias, all parameters.
 
     Weights start uniform in [-1, 1] (as in micrograd) or He-normal
@@ -266,13 +267,13 @@ class Neuron(_Linear):
     """
 
     def __init__(self, nin, activation="relu", *, init="uniform", seed=None, rng=None):
-        nin = _check_size(nin, "Neuron nin (number of inputs)")
+        nin = positive_int(nin, "Neuron nin (number of inputs)")
         self.activation, self._act = get_activation(activation)
         rng = rng if rng is not None else np.random.default_rng(seed)
         super().__init__(_init_weights(rng, nin, init))
 
     def __call__(self, x) -> Value:
-        return self._forward(_inputs(x, len(self.w), "Neuron"))
+        return self._forward(as_inputs(x, len(self.w), "Neuron"))
 
     def _forward(self, xs):
         return self._act(self._affine(xs))
@@ -298,7 +299,7 @@ def _known_act(neuron):
         return False
     if act not in _ACT_SPECS:  # keyed by the method itself: a replaced Value.elu is probed anew
         probe = act(Value(0.5))  # the constant the method passes (leaky_relu's alpha, elu's): read, not guessed
-        _ACT_SPECS[act] = name if probe._arg is None else (name, probe._arg)
+        _ACT_SPECS[act] = name if probe.arg is None else (name, probe.arg)
     return _ACT_SPECS[act]
 
 
@@ -329,8 +330,8 @@ class Layer(Module):
     """
 
     def __init__(self, nin, nout, activation="relu", *, init="uniform", seed=None, rng=None):
-        nin = _check_size(nin, "Layer nin (number of inputs)")
-        nout = _check_size(nout, "Layer nout (number of neurons)")
+        nin = positive_int(nin, "Layer nin (number of inputs)")
+        nout = positive_int(nout, "Layer nout (number of neurons)")
         rng = rng if rng is not None else np.random.default_rng(seed)
         self.neurons = [Neuron(nin, activation, init=init, rng=rng) for _ in range(nout)]
         self.activation = self.neurons[0].activation
@@ -345,7 +346,7 @@ class Layer(Module):
         return len(self.neurons)
 
     def __call__(self, x) -> list[Value]:
-        xs = _inputs(x, self.nin, "Layer")
+        xs = as_inputs(x, self.nin, "Layer")
         return [n._forward(xs) for n in self.neurons]
 
     def named_parameters(self):
@@ -397,9 +398,9 @@ class Maxout(Module):
     """
 
     def __init__(self, nin, nout, pieces=2, *, init="uniform", seed=None, rng=None):
-        nin = _check_size(nin, "Maxout nin (number of inputs)")
-        nout = _check_size(nout, "Maxout nout (number of units)")
-        self.k = _check_size(pieces, "Maxout pieces (linear functions per unit)")
+        nin = positive_int(nin, "Maxout nin (number of inputs)")
+        nout = positive_int(nout, "Maxout nout (number of units)")
+        self.k = positive_int(pieces, "Maxout pieces (linear functions per unit)")
         rng = rng if rng is not None else np.random.default_rng(seed)
         # One flat list, unit by unit: the pieces of unit j are pieces[j·k : (j + 1)·k].
         self.pieces = [Neuron(nin, "linear", init=init, rng=rng) for _ in range(nout * self.k)]
@@ -414,7 +415,7 @@ class Maxout(Module):
         return len(self.pieces) // self.k
 
     def __call__(self, x) -> list[Value]:
-        xs = _inputs(x, self.nin, "Maxout")
+        xs = as_inputs(x, self.nin, "Maxout")
         outs = []
         for j in range(self.nout):
             zs = [p._forward(xs) for p in self.pieces[j * self.k:(j + 1) * self.k]]
@@ -449,14 +450,14 @@ class Dropout(Module):
     """
 
     def __init__(self, p=0.5, *, seed=None, rng=None):
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
+        if not is_real(p) or not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout p is the probability of dropping a value and must be in [0, 1), got {p!r}")
         self.p = float(p)
         self._rng = rng if rng is not None else np.random.default_rng(seed)
 
     def __call__(self, xs) -> list[Value]:
         if not isinstance(xs, (list, tuple)):
-            raise TypeError(f"Dropout takes a list of Values (a layer's output), got {type(xs).__name__}")
+            raise TypeError(f"Dropout takes a list of Values (a layer's output), got {'a single Value' if isinstance(xs, Value) else type(xs).__name__}")
         if not self.training or self.p == 0.0:
             return list(xs)
         keep = self._rng.random(len(xs)) >= self.p
@@ -488,10 +489,10 @@ class MLP(Module):
     """
 
     def __init__(self, nin, nouts, activation="relu", output_activation=None, *, dropout=0.0, init="uniform", seed=None):
-        nin = _check_size(nin, "MLP nin (number of inputs)")
+        nin = positive_int(nin, "MLP nin (number of inputs)")
         if isinstance(nouts, (numbers.Number, str)) or not hasattr(nouts, "__iter__"):
             raise TypeError(f"MLP nouts is a list of layer sizes, e.g. [16, 16, 1]; got {type(nouts).__name__} {nouts!r}")
-        nouts = [_check_size(n, "each MLP layer size") for n in nouts]
+        nouts = [positive_int(n, "each MLP layer size") for n in nouts]
         if not nouts:
             raise ValueError("MLP needs at least one layer size in nouts, e.g. [16, 16, 1]")
         self.activation = get_activation(activation)[0]
@@ -511,7 +512,7 @@ class MLP(Module):
         return [layer.nout for layer in self.layers]
 
     def __call__(self, x) -> list[Value]:
-        xs = _inputs(x, self.nin, repr(self))
+        xs = as_inputs(x, self.nin, repr(self))
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             xs = [n._forward(xs) for n in layer.neurons]  # sizes match by construction

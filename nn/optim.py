@@ -17,23 +17,23 @@ before the next pass. The formulas follow PyTorch's documentation for
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
+from engine.args import is_int, is_real
 from engine import Value
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Schedule", "LinearDecay", "StepDecay", "ExponentialDecay"]
 
 
-def _positive(x, what):
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not np.isfinite(x) or x <= 0:
+def positive(x, what):
+    if not is_real(x) or not np.isfinite(x) or x <= 0:
         raise ValueError(f"{what} must be a number > 0, got {x!r}")
     return float(x)
 
 
 def _in_range(x, lo, hi, what, hi_open=True):
-    ok = isinstance(x, numbers.Real) and not isinstance(x, bool) and lo <= x and (x < hi if hi_open else x <= hi)
+    ok = is_real(x) and lo <= x and (x < hi if hi_open else x <= hi)
     if not ok:
         raise ValueError(f"{what} must be in [{lo}, {hi}{')' if hi_open else ']'}, got {x!r}")
     return float(x)
@@ -66,7 +66,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, lr):
-        self._lr = _positive(lr, f"{type(self).__name__} learning rate lr")
+        self._lr = positive(lr, f"{type(self).__name__} learning rate lr")
 
     def zero_grad(self):
         """Set every parameter's gradient to 0.0."""
@@ -289,8 +289,8 @@ class LinearDecay(Schedule):
 
     def __init__(self, optimizer, end, steps):
         super().__init__(optimizer)
-        self.end = _positive(end, "LinearDecay end (the final learning rate)")
-        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
+        self.end = positive(end, "LinearDecay end (the final learning rate)")
+        if not is_int(steps) or steps < 1:
             raise ValueError(f"LinearDecay steps must be a positive int, got {steps!r}")
         self.steps = int(steps)
 
@@ -309,10 +309,10 @@ class StepDecay(Schedule):
 
     def __init__(self, optimizer, every, gamma=0.1):
         super().__init__(optimizer)
-        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
+        if not is_int(every) or every < 1:
             raise ValueError(f"StepDecay every must be a positive int, got {every!r}")
         self.every = int(every)
-        self.gamma = _positive(gamma, "StepDecay gamma")
+        self.gamma = positive(gamma, "StepDecay gamma")
 
     def lr_at(self, t):
         return self.base_lr * self.gamma ** (t // self.every)
@@ -329,7 +329,7 @@ class ExponentialDecay(Schedule):
 
     def __init__(self, optimizer, gamma):
         super().__init__(optimizer)
-        self.gamma = _positive(gamma, "ExponentialDecay gamma")
+        self.gamma = positive(gamma, "ExponentialDecay gamma")
 
     def lr_at(self, t):
         return self.base_lr * self.gamma**t

@@ -23,10 +23,11 @@ from typing import NamedTuple
 import numpy as np
 
 from engine import Value
+from engine.args import is_real
 
 from .data import check_dataset
-from .module import _check_size, _inputs, _Linear
-from .optim import _positive
+from .module import positive_int, as_inputs, Linear
+from .optim import positive
 
 __all__ = ["Perceptron", "Learned", "RULES"]
 
@@ -41,7 +42,7 @@ class Learned(NamedTuple):
     errors: list  # misclassified samples in each epoch (counted as the epoch ran)
 
 
-class Perceptron(_Linear):
+class Perceptron(Linear):
     """One linear threshold unit: parameters ``w`` (one per input) and ``b``.
 
     Calling it on a sample builds the graph of the score z = w · x + b (a
@@ -54,13 +55,13 @@ class Perceptron(_Linear):
     """
 
     def __init__(self, nin, *, seed=None):
-        nin = _check_size(nin, "Perceptron nin (number of inputs)")
+        nin = positive_int(nin, "Perceptron nin (number of inputs)")
         # Small random start: the rules work from any weights, and random
         # ones make the hyperplane's first move visible.
         super().__init__(np.random.default_rng(seed).uniform(-0.5, 0.5, nin))
 
     def __call__(self, x) -> Value:
-        return self._affine(_inputs(x, self.nin, f"Perceptron({self.nin})"))
+        return self._affine(as_inputs(x, self.nin, f"Perceptron({self.nin})"))
 
     def score(self, X) -> np.ndarray:
         """z = w · x + b for each row of X, computed with numpy (no graph)."""
@@ -117,8 +118,8 @@ class Perceptron(_Linear):
         if X.shape[1] != self.nin:
             raise ValueError(f"Perceptron({self.nin}) expects {self.nin} inputs per sample, got {X.shape[1]}")
         labels = [self._label(t, i) for i, t in enumerate(y.tolist())]
-        lr = _positive((1.0 if rule == "perceptron" else 0.01) if lr is None else lr, "Perceptron learning rate lr")
-        epochs = _check_size(epochs, "Perceptron epochs")
+        lr = positive((1.0 if rule == "perceptron" else 0.01) if lr is None else lr, "Perceptron learning rate lr")
+        epochs = positive_int(epochs, "Perceptron epochs")
         update = self.perceptron_update if rule == "perceptron" else self.delta_update
         rng = np.random.default_rng(seed)
         rows = X.tolist()
@@ -146,12 +147,12 @@ class Perceptron(_Linear):
         return dw, db
 
     def _sample(self, x, label, lr):
-        xs = [v.data if isinstance(v, Value) else v for v in _inputs(x, self.nin, f"Perceptron({self.nin})")]
-        return xs, self._label(label, 0), _positive(lr, "Perceptron learning rate lr")
+        xs = [v.data if isinstance(v, Value) else v for v in as_inputs(x, self.nin, f"Perceptron({self.nin})")]
+        return xs, self._label(label, 0), positive(lr, "Perceptron learning rate lr")
 
     @staticmethod
     def _label(t, i):
-        if isinstance(t, bool) or t not in (0, 1):
+        if not is_real(t) or t not in (0, 1):
             raise ValueError(f"Perceptron labels must be 0 or 1, got {t!r} at sample {i + 1}")
         return int(t)
 

@@ -4,7 +4,7 @@ One batch's work — build the graph of the loss, run ``backward()``, report
 the loss and the raw outputs — lives in ``batch_loss``; the loop around it
 only shuffles, steps the optimizer and keeps records. A faster evaluator can
 take over by replacing that one function (``fit(..., batch_fn=...)``); the
-replay of ``nn.replay`` is the one fit chooses by itself.
+replay of ``nn.fast`` is the one fit chooses by itself.
 
 >>> from nn import MLP, Adam
 >>> from nn.data import xor
@@ -19,7 +19,6 @@ replay of ``nn.replay`` is the one fit chooses by itself.
 from __future__ import annotations
 
 import math
-import numbers
 import operator
 import sys
 import warnings
@@ -28,14 +27,15 @@ from typing import Callable
 
 import numpy as np
 
+from engine.args import is_int, is_real
 from engine import Value
-from engine.batch import ReplayError
+from engine.replay import ReplayError
 
-from .data import _batches, _train_val_split, check_dataset
+from .data import checked_batches, checked_split, check_dataset
 from .losses import Loss, get_loss, l1_penalty, l2_penalty
 from .module import Dropout, Module
 from .optim import SGD, Optimizer, Schedule
-from .replay import BatchResult, Outputs, Replay, Store
+from .fast import BatchResult, Outputs, Replay, Store
 
 __all__ = ["fit", "History", "BatchResult", "batch_loss", "evaluate", "predict", "penalty", "ReplayFallback"]
 
@@ -49,7 +49,7 @@ def penalty(l1=0.0, l2=0.0) -> Callable | None:
     5.0
     """
     for name, lam in (("l1", l1), ("l2", l2)):
-        if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not lam >= 0:
+        if not is_real(lam) or not lam >= 0:
             raise ValueError(f"{name} (the penalty weight) must be a number >= 0, got {lam!r}")
     if not l1 and not l2:
         return None
@@ -166,7 +166,7 @@ def evaluate(model: Module, loss, X, y, *, batched="auto") -> BatchResult:
     """Loss and raw outputs on data, without a backward pass (for validation).
 
     ``batched`` as in ``fit``: True replays one recorded sample over the data
-    (``engine.batch``), False builds the eager graph of every sample, "auto"
+    (``engine.replay``), False builds the eager graph of every sample, "auto"
     replays when that gives the same result (no dropout on, and the recording
     reads no input or parameter in Python control flow), else warns
     (``ReplayFallback``) and uses the eager engine. Both give the same numbers
@@ -370,8 +370,8 @@ def _val_data(val, X, y, seed):
     # val: None, (X_val, y_val), or a fraction of (X, y) to hold out.
     if val is None:
         return X, y, None
-    if isinstance(val, numbers.Real) and not isinstance(val, bool):
-        Xt, yt, Xv, yv = _train_val_split(X, y, val, seed)
+    if is_real(val):
+        Xt, yt, Xv, yv = checked_split(X, y, val, seed)
         return Xt, yt, (Xv, yv)
     try:
         Xv, yv = val
@@ -402,14 +402,14 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
       line every tenth of the run without tqdm); False shows nothing.
     - ``batch_fn(model, loss, X, y, reg) -> BatchResult`` does one batch's work.
     - ``batched``: True replays one sample's recorded graph over each batch
-      (``Replay``, ``engine.batch``: far faster, same gradients up to rounding);
+      (``Replay``, ``engine.replay``: far faster, same gradients up to rounding);
       False builds the eager graph of every sample; "auto" replays when that
       gives the same result: no dropout, and the recording reads no input or
       parameter in Python control flow (``if w.data > 0``, ``round(x.data)``:
-      ``engine.record``); otherwise a one-line ``ReplayFallback`` warning says
+      ``engine.replay.record``); otherwise a one-line ``ReplayFallback`` warning says
       why and the eager engine trains. An ``MLP``, ``Layer`` or ``Neuron``
       with a named activation is not even recorded: its layers run as matrix
-      products (``nn.replay``, ``engine.dense``), nn's own losses as their
+      products (``nn.fast``, ``engine.replay.dense``), nn's own losses as their
       array twins (``Loss.vterm``), and, with an optimizer whose
       ``step`` is the base class's, the parameters stay in arrays until fit
       returns (the Values get their data and last gradients back then, also
@@ -426,11 +426,11 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
         raise TypeError(f"fit needs a Module (e.g. an MLP), got {type(model).__name__}")
     loss = get_loss(loss)
     X, y = check_dataset(X, y, "training data")
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
+    if not is_int(epochs) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1):
+    if patience is not None and (not is_int(patience) or patience < 1):
         raise ValueError(f"patience must be None or a positive int (epochs without improvement), got {patience!r}")
-    if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not min_delta >= 0:
+    if not is_real(min_delta) or not min_delta >= 0:
         raise ValueError(f"min_delta (the least improvement that counts) must be a number >= 0, got {min_delta!r}")
     _check_targets(loss, y)
     X, y, val = _val_data(val, X, y, seed)
@@ -469,7 +469,7 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
         for epoch in range(1, int(epochs) + 1):
             losses, correct, seen = [], [], 0
             history.lr.append(optimizer.lr)
-            for xb, yb in _batches(X, y, batch_size, batch_size is not None, rng):
+            for xb, yb in checked_batches(X, y, batch_size, batch_size is not None, rng):
                 result = steps.step(loss, xb, yb, reg)
                 losses.append(result.loss * len(yb))
                 correct.append(_accuracy(loss, result.scores, yb) * len(yb))

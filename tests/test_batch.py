@@ -1,4 +1,4 @@
-"""engine.batch: replaying one recorded graph over a batch equals the eager engine.
+"""engine.replay: replaying one recorded graph over a batch equals the eager engine.
 
 The reference is always the eager engine run sample by sample: the batched
 loss is the sum (or mean) of the per-sample losses, and every parameter's
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from engine import OPS, DomainError, Value
-from engine.batch import ReplayError, trace
+from engine.replay import ReplayError, trace
 
 RTOL = 1e-12
 

@@ -198,7 +198,7 @@ def test_dropout_probability_must_be_in_range(p):
 
 
 def test_dropout_takes_a_list():
-    with pytest.raises(TypeError, match="Dropout takes a list of Values .*, got Value"):
+    with pytest.raises(TypeError, match="Dropout takes a list of Values .*, got a single Value"):
         Dropout(0.5, seed=0)(Value(1.0))
 
 

@@ -1,4 +1,4 @@
-"""fit's fast path: known layers as matrix products (engine.dense), parameters kept in arrays (Store).
+"""fit's fast path: known layers as matrix products (engine.replay.dense), parameters kept in arrays (Store).
 
 Every test compares with the eager engine (batched=False), parameter by
 parameter, or with the node-by-node recording (Replay(..., lower=False)).
@@ -7,14 +7,14 @@ parameter, or with the node-by-node recording (Replay(..., lower=False)).
 import numpy as np
 import pytest
 
-import nn.replay
+import nn.fast.replay
 import nn.train
 from engine import Value
-from engine.batch import trace
-from engine.dense import Dense
+from engine.replay import trace
+from engine.replay.dense import Dense
 from nn import MLP, SGD, Adam, Layer, Neuron, RMSprop, StepDecay, fit, get_loss, predict
 from nn.data import moons, spirals
-from nn.replay import Replay, Store
+from nn.fast import Replay, Store
 
 
 def _params(model):
@@ -194,7 +194,7 @@ def test_an_error_mid_fit_leaves_the_last_finished_step_in_the_values():
 def test_predict_runs_the_layers_as_matrix_products():
     X, _ = moons(50, seed=4)
     model = MLP(2, [6, 6, 2], activation="sigmoid", seed=1)
-    assert nn.replay.Outputs(model).dense is not None
+    assert nn.fast.replay.Outputs(model).dense is not None
     np.testing.assert_allclose(predict(model, X), predict(model, X, batched=False), rtol=1e-13)
     with pytest.raises(ValueError, match=r"expects 2 inputs per sample, got 3"):
         predict(model, np.ones((4, 3)), batched=True)

@@ -79,7 +79,7 @@ def test_fit_checks_the_data_once_at_the_door(monkeypatch):
     # Not again in the split nor in every epoch's batches: fit hands on checked arrays.
     import nn.data
     import nn.train
-    import nn.replay
+    import nn.fast.replay
 
     calls = []
 
@@ -276,7 +276,7 @@ def test_bad_model_or_optimizer():
 def _eager_only(monkeypatch):
     # The eager path builds its graph through _forward; a replay must not.
     import nn.train
-    import nn.replay
+    import nn.fast.replay
 
     def refuse(model, X):
         raise AssertionError("the eager engine ran where the replay was expected")
@@ -346,14 +346,14 @@ def test_evaluate_falls_back_when_an_activation_branches_on_data():
 
 def test_fit_records_the_validation_replay_once_and_matches_eager_validation(monkeypatch):
     import nn.train
-    import nn.replay
+    import nn.fast.replay
 
     X, y = spirals(90, k=3, seed=0)
     Xv, yv = spirals(60, k=3, seed=1)
     made, evaluated = [], []
-    original_init, original_evaluate = nn.replay.Replay.__init__, nn.replay.Replay.evaluate
-    monkeypatch.setattr(nn.replay.Replay, "__init__", lambda self, *a, **k: made.append(a[2]) or original_init(self, *a, **k))
-    monkeypatch.setattr(nn.replay.Replay, "evaluate", lambda self, *a: evaluated.append(1) or original_evaluate(self, *a))
+    original_init, original_evaluate = nn.fast.replay.Replay.__init__, nn.fast.replay.Replay.evaluate
+    monkeypatch.setattr(nn.fast.replay.Replay, "__init__", lambda self, *a, **k: made.append(a[2]) or original_init(self, *a, **k))
+    monkeypatch.setattr(nn.fast.replay.Replay, "evaluate", lambda self, *a: evaluated.append(1) or original_evaluate(self, *a))
     histories = []
     for batched in (True, False):
         model = MLP(2, [8, 3], activation="tanh", seed=0)
@@ -539,12 +539,12 @@ def test_digits_are_the_bundled_8x8_images():
 
 def test_a_batch_bigger_than_a_chunk_trains_as_one_batch(monkeypatch):
     import nn.train
-    import nn.replay
+    import nn.fast.replay
 
     X, y = spirals(90, k=3, seed=2)
     runs = []
-    for chunk in (7, nn.replay.Replay.chunk):
-        monkeypatch.setattr(nn.replay.Replay, "chunk", chunk)
+    for chunk in (7, nn.fast.replay.Replay.chunk):
+        monkeypatch.setattr(nn.fast.replay.Replay, "chunk", chunk)
         for loss, target in (("softmax_cross_entropy", y), ("mse", y / 2.0)):
             model = MLP(2, [6, 3], activation="tanh", seed=1)
             h = fit(model, X, target, loss=loss, epochs=4, l2=1e-3, progress=False, batched=True)
@@ -558,7 +558,7 @@ def test_a_batch_bigger_than_a_chunk_trains_as_one_batch(monkeypatch):
 @pytest.mark.parametrize("classes", [3, 20])  # one recording with one-hot targets; one recording per target
 def test_softmax_targets_replay_as_the_eager_engine(classes, kind):
     import nn.train
-    import nn.replay
+    import nn.fast.replay
 
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(3 * classes, 3)), np.arange(3 * classes) % classes
@@ -566,12 +566,12 @@ def test_softmax_targets_replay_as_the_eager_engine(classes, kind):
     for batched in (True, False):
         model = kind(3, [5, classes], seed=2)
         made = []
-        original = nn.replay.trace
-        nn.replay.trace = lambda *a, **k: made.append(1) or original(*a, **k)
+        original = nn.fast.replay.trace
+        nn.fast.replay.trace = lambda *a, **k: made.append(1) or original(*a, **k)
         try:
             h = fit(model, X, y, loss="softmax_cross_entropy", epochs=3, batch_size=16, progress=False, batched=batched)
         finally:
-            nn.replay.trace = original
+            nn.fast.replay.trace = original
         runs.append(([p.data for p in model.parameters()], h.loss, len(made)))
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-12)

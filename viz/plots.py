@@ -115,7 +115,7 @@ def _scores(model, points):
     from engine import Value
 
     try:
-        from engine.batch import ReplayError, trace
+        from engine.replay import ReplayError, trace
 
         out = trace(lambda x: model(x)).forward(points)
         return np.asarray(out, dtype=float).reshape(len(points), -1)

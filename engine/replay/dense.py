@@ -27,11 +27,11 @@ import operator
 
 import numpy as np
 
-from .ops import OPS
+from ..ops import OPS
 
 __all__ = ["Dense"]
 
-_OP = operator.attrgetter("_op")
+_OP = operator.attrgetter("rule")
 
 
 class Dense:
@@ -51,8 +51,8 @@ class Dense:
         # Value cannot have); the pass over 66,817 Values costs 1.5 ms.
         self.leaves = leaves if type(leaves) is list else list(leaves)
         if not checked and any(map(_OP, self.leaves)):
-            computed = next(v for v in self.leaves if v._op is not None)
-            raise TypeError(f"Dense: a weight must be a leaf Value, got the result of {computed._op.name} ({computed!r})")
+            computed = next(v for v in self.leaves if v.rule is not None)
+            raise TypeError(f"Dense: a weight must be a leaf Value, got the result of {computed.rule.name} ({computed!r})")
         self.layers, width = [], None
         for n, (W, b, act) in enumerate(layers, 1):
             W = np.asarray(W, dtype=np.intp)

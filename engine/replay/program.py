@@ -10,7 +10,7 @@ product forward (``W @ X + b``) and two backward (``Wᵀ @ G`` for the inputs,
 with the activations, not with parameters × samples.
 
 >>> from engine import Value
->>> from engine.batch import trace
+>>> from engine.replay import trace
 >>> W = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
 >>> tape = trace(lambda x: [sum((w * xi for w, xi in zip(row, x)), Value(0.5)) for row in W])
 >>> tape.forward([[1.0, 1.0], [0.5, 0.25]]).tolist()   # two samples, two neurons
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ops import OPS
-from .record import _at_sample
+from ..ops import OPS
+from .record import at_sample
 
 __all__ = ["Program", "Layer", "neurons"]
 
@@ -62,11 +62,11 @@ def neurons(nodes, varying, outputs) -> list:
             uses[x] = uses.get(x, 0) + 1
     for o in outputs:
         uses[o] = uses.get(o, 0) + 1
-    partial = {v._a for v in nodes if v._op is _ADD and v in varying
-               and v._a._op is _ADD and v._a in varying and uses[v._a] == 1}
+    partial = {v._a for v in nodes if v.rule is _ADD and v in varying
+               and v._a.rule is _ADD and v._a in varying and uses[v._a] == 1}
     layers = {}
     for v in nodes:
-        if v._op is not _ADD or v not in varying or v in partial:
+        if v.rule is not _ADD or v not in varying or v in partial:
             continue
         right, x, inner = [], v, []
         while x is v or x in partial:
@@ -78,7 +78,7 @@ def neurons(nodes, varying, outputs) -> list:
         for t in [x] + right[::-1]:
             if t not in varying:
                 bias.append(t)
-            elif t._op is _MUL and uses[t] == 1 and (t._a in varying) != (t._b in varying):
+            elif t.rule is _MUL and uses[t] == 1 and (t._a in varying) != (t._b in varying):
                 xs.append(t._a if t._a in varying else t._b)
                 ws.append(t._b if t._a in varying else t._a)
                 inner.append(t)
@@ -179,11 +179,11 @@ class Program:
         if fuse:
             for v in nodes:
                 x = v._a
-                if (v._op is _ADD and v not in live_set and v not in root_of and x._op is _ADD and x not in live_set
+                if (v.rule is _ADD and v not in live_set and v not in root_of and x.rule is _ADD and x not in live_set
                         and x not in root_of and uses[pos[x]] == 1):
                     absorbed.add(x)
 
-        fixed = [v for v in nodes if v._op is None and v not in holders and v not in live_set]
+        fixed = [v for v in nodes if v.rule is None and v not in holders and v not in live_set]
         held = [v for v in nodes if v in holders]
         row = {}
         for v in held + live + fixed:
@@ -212,7 +212,7 @@ class Program:
                     groups[key] = _Group(None, None, depth[v], needs[v], mm=k)
                 items.append((v, terms, groups[key]))
                 continue
-            if v._op is _ADD and fuse:
+            if v.rule is _ADD and fuse:
                 right, x = [], v
                 while x is v or x in absorbed:
                     right.append(x._b)
@@ -220,14 +220,14 @@ class Program:
                 terms = [x] + right[::-1]
             else:
                 terms = list(v.inputs)
-            is_sum = v._op is _ADD and len(terms) > 2
+            is_sum = v.rule is _ADD and len(terms) > 2
             depth[v] = 1 + max(depth[x] for x in terms)
             needs[v] = v in reach and any(needs[x] for x in terms)
-            key = (depth[v], needs[v], "sum" if is_sum else v._op.name, v._arg, len(terms))
+            key = (depth[v], needs[v], "sum" if is_sum else v.rule.name, v.arg, len(terms))
             if not group:
                 key += (pos[v],)
             if key not in groups:
-                groups[key] = _Group(None if is_sum else v._op, v._arg, depth[v], needs[v])
+                groups[key] = _Group(None if is_sum else v.rule, v.arg, depth[v], needs[v])
             items.append((v, terms, groups[key]))
         # Run order: by depth; within a depth the groups needing gradients come
         # first, so that their rows form one block for backward.
@@ -481,7 +481,7 @@ def _explain(g, values, bufs):
                 try:
                     g.op.f(*[float(x[node, s]) for x in xs], g.arg)
                 except (ArithmeticError, ValueError) as e:
-                    raise _at_sample(e, s) from None
+                    raise at_sample(e, s) from None
     with np.errstate(all="ignore"):
         _step(g, values, bufs)
     out = values[g.r0 : g.r1]

@@ -17,19 +17,16 @@ then give the same constants, or the replay is refused.
 >>> rec = Recording(lambda x: x * w if w.data > 0 else x, [np.array([1.0])], ["x"], 0, False, [w])
 Traceback (most recent call last):
 ...
-engine.record.ReplayError: fn applied > to w.data = 0.5, which depends on the inputs or the parameters: ...
+engine.replay.record.ReplayError: fn applied > to w.data = 0.5, which depends on the inputs or the parameters: ...
 """
 
 from __future__ import annotations
 
 import sys
-import threading
-from contextvars import ContextVar
 
 import numpy as np
 
-from .ops import OPS
-from .value import Value, reading, topo
+from ..value import Value, recording, topo
 
 __all__ = ["ReplayError", "Tagged", "Recording", "compare"]
 
@@ -38,13 +35,8 @@ class ReplayError(ValueError):
     """The graph of ``fn`` may differ from sample to sample, so one recording cannot stand for all."""
 
 
-# Which recording, if any, runs in this context (thread, task): a tagged
-# float read elsewhere behaves as a plain float.
-_recording: ContextVar = ContextVar("recording", default=None)
-
-
 def _refuse(what, x):
-    rec = _recording.get()
+    rec = recording.get()  # the recording running in this context (thread, task), if any
     if rec is not None:
         name = rec.names.get(id(x), "a node's .data")
         if isinstance(x, Value):
@@ -72,12 +64,11 @@ _KEEPS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "
           "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__")
 
 
-# The engine's own reads of a tagged number (its finiteness test, relu's x > 0
-# inlined in value.py) are the op's rule, which the numpy twin replays for every
-# sample; only a read from any other code is control flow that could branch.
-# Value's comparisons and float() read in engine.value too: they call the
-# reading hook first, which refuses a tagged number on either side.
-_ENGINE_MODULES = frozenset({"engine.value", "engine.ops"})
+# Reads inside the op table's rules (relu's x > 0, pow's base test) are the
+# op's own branches, which its numpy twin replays for every sample; a read
+# from any other code, engine.value's comparisons and float() included, is
+# control flow that could branch, and is refused.
+_ENGINE_MODULES = frozenset({"engine.ops"})
 
 
 def _reading(name, what):
@@ -130,56 +121,14 @@ def _plain(x):
     return float.__float__(x) if type(x) is Tagged else x
 
 
-# --- the op table, tagging while a recording runs ----------------------------------------
-# Value computes + − × and negation with float operators, which Tagged keeps;
-# every other op calls its row's ``f``. While some recording runs, each row's
-# ``f`` is wrapped: inputs untagged (the op's own branches are the table's,
-# replayed elementwise by its numpy twin), output tagged when an input was.
-# Other threads pass straight through; the count keeps nested or concurrent
-# recordings from unwrapping each other's rows.
-
-_wrap_lock = threading.Lock()
-_wrapped = 0
-_plain_f = {name: row.f for name, row in OPS.items()}
+# A node made from a tagged number is tagged too (Recording.made), so that
+# `if h.data > 0` on a hidden unit is refused like `if w.data > 0`; no row
+# of the op table is touched while recording.
 
 
-def _tagging(f):
-    def tagged_f(*args):
-        if _recording.get() is None:
-            return f(*args)
-        out = f(*[_plain(a) for a in args])
-        return Tagged(out) if any(type(a) is Tagged for a in args[:-1]) else out
-
-    return tagged_f
-
-
-def _wrap(on):
-    global _wrapped
-    with _wrap_lock:
-        _wrapped += 1 if on else -1
-        if _wrapped == (1 if on else 0):
-            for name, row in OPS.items():
-                object.__setattr__(row, "f", _tagging(_plain_f[name]) if on else _plain_f[name])
-
-
-def _value_hook(symbol, value, other):
-    # Value's comparisons and float() call this first. A Value made before fn
-    # (a parameter) may change between steps even when fn's graph does not use
-    # it; one computed from tagged numbers is refused, named.
-    rec = _recording.get()
-    for v in (value, other):
-        if type(v) is Tagged:
-            # A tagged float on the other side (`Value(0.0) < w.data`) compares
-            # inside engine.value too, so its own refusal would not fire.
-            _refuse(symbol, v)
-        elif isinstance(v, Value):
-            if v._id < rec.mark and v not in rec.placeholders and not (v._op is None and v._arg == "const"):
-                rec.names[id(v)] = repr(v)
-                _refuse(symbol, v)
-            if type(v.data) is Tagged:
-                # Refused here: the data's own comparison runs inside engine.value, whose reads pass.
-                rec.names.setdefault(id(v.data), repr(v))
-                _refuse(symbol, v.data)
+def _before(v, mark):
+    # A leaf made before the recording began: a parameter (or a node's input the caller did not name).
+    return v.rule is None and v.id < mark
 
 
 # --- one recording ----------------------------------------------------------------------
@@ -213,10 +162,8 @@ class Recording:
                 raise ReplayError("the recorder could not tag the inputs (Value() converted their data); replay refused")
             self.names[id(v.data)] = f"{v.label}.data"
         saved = [(p, p.data) for p in params]
-        self.mark = Value(0.0)._id  # Values older than this existed before fn ran
-        token, hook = _recording.set(self if tag else None), reading.set(_value_hook if tag else None)
-        if tag:
-            _wrap(True)
+        self.mark = Value(0.0).id  # leaves older than this existed before fn ran
+        token = recording.set(self if tag else None)
         try:
             for p, x in saved:
                 p.data = wrap(x * nudge if nudge else x)
@@ -228,21 +175,40 @@ class Recording:
             except ReplayError:
                 raise
             except (ArithmeticError, ValueError) as e:
-                raise _at_sample(e, i) from None
+                raise at_sample(e, i) from None
             self.outputs, self.loss, self.aux = _outputs(out, has_aux)
             self.nodes = topo(*self.outputs)
             if tag:
                 self._untag()  # while the parameters still hold their tags (see _untag)
         finally:
-            if tag:
-                _wrap(False)
-            reading.reset(hook)
-            _recording.reset(token)
+            recording.reset(token)
             for p, x in saved:
                 p.data = x
         tagged, mark, holders = {p for p, _ in saved}, self.mark, self.placeholders
-        self.untagged = [v for v in self.nodes if v._id < mark and v not in tagged and v not in holders]
+        self.untagged = [v for v in self.nodes if _before(v, mark) and v not in tagged and v not in holders]
         self._shape = None
+
+    def made(self, data, a, b):
+        """The data of a node made from a and b while fn runs: tagged when an input's is.
+
+        Python's float operators keep the tag by themselves; a rule through C
+        code (math.exp) hands back a plain float.
+        """
+        if type(data) is not Tagged and (type(a.data) is Tagged or (b is not None and type(b.data) is Tagged)):
+            return Tagged(data)
+        return data
+
+    def read(self, symbol, value, other):
+        """Called by Value's comparisons and float() before they read (engine.value.recording).
+
+        A tagged number refuses itself; a leaf made before fn that was not
+        tagged (a parameter the caller did not name, which fn's graph may not
+        even use) may change between steps, so a branch on it is refused too.
+        """
+        for v in (value, other):
+            if isinstance(v, Value) and _before(v, self.mark) and v not in self.placeholders and v.kind != "const":
+                self.names[id(v)] = repr(v)
+                _refuse(symbol, v)
 
     def _untag(self):
         # Every node made from a tagged number must carry the tag (else an op
@@ -252,16 +218,16 @@ class Recording:
         # op's constant built from one depends on the sample. Called before the
         # parameters get their plain data back, so that their tags are seen.
         for v in self.nodes:
-            if v in self.placeholders or v._id < self.mark:
+            if v in self.placeholders or _before(v, self.mark):
                 continue
-            data, op = v.data, v._op
+            data, op = v.data, v.rule
             if op is None:
                 if type(data) is Tagged:
                     raise ReplayError(f"fn made a constant ({v!r}) from a parameter's or an input's .data: it would "
                                       "stay fixed in the replay while the number changes; use the Value itself")
             else:
-                if type(v._arg) is Tagged:
-                    raise ReplayError(f"fn gave {op.name} a constant argument ({v._arg!r}) read from a parameter's "
+                if type(v.arg) is Tagged:
+                    raise ReplayError(f"fn gave {op.name} a constant argument ({v.arg!r}) read from a parameter's "
                                       "or an input's .data; it would stay fixed in the replay")
                 if type(data) is not Tagged and any(type(x.data) is Tagged for x in v.inputs):
                     raise ReplayError(f"{v!r} is untagged while an input is tagged: it was computed before fn ran "
@@ -278,15 +244,15 @@ class Recording:
             rows = []
             push, holders, mark = rows.append, self.placeholders, self.mark
             for v in self.nodes:
-                op, a, b = v._op, v._a, v._b
+                op, ins = v.rule, v.inputs
                 if op is not None:
-                    push((op, v._arg, pos[a], None if b is None else pos[b]))
+                    push((op, v.arg, *(pos[x] for x in ins)))
                 elif v in holders:
                     push(("placeholder", holders[v]))
-                elif v._id < mark:
+                elif _before(v, mark):
                     push(("leaf", id(v)))  # the same parameter object in every recording
                 else:
-                    push((v._arg, v.data))  # a constant made inside fn
+                    push((v.kind, v.data))  # a constant made inside fn
             self._shape = rows, [pos[o] for o in self.outputs]
         return self._shape
 
@@ -295,7 +261,7 @@ class Recording:
         return "nothing (the graph ended)" if v is None else repr(v)
 
 
-def _at_sample(e, i):
+def at_sample(e, i):
     # The eager error, its message prefixed with the sample; an exception
     # type that cannot be rebuilt from one message keeps itself, with a note.
     try:
@@ -339,15 +305,12 @@ def _signature(rec):
     pos = {v: i for i, v in enumerate(nodes)}
 
     def ref(x):
-        if x._op is None and x._id < mark and x not in holders:
-            return ~id(x)
-        return pos[x]
+        return ~id(x) if _before(x, mark) and x not in holders else pos[x]
 
-    ins = np.array([(ref(v._a), -1 if v._b is None else ref(v._b)) if v._op is not None else (-1, -1)
-                    for v in nodes], dtype=np.int64)
+    ins = np.array([(*map(ref, v.inputs), -1, -1)[:2] for v in nodes], dtype=np.int64)
     new = ins >= 0
-    consts = [(k, v._arg, v.data) for k, v in enumerate(nodes) if v._op is None and v._id >= mark]
-    return ([v._op for v in nodes], [v._arg for v in nodes if v._op is not None], ins, new, consts,
+    consts = [(k, v.kind, v.data) for k, v in enumerate(nodes) if v.rule is None and not _before(v, mark)]
+    return ([v.rule for v in nodes], [v.arg for v in nodes if v.rule is not None], ins, new, consts,
             [ref(o) for o in rec.outputs])
 
 

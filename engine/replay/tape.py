@@ -11,7 +11,7 @@ of the batch loss (mean or sum of ``fn`` over the samples) to each leaf's
 the one to draw and to step through; ``Tape.graph`` is the recorded sample.
 
 >>> from engine import Value
->>> from engine.batch import trace
+>>> from engine.replay import trace
 >>> w, b = Value(0.5, "w", kind="param"), Value(-1.0, "b", kind="param")
 >>> tape = trace(lambda x, y: (w * x + b - y) ** 2)   # one sample's squared error
 >>> tape.run([1.0, 2.0, 3.0], [0.0, 1.0, 1.0])        # the mean over three samples
@@ -20,7 +20,7 @@ the one to draw and to step through; ``Tape.graph`` is the recorded sample.
 >>> round(w.grad, 4), round(b.grad, 4)
 (-2.6667, -1.3333)
 
-Speed comes from running many nodes per numpy call (``engine.program``): a
+Speed comes from running many nodes per numpy call (``engine.replay.program``): a
 layer's weighted sums ``b_i + Σ_j w_ij·x_j`` over a shared row of inputs run
 as one matrix product, forward and backward; other nodes with the same op,
 constant and depth form one *group*, one call on a 2-D array (rows = nodes,
@@ -32,7 +32,7 @@ penalty on them) are the same for every sample and run on a single column.
 What cannot be replayed: Python control flow on a number that changes with
 the sample or the step, such as ``if s > 0``, ``max(a, b)`` with the builtin,
 or ``round(x.data)``, can choose another branch elsewhere. While ``fn`` is
-recorded, the inputs' and parameters' data are tagged (``engine.record``):
+recorded, the inputs' and parameters' data are tagged (``engine.replay.record``):
 such a read raises ``ReplayError``, as does a constant made from one. A
 second recording, of the sample most unlike the first with the parameters
 nudged, must give the same graph and constants (a number read through C code
@@ -46,10 +46,11 @@ import inspect
 
 import numpy as np
 
-from .ops import OPS
+from ..args import is_int, is_real
+from ..ops import OPS
 from .program import Program, neurons
 from .record import Recording, ReplayError, compare
-from .value import Value  # noqa: F401  (the doctests use it)
+from ..value import Value  # noqa: F401  (the doctests use it)
 
 __all__ = ["trace", "Tape", "ReplayError"]
 
@@ -112,7 +113,7 @@ class _Split:
         weights = []
         for layer in self.layers:
             weights += [w for ws in layer.ws for w in ws] + (layer.bs or [])
-        leaves = [v for v in rec.nodes if v._op is None and v not in rec.placeholders and v._id < rec.mark]
+        leaves = [v for v in rec.nodes if v.rule is None and v not in rec.placeholders and v.id < rec.mark]
         self.params = leaves
         self.uniform = Program([v for v in rec.nodes if v not in varying], {}, leaves, frontier + weights,
                                frontier + weights, fuse, group)
@@ -183,7 +184,7 @@ def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True, matmul=Tru
     if reduce not in _REDUCES:
         raise ValueError(f"trace: reduce must be one of {_REDUCES}, got {reduce!r}")
     argnums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in argnums):
+    if not all(is_int(k) and k >= 0 for k in argnums):
         raise TypeError(f"trace: argnums must be argument positions (ints >= 0), got {argnums!r}")
     return Tape(fn, reduce, bool(has_aux), bool(fuse), bool(group), bool(matmul), params, argnums)
 
@@ -225,7 +226,7 @@ class Tape:
 
     @property
     def layers(self) -> list:
-        """The layers (``engine.program.Layer``) the last run replayed as matrix products."""
+        """The layers (``engine.replay.program.Layer``) the last run replayed as matrix products."""
         return list(self._last[0].layers) if self._last else []
 
     def summary(self) -> str:
@@ -420,7 +421,7 @@ class Tape:
         split, work, n = self._last
         if not split.loss:
             raise TypeError("Tape.backward: fn returned a list of Values; backward needs a single loss Value")
-        if isinstance(grad, bool) or not isinstance(grad, (int, float, np.floating, np.integer)):
+        if not is_real(grad):
             raise TypeError(f"Tape.backward: grad must be a number (the loss's upstream gradient), got {grad!r}")
         work.edges[0] = float(grad) / n if self.reduce == "mean" else float(grad)
         work.mm_grads[:] = [None] * len(work.mm_grads)
