@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from engine import OPS, Value, gradcheck, numerical_grad
-from engine.batch import trace
+from engine.replay import trace
 from nn import MLP, SGD, bce_with_logits, fit, moons
 from viz import draw
 from viz.plots import grad_magnitudes, plot_grad_magnitudes
@@ -338,7 +338,7 @@ for lr in rates:
             outputs += x
         return outputs
 
-    # every hidden unit's output on every sample, replayed over the batch (engine.batch)
+    # every hidden unit's output on every sample, replayed over the batch (engine.replay)
     outputs = trace(hidden_outputs).forward(X)
     dead = int((outputs <= 0).all(axis=0).sum())
     print(f"learning rate {lr:>5}: accuracy {history.acc[-1]:.0%}, dead hidden units {dead} of {outputs.shape[1]}")

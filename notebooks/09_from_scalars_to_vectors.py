@@ -30,7 +30,7 @@
 import numpy as np
 
 from engine import Value
-from engine.batch import trace
+from engine.replay import trace
 from nn import MLP, Layer
 from viz import draw
 
@@ -190,7 +190,7 @@ print(f"4. ∂L/∂W⁽²⁾ has shape {dW2.shape} = (D₂, D₁): j over layer 
 # numpy (and a GPU) is fast at this: one call does B × neurons × inputs multiplications.
 #
 # gradflow uses the same idea to train on a batch without building one graph per sample: its
-# batched replay, `engine.batch.trace`, records the graph of *one* sample's loss and then runs it
+# batched replay, `engine.replay.trace`, records the graph of *one* sample's loss and then runs it
 # for the whole batch at once, each layer as the matrix products above.
 #
 # Below: one batch, three ways. The eager loop builds one scalar graph per sample; the replay

@@ -109,7 +109,7 @@ def plot_history(history, ax=None):
 
 
 def _scores(model, points):
-    # Replay one recorded graph over the whole grid (engine.batch): thousands
+    # Replay one recorded graph over the whole grid (engine.replay): thousands
     # of points in one pass. Models that branch on values fall back to one
     # eager pass per point.
     from engine import Value
