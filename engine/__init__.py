@@ -11,5 +11,7 @@
 from .ops import OPS, Op, DomainError
 from .value import NOT_COMPUTED, Leaf, Step, Value, topo
 from .check import gradcheck, numerical_grad
+from .student import check_engine
 
-__all__ = ["Value", "Leaf", "Step", "topo", "OPS", "Op", "DomainError", "NOT_COMPUTED", "gradcheck", "numerical_grad"]
+__all__ = ["Value", "Leaf", "Step", "topo", "OPS", "Op", "DomainError", "NOT_COMPUTED", "gradcheck", "numerical_grad",
+           "check_engine"]
