@@ -106,6 +106,20 @@ def test_without_hard_links_a_file_is_still_created_only_once(tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
 
 
+
+@pytest.mark.parametrize("existing, lines, more", [(0, 0, None), (5, 5, ""), (6, 5, " (and 1 more)"), (7, 5, " (and 2 more)")])
+def test_a_refusal_names_the_first_five_taken_paths_and_counts_the_rest(tmp_path, capsys, existing, lines, more):
+    paths = [tmp_path / f"out{i}.csv" for i in range(8)]
+    for p in paths[:existing]:
+        p.write_text("mine", encoding="utf-8")
+    assert Writer().refuse("grade", paths, "choose other names") == bool(existing)
+    err = capsys.readouterr().err.splitlines()
+    assert len([e for e in err if "will not write" in e]) == lines
+    if more is None:
+        assert err == []
+    else:
+        assert err[-1] == f"gradflow grade: nothing written{more}; choose other names"
+
 # --- the draws ------------------------------------------------------------------------------
 
 
