@@ -13,11 +13,11 @@ returns the figure.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from engine import NOT_COMPUTED
+from engine.args import is_int
 
 __all__ = ["plot_history", "plot_decision_boundary", "grad_magnitudes", "plot_grad_magnitudes", "history_series",
            "plot_misclassified"]
@@ -152,7 +152,7 @@ def plot_decision_boundary(model, X, y, ax=None, *, loss=None, threshold=None, r
         raise ValueError(f"a decision boundary needs 2-D inputs: X of shape (n, 2), got shape {X.shape}")
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)} labels")
-    if isinstance(resolution, bool) or not isinstance(resolution, numbers.Integral) or not 2 <= resolution <= 1000:
+    if not is_int(resolution) or not 2 <= resolution <= 1000:
         raise ValueError(f"resolution must be an int from 2 to 1000 (grid points per side), got {resolution!r}")
     if threshold is None:
         layers = getattr(model, "layers", None)
