@@ -23,9 +23,9 @@ def test_there_are_notebooks():
     assert IPYNBS, f"no numbered notebooks found in {NOTEBOOKS}"
 
 
-def test_numbered_01_to_11_without_gaps():
+def test_numbered_01_to_12_without_gaps():
     numbers = [int(name[:2]) for name in NAMES]
-    assert numbers == list(range(1, 12)), f"the eleven notebooks are numbered 01 to 11, one each; got {NAMES}"
+    assert numbers == list(range(1, 13)), f"the twelve notebooks are numbered 01 to 12, one each; got {NAMES}"
 
 
 def test_readme_lists_every_notebook_once_and_nothing_else():
