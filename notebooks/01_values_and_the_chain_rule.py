@@ -151,6 +151,22 @@ print("engine:   ", [f"{v.grad:.6f}" for v in (w, x, b)])
 print("gradcheck agrees:", bool(gradcheck(perceptron, w_value, x_value, b_value)))
 
 # %% [markdown]
+# ### Your turn
+#
+# Take the perceptron above with x = 2, w = −3, b = 1: z = w·x + b and y = σ(z). Write dy/dz and
+# dy/dw by hand (σ′ = σ(1 − σ); four significant digits are plenty) in the cell below, then run
+# the cell after it. It says which answers are right and, for a wrong one, the kind of slip,
+# never the number. The stored answer for dy/dw has a slip in it: fix it and run both cells.
+
+# %%
+answers = {"dy/dz": 0.0066, "dy/dw": 0.0066}  # your numbers
+
+# %%
+from viz.exercise import load
+
+print(load("sheets/your_turn/01_sigmoid_perceptron.toml").grade(answers, student="you").feedback("exam"))
+
+# %% [markdown]
 # ## The four gates
 #
 # Whatever the graph, four patterns come back again and again in what a node does with the

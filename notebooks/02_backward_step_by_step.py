@@ -231,3 +231,18 @@ print(f"depth first, first visit: dy/da = {backward_first_visit(y)[a]}")
 
 # %%
 step_through(y)
+
+
+# %% [markdown]
+# ### Your turn
+#
+# The trap above, with numbers: a = 3, b = a + a, c = b + b. Write dc/db and dc/da, then run the
+# check. The stored attempt for dc/da counts a only once.
+
+# %%
+answers = {"dc/db": 2, "dc/da": 2}  # your numbers
+
+# %%
+from viz.exercise import load
+
+print(load("sheets/your_turn/02_a_value_used_twice.toml").grade(answers, student="you").feedback("exam"))

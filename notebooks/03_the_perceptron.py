@@ -309,6 +309,21 @@ print(f"student {sample} (label {label}), z = {rosenblatt(x).data:+.2f}: percept
       f"{[round(d, 4) for d in widrow_hoff.delta_update(x, label, lr=0.01)[0]]}")
 
 # %% [markdown]
+# ### Your turn
+#
+# The delta rule descends E = ½(t − y)² for a linear unit y = w·x + b. With x = 2, w = 0.25,
+# b = 0 and the label t = 1, write ∂E/∂y and ∂E/∂w, then run the check. The stored attempt writes
+# the error the way deck 004's Error = Label − Output suggests; the check says what is off.
+
+# %%
+answers = {"dE/dy": 0.5, "dE/dw": 1.0}  # your numbers
+
+# %%
+from viz.exercise import load
+
+print(load("sheets/your_turn/03_delta_rule_gradient.toml").grade(answers, student="you").feedback("exam"))
+
+# %% [markdown]
 # ## A threshold neuron: σ(net − T)
 #
 # The lectures also write a sigmoid unit with a *threshold* T: net = Σ w_i·x_i and

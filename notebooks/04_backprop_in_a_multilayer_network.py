@@ -227,6 +227,21 @@ print(report)
 # networks.
 
 # %% [markdown]
+# ### Your turn
+#
+# Two sigmoid units in a row: h = σ(w1·x), y = σ(w2·h), with x = 1, w1 = 0.5, w2 = −1. Write
+# dy/dh and dy/dw1 (three pieces, as above: the upstream gradient, σ′ of the unit, the input),
+# then run the check. The stored attempt stops one local derivative short.
+
+# %%
+answers = {"dy/dh": -0.2273, "dy/dw1": -0.2273}  # your numbers
+
+# %%
+from viz.exercise import load
+
+print(load("sheets/your_turn/04_two_sigmoid_layers.toml").grade(answers, student="you").feedback("exam"))
+
+# %% [markdown]
 # ## A wider network: forward pass ∂z/∂w = a, backward pass ∂l/∂z
 #
 # With several units per layer, write each neuron's weighted sum as z = Σ w·a + b. A weight w

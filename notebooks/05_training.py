@@ -213,6 +213,21 @@ history = fit(model, X, y, loss="bce_with_logits", optimizer=SGD(model.parameter
 print(f"fit: first loss {history.loss[0]:.4f}, last loss {history.loss[-1]:.4f}, accuracy {history.acc[-1]:.0%}")
 
 # %% [markdown]
+# ### Your turn
+#
+# One step of gradient descent by hand: the prediction p = w·x with x = 2 and w = 1, the target
+# t = 3 and the loss L = (p − t)². Write dL/dw and the weight w′ after one step with learning
+# rate 0.1, then run the check. The stored attempt has the gradient right and the step wrong.
+
+# %%
+answers = {"dL/dw": -4, "w'": 0.6}  # your numbers
+
+# %%
+from viz.exercise import load
+
+print(load("sheets/your_turn/05_one_gradient_descent_step.toml").grade(answers, student="you").feedback("exam"))
+
+# %% [markdown]
 # ## When to stop: ‖∇J‖ < ε
 #
 # The loops above run a fixed number of epochs. Deck 001's gradient-descent algorithm says "loop

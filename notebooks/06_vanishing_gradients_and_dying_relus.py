@@ -144,6 +144,22 @@ plt.show()
 # floor of the plot). Try another seed.
 
 # %% [markdown]
+# ### Your turn
+#
+# Three sigmoids in a row, c = σ(σ(σ(x))), at x = 0. Write dc/db and dc/dx (b = σ(σ(x))), then run
+# the check. The stored attempt multiplies σ′ = 1/4 three times; when the checker recognises no
+# common slip, ask yourself where σ′ is 1/4: only where the sigmoid's *input* is 0. What are the
+# inputs of the second and the third sigmoid?
+
+# %%
+answers = {"dc/db": 0.2273, "dc/dx": 0.25 * 0.25 * 0.25}  # your numbers
+
+# %%
+from viz.exercise import load
+
+print(load("sheets/your_turn/06_three_sigmoids.toml").grade(answers, student="you").feedback("exam"))
+
+# %% [markdown]
 # ## Seeing it on the graph
 #
 # `draw(..., color_by_grad=True)` shades every node by the size of its gradient on a log scale:

@@ -89,7 +89,8 @@ def slip(row, xs, got, want, where="", arg=None) -> str:
     if close(want[i], 0.0):
         return f"passes gradient {where or 'where its local derivative is 0'}"
     if same(got, (1.0,) * len(got)):
-        return "sends each input the upstream gradient unchanged"
+        return "sends each input the upstream gradient unchanged" if len(got) > 1 else \
+            "passes the upstream gradient on unchanged"
     if len(xs) == 2 and same(got, want[::-1]):
         return "gives each input the other input's local derivative (swapped)"
     if len(xs) == 1:
