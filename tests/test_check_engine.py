@@ -6,6 +6,7 @@ and its test fails). Hostile classes (an endless loop, an endless allocation) ar
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import time
 from pathlib import Path
@@ -140,73 +141,78 @@ class Iterative(Good):
 # --- the typical bugs, one class each ---------------------------------------------------------------
 
 
-class MulUpstream(Good):
-    """`__mul__` sends each input the upstream gradient unchanged (the rule of +)."""
-
-    def __mul__(self, other):
+def _binary(f, step):
+    # An operator of Good's kind whose `_backward` is step(self, other, out).
+    def op(self, other):
         other = other if isinstance(other, Good) else type(self)(other)
-        out = type(self)(self.data * other.data, (self, other), "*")
-
-        def _backward():
-            self.grad += out.grad
-            other.grad += out.grad
-        out._backward = _backward
+        out = type(self)(f(self.data, other.data), (self, other))
+        out._backward = lambda: step(self, other, out)
         return out
+    return op
+
+
+def _unary(f, step):
+    def op(self):
+        out = type(self)(f(self.data), (self,))
+        out._backward = lambda: step(self, out)
+        return out
+    return op
+
+
+def _upstream(a, b, out):  # the rule of +, used for *
+    a.grad += out.grad
+    b.grad += out.grad
+
+
+def _own_value(a, b, out):
+    a.grad += a.data * out.grad
+    b.grad += b.data * out.grad
+
+
+def _assign_sum(a, b, out):
+    a.grad = out.grad
+    b.grad = out.grad
+
+
+def _assign_product(a, b, out):
+    a.grad = b.data * out.grad
+    b.grad = a.data * out.grad
+
+
+class MulUpstream(Good):
+    __mul__ = _binary(lambda x, y: x * y, _upstream)
 
 
 class MulOwnValue(Good):
-    """`__mul__` multiplies by each input's own value."""
-
-    def __mul__(self, other):
-        other = other if isinstance(other, Good) else type(self)(other)
-        out = type(self)(self.data * other.data, (self, other), "*")
-
-        def _backward():
-            self.grad += self.data * out.grad
-            other.grad += other.data * out.grad
-        out._backward = _backward
-        return out
+    __mul__ = _binary(lambda x, y: x * y, _own_value)
 
 
 class Assigns(Good):
     """`=` instead of `+=` in every `_backward`."""
 
-    def __add__(self, other):
-        other = other if isinstance(other, Good) else type(self)(other)
-        out = type(self)(self.data + other.data, (self, other), "+")
+    __add__ = _binary(lambda x, y: x + y, _assign_sum)
+    __mul__ = _binary(lambda x, y: x * y, _assign_product)
 
-        def _backward():
-            self.grad = out.grad
-            other.grad = out.grad
-        out._backward = _backward
-        return out
 
-    def __mul__(self, other):
-        other = other if isinstance(other, Good) else type(self)(other)
-        out = type(self)(self.data * other.data, (self, other), "*")
+def _topo(root):
+    topo, visited = [], set()
 
-        def _backward():
-            self.grad = other.data * out.grad
-            other.grad = self.data * out.grad
-        out._backward = _backward
-        return out
+    def build(v):
+        if v not in visited:
+            visited.add(v)
+            for child in v._prev:
+                build(child)
+            topo.append(v)
+    build(root)
+    return topo
 
 
 class ZeroesInputs(Good):
     """Each step zeroes its inputs' gradients before adding to them: fine for a * a, wrong for a shared leaf."""
 
     def backward(self):
-        topo, visited = [], set()
-
-        def build(v):
-            if v not in visited:
-                visited.add(v)
-                for child in v._prev:
-                    build(child)
-                topo.append(v)
-        build(self)
         self.grad = 1
-        for v in reversed(topo):
+        for v in reversed(_topo(self)):
             for child in v._prev:
                 child.grad = 0
             v._backward()
@@ -231,8 +237,6 @@ class DepthFirst(Good):
 
 
 class BreadthFirst(Good):
-    """Nodes in breadth-first order from the output."""
-
     def backward(self):
         order, seen, queue = [], {self}, [self]
         while queue:
@@ -260,68 +264,44 @@ class EveryPath(Good):
             child._walk()
 
 
+def _relu_leaks(x, out):
+    x.grad += out.grad
+
+
+def _relu_1_at_0(x, out):
+    x.grad += (x.data >= 0) * out.grad
+
+
+def _tanh_from_input(x, out):
+    x.grad += (1 - x.data ** 2) * out.grad
+
+
+def _exp_without_upstream(x, out):
+    x.grad += out.data
+
+
+def _exp_flipped(x, out):
+    x.grad -= out.data * out.grad
+
+
 class ReluLeaks(Good):
-    """relu passes the gradient where its input was negative."""
-
-    def relu(self):
-        out = type(self)(0 if self.data < 0 else self.data, (self,), "ReLU")
-
-        def _backward():
-            self.grad += out.grad
-        out._backward = _backward
-        return out
+    relu = _unary(lambda x: max(x, 0.0), _relu_leaks)
 
 
 class ReluAtZeroIsOne(Good):
-    """ReLU'(0) = 1: deck 001's convention, right, and said."""
-
-    def relu(self):
-        out = type(self)(0 if self.data < 0 else self.data, (self,), "ReLU")
-
-        def _backward():
-            self.grad += (self.data >= 0) * out.grad
-        out._backward = _backward
-        return out
+    relu = _unary(lambda x: max(x, 0.0), _relu_1_at_0)  # deck 001's convention: right, and said
 
 
 class TanhFromInput(Good):
-    """tanh's derivative written 1 − x² with the input x."""
-
-    def tanh(self):
-        out = type(self)(math.tanh(self.data), (self,), "tanh")
-
-        def _backward():
-            self.grad += (1 - self.data ** 2) * out.grad
-        out._backward = _backward
-        return out
+    tanh = _unary(math.tanh, _tanh_from_input)
 
 
 class ExpIgnoresUpstream(Good):
-    """exp's step forgets to multiply by out.grad."""
-
-    def exp(self):
-        out = type(self)(math.exp(self.data), (self,), "exp")
-
-        def _backward():
-            self.grad += out.data
-        out._backward = _backward
-        return out
+    exp = _unary(math.exp, _exp_without_upstream)
 
 
-class ResetsEachPass(Iterative):
-    """backward() zeroes every gradient first: a second call does not add."""
-
-    def backward(self):
-        topo, seen, stack = [], set(), [self]
-        while stack:
-            v = stack.pop()
-            if v not in seen:
-                seen.add(v)
-                topo.append(v)
-                stack.extend(v._prev)
-        for v in topo:
-            v.grad = 0
-        super().backward()
+class ExpSignFlipped(Good):
+    exp = _unary(math.exp, _exp_flipped)
 
 
 class MulNeverSteps(Good):
@@ -332,19 +312,14 @@ class MulNeverSteps(Good):
         return type(self)(self.data * other.data, (self, other), "*")
 
 
-class ExpSignFlipped(Good):
-    def exp(self):
-        out = type(self)(math.exp(self.data), (self,), "exp")
-
-        def _backward():
-            self.grad -= out.data * out.grad
-        out._backward = _backward
-        return out
+class ResetsEachPass(Iterative):
+    def backward(self):  # zeroes every gradient first: a second call does not add
+        for v in _topo(self):
+            v.grad = 0
+        super().backward()
 
 
 class NoRadd(Good):
-    """No `__radd__`: 2 + a fails."""
-
     __radd__ = None
 
 
@@ -450,83 +425,48 @@ def test_mul_passing_the_upstream_gradient_unchanged():
                              "expected -3)")
 
 
-def test_mul_with_each_inputs_own_value():
-    first = _first(MulOwnValue)
-    assert first.name == "a * b" and "gives each input the other input's local derivative (swapped)" in first.message
+# Each bug: the check that catches it first, and what its message says (every fragment, in order).
+BUGS = [
+    (Assigns, "a value used twice in one op", "a value used twice gets only one branch's gradient: in your `_backward` "
+     "use `+=`, not `=` (y = a * a at a = 3: you gave a.grad = 3, expected 6)"),
+    (ZeroesInputs, "a value used along two paths", "a value used twice gets only one branch's gradient"),
+    (DepthFirst, "topological order", "your backward visits s before every node that uses it has sent its gradient (",
+     "order the nodes topologically, each after every node that uses it"),
+    (BreadthFirst, "topological order", "your backward visits s before every node that uses it has sent its gradient"),
+    (EveryPath, "topological order", "your backward runs the step of s 3 times (once for each path to it): visit each "
+     "node once, in topological order"),
+    (ReluLeaks, "x.relu()", "your `relu` passes gradient where its input was negative; ReLU passes the gradient where "
+     "the input was positive and blocks it elsewhere", "(x = -2: you gave x.grad = 1, expected 0)"),
+    (TanhFromInput, "x.tanh()", "your `tanh` computes its local derivative from the input x where the rule "
+     "1 − tanh²(x) needs the output (out.data)", "(x = 0.7: you gave x.grad = 0.51, expected 0.63474)"),
+    (ExpIgnoresUpstream, "x.exp()", "your `exp` ignores the gradient arriving from above: multiply the local "
+     "derivative by out.grad (x.exp() * 3 at x = 0: 3 arrives, so x.grad = 3 · 1 = 3; you gave 1)"),
+    (ResetsEachPass, "backward() twice", "your second backward() left a.grad at -3, as after the first: gradients add "
+     "up across backward() calls (-6 after two on y = a * b at a = 2, b = -3)"),
+    (MulOwnValue, "a * b", "your `__mul__` gives each input the other input's local derivative (swapped)"),
+    (MulNeverSteps, "a * b", "your `__mul__` sends no gradient to its inputs (they stay 0): does it set "
+     "`out._backward`, and does backward() call it?"),
+    (ExpSignFlipped, "x.exp()", "your `exp` has the sign of its local derivative flipped"),
+    (NoRadd, "a + b", "1.5 + a raised TypeError: ", "(define `__radd__`: Python calls it when a number stands on the left)"),
+    (AddRaises, "a + b", "your `__add__` (a + b at a = 2, b = -3) raised NameError: name 'mth' is not defined (line ",
+     " of test_check_engine.py: `return type(self)(mth.fsum([self.data, other.data]))  # noqa: F821`)"),
+]
 
 
-def test_assignment_instead_of_accumulation():
-    first = _first(Assigns)
-    assert first.name == "a value used twice in one op"
-    assert first.message.startswith("a value used twice gets only one branch's gradient: in your `_backward` use `+=`, "
-                                    "not `=` (y = a * a at a = 3: you gave a.grad = 3, expected 6)")
-
-
-def test_a_step_that_zeroes_its_inputs_loses_a_shared_leafs_other_path():
-    first = _first(ZeroesInputs)
-    assert first.name == "a value used along two paths" and "only one branch's gradient" in first.message
-
-
-@pytest.mark.parametrize("cls", [DepthFirst, BreadthFirst], ids=["depth-first", "breadth-first"])
-def test_no_topological_order(cls):
+@pytest.mark.parametrize("cls, name, says", [(b[0], b[1], b[2:]) for b in BUGS], ids=[b[0].__name__ for b in BUGS])
+def test_each_bug_is_caught_by_its_check_and_explained(cls, name, says):
     first = _first(cls)
-    assert first.name == "topological order"
-    assert first.message.startswith("your backward visits s before every node that uses it has sent its gradient (")
-    assert "order the nodes topologically, each after every node that uses it" in first.message
-
-
-def test_a_step_run_once_per_path():
-    first = _first(EveryPath)
-    assert first.name == "a value used along two paths" or first.name == "topological order"
-    assert "times (once for each path to it): visit each node once, in topological order" in first.message
-
-
-def test_relu_passing_gradient_where_its_input_was_negative():
-    first = _first(ReluLeaks)
-    assert first.name == "x.relu()"
-    assert first.message.startswith("your `relu` passes gradient where its input was negative; ReLU passes the gradient "
-                                    "where the input was positive and blocks it elsewhere")
-    assert first.message.endswith("(x = -2: you gave x.grad = 1, expected 0)")
+    assert first.name == name
+    assert first.message.startswith(says[0]), first.message
+    at = 0
+    for fragment in says[1:]:
+        at = first.message.index(fragment, at)
 
 
 def test_relu_prime_of_0_equal_to_1_is_a_convention_not_a_bug():
     report = _report(ReluAtZeroIsOne)
     relu = _check(report, "x.relu()")
     assert report.ok and relu.status == "note" and "your ReLU′(0) is 1 where gradflow takes 0" in relu.message
-
-
-def test_tanh_derivative_from_the_input():
-    first = _first(TanhFromInput)
-    assert first.name == "x.tanh()"
-    assert ("computes its local derivative from the input x where the rule 1 − tanh²(x) needs the output (out.data)"
-            in first.message)
-    assert "(x = 0.7: you gave x.grad = 0.51, expected 0.634740)" in first.message.replace("0.63474)", "0.634740)")
-
-
-def test_a_step_that_is_never_set():
-    first = _first(MulNeverSteps)
-    assert first.name == "a * b" and first.message.startswith(
-        "your `__mul__` sends no gradient to its inputs (they stay 0): does it set `out._backward`, and does "
-        "backward() call it?")
-
-
-def test_a_flipped_sign():
-    first = _first(ExpSignFlipped)
-    assert first.name == "x.exp()" and "your `exp` has the sign of its local derivative flipped" in first.message
-
-
-def test_a_step_that_ignores_the_upstream_gradient():
-    first = _first(ExpIgnoresUpstream)
-    assert first.name == "x.exp()"
-    assert first.message.startswith("your `exp` ignores the gradient arriving from above: multiply the local "
-                                    "derivative by out.grad (x.exp() * 3 at x = 0: 3 arrives, so x.grad = 3 · 1 = 3; you gave 1)")
-
-
-def test_backward_that_does_not_accumulate_across_calls():
-    first = _first(ResetsEachPass)
-    assert first.name == "backward() twice"
-    assert first.message.startswith("your second backward() left a.grad at -3, as after the first: gradients add up "
-                                    "across backward() calls (-6 after two on y = a * b at a = 2, b = -3)")
 
 
 def test_a_missing_op_is_skipped_not_failed():
@@ -536,26 +476,11 @@ def test_a_missing_op_is_skipped_not_failed():
     assert "a tanh neuron" not in [c.name for c in report.checks]
 
 
-def test_a_number_on_the_left_needs_radd():
-    first = _first(NoRadd)
-    assert first.name == "a + b"
-    assert first.message.startswith("1.5 + a raised TypeError: ")
-    assert "(define `__radd__`: Python calls it when a number stands on the left)" in first.message
-
-
 def test_grad_must_start_at_0_and_then_nothing_else_runs():
     report = _report(GradStartsNone)
     assert report.first.name == "GradStartsNone(2.0)"
     assert report.first.message == "x.grad is None: start .grad at 0 (backward adds to it)"
     assert all(c.status == "skipped" for c in report.checks[1:])
-
-
-def test_an_error_names_the_students_line():
-    first = _first(AddRaises)
-    assert first.name == "a + b"
-    assert first.message.startswith("your `__add__` (a + b at a = 2, b = -3) raised NameError: name 'mth' is not "
-                                    "defined (line ")
-    assert "of test_check_engine.py: `return type(self)(mth.fsum([self.data, other.data]))  # noqa: F821`)" in first.message
 
 
 # --- hostile classes are stopped within their bounds ----------------------------------------------
@@ -600,3 +525,61 @@ def test_the_report_round_trips_through_a_dict():
     report = _report(MulUpstream)
     again = EngineReport.from_dict(report.to_dict())
     assert str(again) == str(report) and again.ok == report.ok
+
+
+# --- from the command line: a separate process, one line for bad input --------------------------------
+
+
+def _cli(capsys, *argv):
+    from viz.cli import main
+
+    status = main(["check-engine", *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _student_file(tmp_path, cls_source, name="my_value.py"):
+    path = tmp_path / name
+    path.write_text(cls_source, encoding="utf-8")
+    return path
+
+
+README_SECTION = (ROOT / "README.md").read_text(encoding="utf-8").split("## Checking an engine a student wrote", 1)[1]
+
+
+def test_the_readmes_check_engine_output_is_real(tmp_path, capsys, monkeypatch):
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    code = README_SECTION.split("```python\n", 1)[1].split("```", 1)[0]
+    _student_file(tmp_path, code.split("\n\nreport = check_engine(Value)", 1)[0] + "\n")
+    status, out, err = _cli(capsys, "my_value.py:Value")
+    shown = README_SECTION.split("$ gradflow check-engine my_value.py:Value\n", 1)[1].split("\n```", 1)[0]
+    seconds = re.compile(r"\(\d+\.\d+ s\)")
+    assert status == 1 and seconds.sub("(s)", out.rstrip("\n")) == seconds.sub("(s)", shown), out
+
+
+@pytest.mark.parametrize("target, source, says", [
+    ("my_value.py", None, "name the class after the file and a colon, as in student.py:Value; got 'my_value.py'"),
+    ("missing.py:Value", None, "missing.py: no such file"),
+    ("my_value.py:Valu", "class Value:\n    pass\n", "my_value.py has no class named Valu (it defines: Value)"),
+    ("my_value.py:Value", "class Value:\n    def __add__(self other):\n        pass\n",
+     "my_value.py line 2: SyntaxError: invalid syntax: `def __add__(self other):`"),
+    ("my_value.py:Value", "import math\nmaths.pi\n", "importing my_value.py raised NameError: name 'maths' is not "
+                                                    "defined (line 2 of my_value.py: `maths.pi`)"),
+    ("my_value.py:Value", "Value = 3\n", "Value in my_value.py is a int, not a class")])
+def test_bad_input_is_one_line_and_status_2(tmp_path, capsys, monkeypatch, target, source, says):
+    monkeypatch.chdir(tmp_path)
+    if source is not None:
+        _student_file(tmp_path, source)
+    status, out, err = _cli(capsys, target)
+    assert (status, out, err) == (2, "", f"gradflow check-engine: error: {says}\n")
+
+
+def test_a_file_that_loops_is_stopped_in_its_own_process(tmp_path, capsys):
+    path = _student_file(tmp_path, "class Value:\n    def __init__(self, data):\n        while True:\n            pass\n")
+    start = time.monotonic()
+    status, out, err = _cli(capsys, f"{path}:Value", "--time-limit", "0.3", "--json")
+    first = json.loads(out)["checks"][0]
+    assert status == 1 and first["status"] == "stopped" and "`while True:`" in first["message"]
+    assert time.monotonic() - start < 5

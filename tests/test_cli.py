@@ -137,7 +137,7 @@ def test_one_entry_point_for_every_subcommand():
     assert scripts == {"gradflow": "viz.cli:main"}
     assert old is cli.main
     sub = next(a for a in cli.parser()._actions if a.dest == "command")
-    assert list(sub.choices) == ["demo", "draw", "train", "check", "grade", "handout"]
+    assert list(sub.choices) == ["demo", "draw", "train", "check", "grade", "handout", "check-engine"]
 
 
 def test_the_grader_starts_without_the_drawing_code_or_nn():

@@ -1,5 +1,5 @@
 """The `gradflow` command line, every subcommand: draw an expression, train on a toy dataset, run the
-demo; and the grader's check, grade and handout.
+demo; the grader's check, grade and handout; and check-engine for a Value class a student wrote.
 
 One parser, one ``main``. Bad arguments and bad expressions print one line and
 exit with status 2; a failure while doing the work (say Graphviz missing for an
@@ -534,6 +534,35 @@ def run_handout(args) -> int:
     return write_handouts(args)
 
 
+# --- gradflow check-engine: a student's own Value class (engine.student); exit status 0, 1 or 2 as for check
+
+
+def _add_check_engine(sub):
+    p = sub.add_parser("check-engine", help="check a Value class a student wrote (micrograd's interface)",
+                       description="Check each op of a student's Value class against the op table, then graphs against "
+                       "gradflow's backward, and explain the first failure. The file runs in a separate Python process, "
+                       "each check within a time and a memory limit. Exit status: 0 every check passed, 1 some failed, "
+                       "2 the file or the class is refused.")
+    p.add_argument("target", metavar="FILE.py:ClassName", help="the student's file and class, e.g. my_value.py:Value")
+    p.add_argument("--time-limit", type=float, default=2.0, metavar="SECONDS", help="per check (default 2)")
+    p.add_argument("--memory-limit", type=float, default=512, metavar="MB", help="per check, beyond what Python uses (default 512)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(run=run_check_engine)
+
+
+def run_check_engine(args) -> int:
+    import json
+
+    from engine.student.command import StudentFileError, check_file
+
+    try:
+        report = check_file(args.target, time_limit=args.time_limit, memory_limit=args.memory_limit)
+    except StudentFileError as e:
+        raise UsageError(str(e)) from None
+    print(bounded(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else str(report)))
+    return 0 if report.ok else 1
+
+
 # --- the entry point --------------------------------------------------------------
 
 
@@ -541,7 +570,7 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gradflow", description="Scalar autodiff for learning backpropagation.")
     p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_demo, _add_draw, _add_train, _add_check, _add_grade, _add_handout):
+    for add in (_add_demo, _add_draw, _add_train, _add_check, _add_grade, _add_handout, _add_check_engine):
         add(sub)
     return p
 

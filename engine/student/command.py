@@ -82,6 +82,9 @@ def _limits(megabytes):
 
 def check_file(target: str, *, time_limit: float = 2.0, memory_limit: float = 512) -> EngineReport:
     """The report for ``FILE.py:ClassName``, checked in a separate Python process; StudentFileError for bad input."""
+    for what, value, least, most in (("--time-limit", time_limit, 0.05, 60), ("--memory-limit", memory_limit, 16, 16384)):
+        if not isinstance(value, (int, float)) or not least <= value <= most:
+            raise StudentFileError(f"{what} must be from {least:g} to {most:g}, got {value!r}")
     file, name = _target(target)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
                PYTHONDONTWRITEBYTECODE="1")
