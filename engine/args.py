@@ -19,13 +19,31 @@ from __future__ import annotations
 
 import math
 import numbers
+from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["is_int", "is_real", "number", "nonfinite_ok"]
+__all__ = ["is_int", "is_real", "number", "nonfinite_ok", "allow_nonfinite"]
 
 # Set by Value.allow_nonfinite(); read only once a non-finite number shows up,
 # so the finite case never pays for it.
 nonfinite_ok: ContextVar = ContextVar("nonfinite_ok", default=False)
+
+@contextmanager
+def allow_nonfinite():
+    """Let inf and nan into Values inside a ``with`` block (to show overflow on purpose).
+
+    >>> from engine import Value
+    >>> with Value.allow_nonfinite():
+    ...     y = Value(1e308) * 10
+    >>> y.data
+    inf
+    """
+    token = nonfinite_ok.set(True)
+    try:
+        yield
+    finally:
+        nonfinite_ok.reset(token)
+
 
 _INT_MAX = 2**53  # ints below it become floats exactly
 

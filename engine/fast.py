@@ -8,7 +8,7 @@ the table patched in turn):
 
 - ordering marks a node as seen by giving its grad a 0.0 object of this pass's
   own, where the pass starts anyway: no set of seen nodes to build and search;
-- add, mul, relu and tanh's rules are written out (an ``is`` test costs less
+- add, mul, relu, tanh and pow's rules are written out (an ``is`` test costs less
   than a call and a tuple), while their row still holds the rule copied here;
 - nothing is checked node by node: every rule multiplies the incoming gradient
   (inf·0 is nan), so a non-finite gradient always reaches a leaf, and the
@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import math
 
-from .ops import OPS
+from .ops import OPS, TINY
 
 __all__ = ["backward"]
 
-ADD, MUL, RELU, TANH = OPS["add"], OPS["mul"], OPS["relu"], OPS["tanh"]
+ADD, MUL, RELU, TANH, POW = OPS["add"], OPS["mul"], OPS["relu"], OPS["tanh"], OPS["pow"]
 # Each written-out rule with the row's own: a row whose d was swapped (a test,
 # a convention) goes through the table instead.
-WRITTEN_OUT = tuple((row, row.d) for row in (ADD, MUL, RELU, TANH))
+WRITTEN_OUT = tuple((row, row.d) for row in (ADD, MUL, RELU, TANH, POW))
 _isfinite = math.isfinite
 
 
@@ -88,7 +88,7 @@ def backward(root, seed, unreached, check):
         root.grad += seed
     else:
         root.grad = seed
-    add, mul, relu, tanh = (row if row.d is d else None for row, d in WRITTEN_OUT)
+    add, mul, relu, tanh, pow_ = (row if row.d is d else None for row, d in WRITTEN_OUT)
     try:
         for v in reversed(nodes):
             rule = v.rule
@@ -107,6 +107,10 @@ def backward(root, seed, unreached, check):
                     a.grad += g
                 else:
                     a.grad += g * 0.0
+            elif rule is pow_:
+                x, y, k = a.data, v.data, v.arg
+                # k·x^(k−1) as k·(y/x), as the row does while y has not underflowed (the row handles k = 0, x = 0)
+                a.grad += g * (k * (y / x) if k and x and (y >= TINY or y <= -TINY) else rule.d(x, y, k)[0])
             elif rule is tanh:
                 a.grad += g * (1.0 - v.data * v.data)
             elif v._b is None:

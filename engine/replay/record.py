@@ -64,11 +64,12 @@ _KEEPS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "
           "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__")
 
 
-# Reads inside the op table's rules (relu's x > 0, pow's base test) are the
-# op's own branches, which its numpy twin replays for every sample; a read
-# from any other code, engine.value's comparisons and float() included, is
-# control flow that could branch, and is refused.
-_ENGINE_MODULES = frozenset({"engine.ops"})
+# Reads inside the op table's rules (relu's x > 0, pow's base test), and
+# engine.value's own (relu written out, the finiteness test), are the op's
+# branches, which its numpy twin replays for every sample. Any other read is
+# control flow that could branch, and is refused; Value's comparisons and
+# float() read in engine.value too, so Recording.read refuses those itself.
+_ENGINE_MODULES = frozenset({"engine.ops", "engine.value"})
 
 
 def _reading(name, what):
@@ -201,14 +202,22 @@ class Recording:
     def read(self, symbol, value, other):
         """Called by Value's comparisons and float() before they read (engine.value.recording).
 
-        A tagged number refuses itself; a leaf made before fn that was not
-        tagged (a parameter the caller did not name, which fn's graph may not
-        even use) may change between steps, so a branch on it is refused too.
+        A node whose data is tagged is refused, and so is a tagged number on
+        the other side (they compare inside engine.value, where a tagged
+        number's own refusal stays quiet), and a leaf made before fn that was
+        not tagged (a parameter the caller did not name, which fn's graph may
+        not even use): it may change between steps.
         """
         for v in (value, other):
-            if isinstance(v, Value) and _before(v, self.mark) and v not in self.placeholders and v.kind != "const":
-                self.names[id(v)] = repr(v)
+            if type(v) is Tagged:
                 _refuse(symbol, v)
+            elif isinstance(v, Value):
+                if type(v.data) is Tagged:
+                    self.names.setdefault(id(v.data), repr(v))
+                    _refuse(symbol, v.data)
+                if _before(v, self.mark) and v not in self.placeholders and v.kind != "const":
+                    self.names[id(v)] = repr(v)
+                    _refuse(symbol, v)
 
     def _untag(self):
         # Every node made from a tagged number must carry the tag (else an op
