@@ -31,6 +31,7 @@
 # %%
 import math
 import random
+import textwrap
 
 import matplotlib.pyplot as plt
 
@@ -270,7 +271,8 @@ for method, slip in (("__add__", add_with_assignment), ("tanh", tanh_of_the_inpu
     setattr(Value, method, slip)
     first = check_engine(Value).first
     setattr(Value, method, right)
-    print(f"{slip.__name__}, {first.name}:\n  {first.message}\n")
+    print(f"{slip.__name__}, {first.name}:")
+    print(textwrap.fill(first.message, 100, initial_indent="  ", subsequent_indent="  "), end="\n\n")
 
 # %% [markdown]
 # ## Step 4: a neuron, a layer, a network, on your engine
@@ -372,4 +374,4 @@ def exp(self):
 
 Value.exp = exp
 report = check_engine(Value)
-print(report.first.message if report.first else "exp is right: " + report.summary())
+print(textwrap.fill(report.first.message, 100) if report.first else "exp is right: " + report.summary())

@@ -20,6 +20,7 @@ __all__ = ["check_engine", "EngineReport", "Check", "STATUSES"]
 
 STATUSES = ("ok", "note", "failed", "stopped", "skipped")  # 'stopped': past a time or memory limit, or crashed
 ACTIVATIONS = ("tanh", "relu", "sigmoid")  # a neuron is checked with each one the class has
+WIDTH = 100  # characters a line of the report takes at most (JupyterLab at 1,280 px shows about 105)
 MAX_STOPS = 3  # after this many stopped checks the rest are skipped: each would likely be stopped too
 
 
@@ -81,7 +82,7 @@ class EngineReport:
         lines = [self.summary()]
         if self.first:
             c = self.first
-            lines.append(textwrap.fill(f"first failure, {c.name}: {c.message}", 110, subsequent_indent="  ",
+            lines.append(textwrap.fill(f"first failure, {c.name}: {c.message}", WIDTH, subsequent_indent="  ",
                                        break_on_hyphens=False))
             if c.printed.strip():
                 shown = c.printed.strip().splitlines()
@@ -95,8 +96,10 @@ class EngineReport:
         width = max(len(c.name) for c in self.checks)
         for c in self.checks:
             said = "" if c is self.first else c.message if c.status != "ok" else ""
-            lines.append(f"  {c.status.upper() if c.status in ('failed', 'stopped') else c.status:8} "
-                         f"{c.name:{width}}  {said}".rstrip())
+            head = f"  {c.status.upper() if c.status in ('failed', 'stopped') else c.status:8} {c.name:{width}}  "
+            # Long messages wrap under their own column, so that the list stays readable in a notebook.
+            lines.append(textwrap.fill(said, WIDTH, initial_indent=head, subsequent_indent=" " * len(head),
+                                       break_on_hyphens=False) if said else head.rstrip())
         return "\n".join(lines)
 
     def __repr__(self):
