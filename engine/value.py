@@ -145,7 +145,10 @@ class Value:
     __slots__ = ("data", "grad", "label", "rule", "arg", "_a", "_b")
 
     def __new__(cls, data, label="", *, kind="input"):
-        return _new(Leaf)  # Value(...) makes a leaf; operators make computed nodes with _node
+        # Value(...) makes a leaf; operators make computed nodes with _node.
+        if cls is not Value and not issubclass(cls, Leaf):
+            raise TypeError(f"{cls.__name__}: to make leaves of your own, subclass engine.Leaf, not Value")
+        return _new(Leaf if cls is Value else cls)
 
     def __init__(self, data, label="", *, kind="input"):
         if not isinstance(label, str):

@@ -555,3 +555,22 @@ def test_leaves_keep_their_creation_order_for_the_batch_recorder():
     c = Value(2.0)
     assert a.id < b.inputs[1].id < c.id
     assert not hasattr(b, "id")  # a computed node is numbered by nothing
+
+
+def test_value_makes_a_leaf_and_a_subclass_of_leaf_makes_its_own():
+    from engine import Leaf
+
+    x = Value(2.0, "x")
+    assert type(x) is Leaf and isinstance(x, Value) and type(x * x) is Value
+
+    class Tagged(Leaf):
+        __slots__ = ()
+
+    t = Tagged(1.5, "t", kind="param")
+    assert type(t) is Tagged and (t.data, t.label, t.kind, t.passes) == (1.5, "t", "param", 0)
+
+    class Other(Value):
+        pass
+
+    with pytest.raises(TypeError, match="subclass engine.Leaf"):
+        Other(1.0)
