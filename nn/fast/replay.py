@@ -273,7 +273,8 @@ class Replay:
             grads += self.reg.l1 * np.sign(p)  # max(p, −p) splits a tie at 0 evenly: 0
         return grads
 
-    def _deliver(self, parts):
+    def deliver(self, parts):
+        """Add gradient parts [(leaves, gradients)] into the store, or else into the Values' ``.grad``."""
         if self.store is not None:
             for values, grads in parts:
                 self.store.add(values, grads)
@@ -289,8 +290,18 @@ class Replay:
     def __call__(self, model, loss, X, y, reg) -> BatchResult:
         aux, parts = self._replay(X, y, backward=True)
         self.loss.check_scores(aux[:, 1:])  # what the eager Loss checks before its graph
-        self._deliver(parts)
+        self.deliver(parts)
         return BatchResult(float(aux[:, 0].mean()), aux[:, 1:].copy())
+
+    def gradients(self, X, y):
+        """``(BatchResult, parts)``: what a call computes, its gradients as parts [(leaves, gradients)] added nowhere.
+
+        ``deliver(parts)`` then does what the call would have done
+        (``nn.fast.choose.Checked`` compares them with the eager engine's first).
+        """
+        aux, parts = self._replay(X, y, backward=True)
+        self.loss.check_scores(aux[:, 1:])
+        return BatchResult(float(aux[:, 0].mean()), aux[:, 1:].copy()), parts
 
     def evaluate(self, X, y) -> BatchResult:
         """Forward only: the loss added up sample by sample as ``Loss`` does, and the raw outputs.
