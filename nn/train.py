@@ -35,7 +35,7 @@ from .data import checked_batches, checked_split, check_dataset
 from .losses import Loss, get_loss, l1_penalty, l2_penalty
 from .module import Dropout, Module
 from .optim import SGD, Optimizer, Schedule
-from .fast import BatchResult, Outputs, Replay, Store
+from .fast import BatchResult, Checked, Outputs, Replay, ReplayFallback, Store, custom, per_epoch
 
 __all__ = ["fit", "History", "BatchResult", "batch_loss", "evaluate", "predict", "penalty", "ReplayFallback"]
 
@@ -131,12 +131,21 @@ def _replay_if(batched, model, replay, check, *, now=False, who="fit"):
     return replay
 
 
-class ReplayFallback(UserWarning):
-    """``batched="auto"`` could not replay the model (the message says why) and used the eager engine."""
+def _custom(batched, replay, model, loss, who, *, said=False, stacklevel=4):
+    # What in the model or loss is not nn's own code (``custom``), or None. "auto" replays none
+    # of it: it says so once, unless ``said`` (fit has said it for training already). Known layers
+    # (under one of nn's losses: the twin) are nn's own by construction: nothing more to look at.
+    known = replay.dense is not None if loss is None else replay.vterm is not None
+    why = None if known else custom(model, loss)
+    if why is not None and batched == "auto" and not said:
+        how = "checked against the eager engine every few epochs" if who == "fit" else "with the recording's checks"
+        warnings.warn(f"{who} uses the eager engine: {why}, and batched='auto' replays only nn's own modules "
+                      f"with nn's own losses; batched=True replays it, {how}", ReplayFallback, stacklevel=stacklevel)
+    return why
 
 
-def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store=None, params=None, checked=False):
-    # fit's ``batched`` for the training batches.
+def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store=None, params=None, checked=False, steps=1):
+    # fit's ``batched`` for the training batches (``steps``: batches per epoch).
     _check_batched(batched)
     if batch_fn is not batch_loss:
         if batched is True:
@@ -144,7 +153,16 @@ def _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store=None, para
         return batch_fn
     replay = Replay(model, loss, reg, params=params, checked=checked)
     replay.store = store  # the check reads the parameters from it too
-    return _replay_if(batched, model, replay, lambda: replay.check(X, y)) or batch_loss
+    why = _custom(batched, replay, model, loss, "fit") if batched is not False else None
+    if why is not None and batched == "auto":
+        return batch_loss
+    replay = _replay_if(batched, model, replay, lambda: replay.check(X, y))
+    if replay is None:
+        return batch_loss
+    if why is not None:  # asked for on custom code: compared with the eager engine as it trains
+        return Checked(replay, batch_loss, lambda X, y: _eager_evaluate(model, loss, X, y),
+                       params if params is not None else model.parameters(), steps, type(model).__name__)
+    return replay
 
 
 def _eager_evaluate(model, loss, X, y):
@@ -152,13 +170,16 @@ def _eager_evaluate(model, loss, X, y):
     return BatchResult(loss(outputs, y.tolist()).data, _scores(outputs))
 
 
-def _choose_evaluate(batched, model, loss, X, y, store=None):
+def _choose_evaluate(batched, model, loss, X, y, store=None, said=False):
     # ``(X, y) -> BatchResult`` for the model in its current mode: the replay
     # (recorded once, reusable while the mode stays) or the eager engine.
     _check_batched(batched)
     replay = Replay(model, loss, None)
     replay.store = store
-    replay = _replay_if(batched, model, replay, lambda: replay.check(X, y), now=True, who="evaluate")
+    if batched == "auto" and _custom(batched, replay, model, loss, "evaluate", said=said) is not None:
+        replay = None
+    else:
+        replay = _replay_if(batched, model, replay, lambda: replay.check(X, y), now=True, who="evaluate")
     return replay.evaluate if replay is not None else lambda X, y: _eager_evaluate(model, loss, X, y)
 
 
@@ -195,7 +216,10 @@ def predict(model: Module, X, *, batched="auto") -> np.ndarray:
     X = check_dataset(X, what="predict input")
     _check_batched(batched)
     outputs = Outputs(model)
-    outputs = _replay_if(batched, model, outputs, lambda: outputs.check(X), now=True, who="predict")
+    if batched == "auto" and _custom(batched, outputs, model, None, "predict", stacklevel=3) is not None:
+        outputs = None
+    else:
+        outputs = _replay_if(batched, model, outputs, lambda: outputs.check(X), now=True, who="predict")
     return outputs(X) if outputs is not None else _scores(_forward(model, X))
 
 
@@ -450,13 +474,18 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
                              "pass fit the optimizer the schedule was made with (optimizer=...)")
     reg = penalty(l1, l2)
     store = _store_for(optimizer, batch_fn, batched)
-    batch_fn = _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store, params, params is optimizer.params)
-    if not isinstance(batch_fn, Replay):
+    chose = batch_fn is batch_loss  # fit chooses the engine, and says why when it is the eager one
+    batch_fn = _choose_batch_fn(batch_fn, batched, model, loss, reg, X, y, store, params, params is optimizer.params,
+                                per_epoch(len(y), batch_size))
+    if not isinstance(batch_fn, (Replay, Checked)):
         store = None  # the eager engine trains: the Values stay the truth
     if val is not None:
         # Validation runs in evaluation mode (dropout off): chosen, and recorded, once for the whole fit.
         model.eval()
-        val_fn = _choose_evaluate(batched, model, loss, *val, store)
+        val_fn = _choose_evaluate(batched, model, loss, *val, store, said=chose)
+        if isinstance(batch_fn, Checked):  # validation replays while training does
+            replay = getattr(val_fn, "__self__", None)
+            batch_fn.val, val_fn = (replay if isinstance(replay, Replay) else None), batch_fn.evaluate
     else:
         val_fn = None
     steps = _steps(optimizer, model, batch_fn, val_fn, store)

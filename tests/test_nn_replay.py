@@ -165,7 +165,7 @@ def test_eager_validation_sees_the_parameters_of_the_moment(monkeypatch):
     Xv, yv = moons(30, noise=0.2, seed=1)
     eager = nn.train._eager_evaluate
     monkeypatch.setattr(nn.train, "_choose_evaluate",
-                        lambda batched, model, loss, X, y, store=None: lambda X, y: eager(model, loss, X, y))
+                        lambda batched, model, loss, X, y, store=None, **kw: lambda X, y: eager(model, loss, X, y))
     (fast, hf), (slow, hs) = _both(lambda: MLP(2, [5, 1], seed=0), X, y, loss="bce_with_logits", epochs=4,
                                    val=(Xv, yv))
     np.testing.assert_allclose(hf.val_loss, hs.val_loss, rtol=1e-12)

@@ -9,11 +9,12 @@ import pytest
 
 from engine import Value, numerical_grad
 from nn import (
-    MLP, SGD, Adam, BatchResult, LinearDecay, Neuron, batch_loss, blobs, evaluate, fit, get_loss, moons, predict,
+    MLP, SGD, Adam, BatchResult, Maxout, LinearDecay, Neuron, batch_loss, blobs, evaluate, fit, get_loss, moons, predict,
     spirals, xor,
 )
 from nn.module import Module
 from nn.train import ReplayFallback
+from engine.replay import ReplayError
 
 
 def small():
@@ -330,18 +331,21 @@ def test_evaluate_keeps_the_eager_engine_for_dropout_that_is_on():
             call()
 
 
-def test_evaluate_falls_back_when_an_activation_branches_on_data():
-    def clipped(v):  # Python control flow on the sample's value: not replayable
+def test_evaluate_and_predict_run_a_custom_activation_eagerly_under_auto():
+    def clipped(v):  # custom code: "auto" never replays it (this one also branches on the sample's value)
         return v * 0.1 if v.data < -1 else v
 
     X, y = moons(30, noise=0.1, seed=0)
     model = MLP(2, [4, 1], activation=clipped, seed=1)
-    with pytest.warns(ReplayFallback, match=r"^evaluate uses the eager engine: fn applied <"):
+    with pytest.warns(ReplayFallback, match=r"^evaluate uses the eager engine: the activation 'clipped' of MLP.* is "
+                                            r"custom code .*; batched=True replays it"):
         replayed = evaluate(model, "bce_with_logits", X, y)
     _same(replayed, evaluate(model, "bce_with_logits", X, y, batched=False))
-    with pytest.warns(ReplayFallback, match=r"^predict uses the eager engine"):
+    with pytest.warns(ReplayFallback, match=r"^predict uses the eager engine: the activation 'clipped'"):
         predicted = predict(model, X)
     np.testing.assert_array_equal(predicted, predict(model, X, batched=False))
+    with pytest.raises(ReplayError, match=r"fn applied < to"):  # asked for: the recording's own check refuses it
+        evaluate(model, "bce_with_logits", X, y, batched=True)
 
 
 def test_fit_records_the_validation_replay_once_and_matches_eager_validation(monkeypatch):
@@ -437,9 +441,13 @@ def test_auto_trains_as_the_eager_engine_when_the_model_branches_on_data(case):
         X[2, 0], X[3, 0] = 0.45, 0.8  # ... on round(); sample 3 rounds to 1
         y = np.array([0.1, 0.2, 0.3, 2.0, 0.0, 0.1])
     eager, h_eager = _trained(make, X, y, False)
-    with pytest.warns(ReplayFallback, match=r"fit uses the eager engine: fn applied .* which depends on the inputs or the parameters"):
+    # A custom module: "auto" does not even record it (it used to, and the recording refused the branch).
+    with pytest.warns(ReplayFallback, match=rf"^fit uses the eager engine: {make.__name__} is a custom module, .*; "
+                                            r"batched=True replays it"):
         auto, h_auto = _trained(make, X, y, "auto")
     assert auto.state_dict() == eager.state_dict() and h_auto.loss == h_eager.loss
+    with pytest.raises(ReplayError, match=r"fn applied .* which depends on the inputs or the parameters"):
+        _trained(make, X, y, True)  # asked for: the recording's checks refuse it, as before
     if case == "parameter":
         assert eager.w.data < 0  # the branch did flip, so a stale recording would have trained differently
 
@@ -460,12 +468,16 @@ class _OwnMLP(MLP):
     """An MLP whose class is not nn's: its layers are recorded node by node, not lowered."""
 
 
-def test_seventy_classes_fall_back_in_fit_and_evaluate():
+@pytest.mark.parametrize("make, why", [
+    (lambda: Maxout(3, 70, pieces=2, seed=1), "more than 64 recordings"),  # nn's own, but not recordable
+    (lambda: _OwnMLP(3, [70], seed=1), "_OwnMLP is a custom module"),  # not nn's own: not even recorded
+])
+def test_seventy_classes_fall_back_in_fit_and_evaluate(make, why):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(140, 3)), np.arange(140) % 70
     runs = []
     for batched in ("auto", False):
-        model = _OwnMLP(3, [70], seed=1)
+        model = make()
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             fit(model, X, y, loss="softmax_cross_entropy", epochs=2, progress=False, batched=batched)
@@ -473,7 +485,7 @@ def test_seventy_classes_fall_back_in_fit_and_evaluate():
         runs.append(([p.data for p in model.parameters()], r))
         messages = [str(w.message) for w in seen if w.category is ReplayFallback]
         if batched == "auto":
-            assert len(messages) == 2 and "more than 64 recordings" in messages[0]
+            assert len(messages) == 2 and why in messages[0] and why in messages[1]
             assert messages[0].startswith("fit uses the eager engine") and messages[1].startswith("evaluate uses")
         else:
             assert messages == []

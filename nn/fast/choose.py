@@ -1,0 +1,235 @@
+"""Which models ``fit``, ``evaluate`` and ``predict`` replay, and the check that keeps an asked-for replay honest.
+
+A replay runs one recorded sample's graph for every sample and every step: it
+assumes the graph and its constants depend on neither the data nor the
+parameters. nn's own modules and losses are written so that this holds, so
+``batched="auto"`` replays them and only them (``custom`` says what else a
+model runs). Other code is replayed only when asked for (``batched=True``),
+and then ``Checked`` compares the replay's gradient with the eager engine's
+every few epochs and hands training to the eager engine at the first mismatch.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ..losses import own_vterm
+from ..module import ACTIVATIONS, MLP, Dropout, Layer, Maxout, Module, Neuron, get_activation
+from ..perceptron import Perceptron
+
+__all__ = ["ReplayFallback", "custom", "Checked", "per_epoch"]
+
+
+class ReplayFallback(UserWarning):
+    """fit, evaluate or predict used the eager engine instead of the replay; the message says why.
+
+    Said once per call: for a custom module under ``batched="auto"``, for a
+    recording that could differ from sample to sample, or for a replay whose
+    gradient disagreed with the eager engine's (``Checked``).
+    """
+
+
+# What each of nn's modules holds, as its __init__ and train() leave it: an
+# instance with anything else (a replaced _forward, say) runs other code.
+_ATTRS = {
+    Neuron: {"w", "b", "activation", "_act", "training"},
+    Perceptron: {"w", "b", "training"},
+    Layer: {"neurons", "activation", "training"},
+    MLP: {"layers", "activation", "dropout", "training"},
+    Maxout: {"k", "pieces", "training"},
+    Dropout: {"p", "_rng", "training"},
+}
+# Their code as first imported, class by class up to Module: a method
+# replaced later (MLP.__call__ = ...) makes the class another's.
+_CODE = {k: dict(vars(k)) for cls in _ATTRS for k in cls.__mro__[:-1]}
+_NAMED = {name: get_activation(name)[1] for name in ACTIVATIONS + ("linear",)}
+
+
+def _parts(m):
+    # The sub-modules m's __call__ runs, each with the class it must have there: as nn composes them.
+    if isinstance(m, MLP):
+        return [(layer, Layer) for layer in m.layers] + ([] if m.dropout is None else [(m.dropout, Dropout)])
+    if isinstance(m, Layer):
+        return [(n, Neuron) for n in m.neurons]
+    if isinstance(m, Maxout):
+        return [(n, Neuron) for n in m.pieces]
+    return []
+
+
+def _foreign(model):
+    # ``(part, activation)``: the first module of model (model itself, or one of its parts) whose code
+    # is not nn's own, unchanged, and whether only its activation (a callable) is; (None, False) when all is nn's.
+    todo = [model]
+    while todo:
+        m = todo.pop()
+        cls = type(m)
+        if cls not in _ATTRS or not vars(m).keys() <= _ATTRS[cls] or any(vars(k) != _CODE[k] for k in cls.__mro__[:-1]):
+            return m, False
+        if cls is Neuron and _NAMED.get(m.activation) is not m._act:
+            return m, True
+        for part, want in _parts(m):
+            if type(part) is not want:
+                return part, False
+            todo.append(part)
+    return None, False
+
+
+def custom(model: Module, loss=None) -> str | None:
+    """What in ``model`` (or ``loss``) is not nn's own code, in words; None when a replay of it is known to be exact.
+
+    Decided by construction, not by running anything: every module of the
+    model must be one of nn's classes, its code unchanged since nn was
+    imported, holding only what nn puts in it, composed as nn composes them
+    (an MLP's layers are Layers of Neurons), each Neuron's activation named;
+    and the loss must be one of nn's own (``nn.losses.own_vterm``).
+
+    >>> from nn import MLP, Module, get_loss
+    >>> custom(MLP(2, [4, 1], seed=0), get_loss("mse")) is None
+    True
+    >>> class Twice(Module):
+    ...     def __call__(self, x):
+    ...         return [2 * x[0]]
+    >>> custom(Twice())
+    'Twice is a custom module'
+    >>> custom(MLP(2, [3, 1], activation=lambda v: v.relu()))
+    "the activation '<lambda>' of MLP(2, [3, 1], activation='<lambda>') is custom code (a callable, not a name)"
+    """
+    part, activation = _foreign(model)
+    if activation:
+        return f"the activation {part.activation!r} of {model!r} is custom code (a callable, not a name)"
+    if part is not None:
+        name = type(part).__name__
+        return f"{name} is a custom module" if part is model else f"{name} inside {type(model).__name__} is a custom module"
+    if loss is not None and own_vterm(loss) is None:
+        return f"the loss {getattr(loss, 'name', type(loss).__name__)!r} is custom code"
+    return None
+
+
+class Checked:
+    """A replay asked for with ``batched=True`` on custom code, compared with the eager engine as it trains.
+
+    Recording refuses Python control flow on the inputs and parameters, but a
+    C function (``math.copysign(1, w.data)``) reads a float without being
+    seen. So at the first step, and then at the first step of every
+    ``every``-th epoch, the replay's gradient on up to ``samples`` samples of
+    the batch is compared with the eager engine's on the same samples. They
+    must agree to rounding: |replay − eager| ≤ ``rtol``·|eager| + ``atol``·max(1, largest |eager|)
+    for every parameter. The two sum the same terms in another order and
+    numpy's exp or tanh may differ from Python's in the last bit, a few
+    units of 1e-16 per operation; 1e-6 leaves room for sums that cancel,
+    while a constant the replay holds stale (a flipped sign, another branch)
+    changes a gradient by a sizeable fraction. On a mismatch nothing of the
+    replay's step has been applied: the step is taken with the eager
+    gradient of the whole batch, a ``ReplayFallback`` warning names the
+    module, and every later step (and validation) runs eagerly from the
+    parameters of the moment.
+
+    The eager check calls the model's forward: a module that counts its
+    calls or draws random numbers sees extra calls (it breaks the replay
+    anyway). Constants' ``.grad`` (kind "const") also gets the check's
+    share, as nobody reads it.
+    """
+
+    every = 5  # epochs between checks: the first step of epochs 1, 6, 11, ...
+    samples = 16  # samples of the batch each check compares
+    rtol, atol = 1e-6, 1e-9
+
+    def __init__(self, replay, eager, evaluate, params, per_epoch, name):
+        # eager(model, loss, X, y, reg) -> BatchResult with gradients in .grad (fit's batch_loss);
+        # evaluate(X, y) -> BatchResult with the eager engine, for validation after a fall back.
+        self.replay, self.eager, self.eager_evaluate = replay, eager, evaluate
+        self.params, self.per_epoch, self.name = params, max(1, per_epoch), name
+        self.val = None  # the validation replay, which follows this one's fate
+        self.steps = 0
+        self.fell = False  # True once a check failed: the eager engine trains from then on
+        self._rows = {}  # id(list of leaves) -> (that list, their positions in params or -1)
+
+    @property
+    def store(self):
+        return self.replay.store
+
+    @store.setter
+    def store(self, store):  # fit takes the arrays back from both replays at the end
+        self.replay.store = store
+        if self.val is not None:
+            self.val.store = store
+
+    def __call__(self, model, loss, X, y, reg):
+        step, self.steps = self.steps, self.steps + 1
+        if self.fell:
+            return self._eager_step(model, loss, X, y, reg)
+        if step % (self.every * self.per_epoch):
+            return self.replay(model, loss, X, y, reg)
+        rows = np.unique(np.linspace(0, len(y) - 1, min(len(y), self.samples)).astype(int))
+        result, parts = self.replay.gradients(X[rows], y[rows])
+        got = self._onto(parts)
+        want = self._eager_gradient(model, loss, X[rows], y[rows], reg)
+        bad = ~(np.abs(got - want) <= self.rtol * np.abs(want) + self.atol * max(1.0, np.abs(want).max(initial=0.0)))
+        if not bad.any():
+            if len(rows) == len(y):  # the check's replay was the step's: add it
+                self.replay.deliver(parts)
+                return result
+            return self.replay(model, loss, X, y, reg)
+        k = int(np.argmax(bad))
+        name = next((n for n, p in model.named_parameters() if p is self.params[k]), f"parameter {k + 1}")
+        self.fell = True
+        warnings.warn(f"fit stops replaying {self.name} and trains it with the eager engine from here "
+                      f"(epoch {step // self.per_epoch + 1}): the replayed gradient of {name} is {got[k]!r}, "
+                      f"the eager one {want[k]!r}, so its forward pass depends on the data or the parameters "
+                      f"in a way the recording could not see", ReplayFallback, stacklevel=4)
+        return self._eager_step(model, loss, X, y, reg)
+
+    def evaluate(self, X, y):
+        """Validation: the validation replay while training replays, the eager engine after a fall back."""
+        return self.eager_evaluate(X, y) if self.fell or self.val is None else self.val.evaluate(X, y)
+
+    def _onto(self, parts):
+        # The replay's gradient parts [(leaves, gradients)] added up per parameter, in params order.
+        total = np.zeros(len(self.params))
+        for values, grads in parts:
+            got = self._rows.get(id(values))
+            if got is None or got[0] is not values:
+                at = {id(p): i for i, p in enumerate(self.params)}
+                got = self._rows[id(values)] = (values, np.array([at.get(id(v), -1) for v in values], dtype=np.intp))
+            rows = got[1]
+            keep = rows >= 0
+            np.add.at(total, rows[keep], np.asarray(grads, dtype=float)[keep])
+        return total
+
+    def _current(self):
+        # The Values hold the parameters of the moment (fit may keep them in arrays).
+        if self.replay.store is not None:
+            self.replay.store.publish()
+
+    def _eager_gradient(self, model, loss, X, y, reg):
+        # The eager gradient of these samples, leaving the parameters' .grad as it found them.
+        self._current()
+        saved = [(p, p.grad, p.passes) for p in self.params]
+        for p in self.params:
+            p.zero_grad()
+        try:
+            self.eager(model, loss, X, y, reg)
+            return np.array([p.grad for p in self.params], dtype=float)
+        finally:
+            for p, grad, passes in saved:
+                p.grad, p.passes = grad, passes
+
+    def _eager_step(self, model, loss, X, y, reg):
+        # The eager engine's step; with fit's arrays, its gradients go there, where the optimizer reads them.
+        store = self.replay.store
+        if store is None:
+            return self.eager(model, loss, X, y, reg)
+        self._current()
+        for p in self.params:
+            p.zero_grad()
+        result = self.eager(model, loss, X, y, reg)
+        store.grad[: store.held] = [p.grad for p in store.values[: store.held]]
+        return result
+
+
+def per_epoch(n, batch_size) -> int:
+    """The number of batches (steps) in an epoch of n samples."""
+    return 1 if batch_size is None else math.ceil(n / batch_size)
