@@ -74,3 +74,16 @@ def test_a_failed_fast_pass_changes_nothing_and_steps_names_the_node():
         y.backward()
     assert all(v.grad is NOT_COMPUTED and v.passes == 0 for v in y.topo())
     assert math.isfinite(y.data)
+
+
+def test_a_failed_pass_puts_back_the_grads_of_first_and_second_inputs_alike():
+    # The failing pass must restore what an earlier pass left on every computed node,
+    # whichever input slot it sits in (a node reached as b is saved like one reached as a).
+    a, b = Value(3.0, "a"), Value(2.0, "b")
+    p, q = a * b, b.exp()
+    y = (p + q) * a
+    y.backward()
+    before = [(v, v.grad, v.passes) for v in y.topo()]
+    with pytest.raises(OverflowError):
+        y.backward(1e308)
+    assert all(v.grad == g and v.passes == n for v, g, n in before)
