@@ -21,6 +21,7 @@ write files as its user.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import pickle
@@ -109,7 +110,6 @@ class Bounds:
     def _forked(self, fn) -> Outcome:
         global _pipe
         read, write = os.pipe()
-        start = time.monotonic()
         with warnings.catch_warnings():  # Python 3.12 warns about fork() in a process with threads (a kernel's)
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
@@ -121,6 +121,7 @@ class Bounds:
             finally:
                 os._exit(0)
         os.close(write)
+        start = time.monotonic()  # after fork() returned: copying a large process's page tables is not the piece's time
         frames, buffer, stopped = [], b"", None
         deadline = start + self.seconds
         try:
@@ -222,6 +223,10 @@ def _child(fn, megabytes):
     # In the forked copy: catch the printed text (the parent's streams may belong to a kernel's
     # threads, which the copy does not have), cap the memory, run, send the result.
     sys.stdout = sys.stderr = caught = io.StringIO()
+    # The objects inherited from the parent are not the piece's: a collection that walked them (a notebook's or a
+    # test run's millions) would touch every copied page and could take seconds; nor are the parent's gc callbacks.
+    gc.freeze()
+    gc.callbacks.clear()
 
     def where(signum, frame):
         _send(("where", (_frame_line(frame), caught.getvalue()[:MAX_PRINTED])))
