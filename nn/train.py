@@ -138,7 +138,8 @@ def _custom(batched, replay, model, loss, who, *, said=False, stacklevel=4):
     known = replay.dense is not None if loss is None else replay.vterm is not None
     why = None if known else custom(model, loss)
     if why is not None and batched == "auto" and not said:
-        how = "checked against the eager engine every few epochs" if who == "fit" else "with the recording's checks"
+        how = (f"checked against the eager engine every {Checked.every} epochs" if who == "fit"
+               else "with the recording's checks")
         warnings.warn(f"{who} uses the eager engine: {why}, and batched='auto' replays only nn's own modules "
                       f"with nn's own losses; batched=True replays it, {how}", ReplayFallback, stacklevel=stacklevel)
     return why
@@ -187,11 +188,12 @@ def evaluate(model: Module, loss, X, y, *, batched="auto") -> BatchResult:
     """Loss and raw outputs on data, without a backward pass (for validation).
 
     ``batched`` as in ``fit``: True replays one recorded sample over the data
-    (``engine.replay``), False builds the eager graph of every sample, "auto"
-    replays when that gives the same result (no dropout on, and the recording
-    reads no input or parameter in Python control flow), else warns
-    (``ReplayFallback``) and uses the eager engine. Both give the same numbers
-    up to rounding in the last bits.
+    (``engine.replay``, with the recording's checks), False builds the eager
+    graph of every sample, "auto" replays nn's own modules under nn's own
+    losses (no dropout on, and the recording reads no input or parameter in
+    Python control flow) and runs anything else with the eager engine, saying
+    why (``ReplayFallback``). Both give the same numbers up to rounding in the
+    last bits.
 
     >>> from nn import Neuron
     >>> n = Neuron(1, activation="linear", seed=0); n.w[0].data, n.b.data = 2.0, 0.0
@@ -425,13 +427,32 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
     - ``progress``: a tqdm bar (a widget in notebooks, text in a terminal, a
       line every tenth of the run without tqdm); False shows nothing.
     - ``batch_fn(model, loss, X, y, reg) -> BatchResult`` does one batch's work.
-    - ``batched``: True replays one sample's recorded graph over each batch
-      (``Replay``, ``engine.replay``: far faster, same gradients up to rounding);
-      False builds the eager graph of every sample; "auto" replays when that
-      gives the same result: no dropout, and the recording reads no input or
-      parameter in Python control flow (``if w.data > 0``, ``round(x.data)``:
-      ``engine.replay.record``); otherwise a one-line ``ReplayFallback`` warning says
-      why and the eager engine trains. An ``MLP``, ``Layer`` or ``Neuron``
+    - ``batched``: how a batch's gradients are computed. False: the eager
+      graph of every sample, the engine a student reads. True: the replay
+      (``Replay``, ``engine.replay``): one sample's graph is recorded and run
+      over every batch with numpy, far faster, the same gradients up to
+      rounding. The replay assumes that the graph and its constants depend on
+      neither the data nor the parameters; a branch on a value, a number read
+      from ``.data`` (``math.copysign(1, w.data)``, ``np.floor``), a count of
+      calls, or randomness inside forward (a module drawing its own mask)
+      breaks that. The recording refuses Python control flow on the inputs and
+      parameters (``if w.data > 0``, ``round(x.data)``: ``engine.replay.record``
+      raises ReplayError), and on custom code ``nn.fast.Checked`` compares the
+      replayed gradient of 8 samples of the batch with the eager engine's at
+      the first step and at the first step of every 5th epoch: on a mismatch a
+      one-line ``ReplayFallback`` warning names the module and training goes
+      on eagerly from the parameters of the moment, that step included (none
+      lost or taken twice). "auto" (the default) replays only what is known
+      to meet the assumption: nn's own modules (``MLP``, ``Layer``, ``Neuron``
+      with a named activation, ``Maxout``, ``Perceptron``, ``Dropout``; their
+      classes and code as nn ships them, composed as nn composes them) under
+      one of nn's losses. A custom module, a callable activation or a custom
+      loss trains eagerly, and a ``ReplayFallback`` warning says so once, with
+      ``batched=True`` as the way to ask for the replay (``nn.fast.custom``
+      says what it found). Dropout that is on trains eagerly under "auto" (a
+      new mask for every sample), and so does a model of nn's the recording
+      cannot stand for (more than 64 softmax targets on a ``Maxout``), with
+      the warning saying why. An ``MLP``, ``Layer`` or ``Neuron``
       with a named activation is not even recorded: its layers run as matrix
       products (``nn.fast``, ``engine.replay.dense``), nn's own losses as their
       array twins (``Loss.vterm``), and, with an optimizer whose

@@ -116,16 +116,28 @@ class Checked:
     seen. So at the first step, and then at the first step of every
     ``every``-th epoch, the replay's gradient on up to ``samples`` samples of
     the batch is compared with the eager engine's on the same samples. They
-    must agree to rounding: |replay − eager| ≤ ``rtol``·|eager| + ``atol``·max(1, largest |eager|)
-    for every parameter. The two sum the same terms in another order and
-    numpy's exp or tanh may differ from Python's in the last bit, a few
-    units of 1e-16 per operation; 1e-6 leaves room for sums that cancel,
-    while a constant the replay holds stale (a flipped sign, another branch)
-    changes a gradient by a sizeable fraction. On a mismatch nothing of the
+    must agree to rounding, for every parameter:
+    |replay − eager| ≤ 1e-6·|eager| + 1e-9·max(1, the largest |eager|).
+    Rounding is all that may differ: the two sum the same terms in another
+    order, and numpy's exp or tanh may differ from Python's in the last bit,
+    a few parts in 1e16 per operation. ``rtol`` = 1e-6 leaves ten orders of
+    magnitude for that to grow through a graph; ``atol`` covers a gradient
+    that sums to nearly 0 from large terms. A constant the replay holds
+    stale (a flipped sign, another branch, a new quantum) changes a gradient
+    by a sizeable fraction, far above both. On a mismatch nothing of the
     replay's step has been applied: the step is taken with the eager
     gradient of the whole batch, a ``ReplayFallback`` warning names the
     module, and every later step (and validation) runs eagerly from the
     parameters of the moment.
+
+    The cost is one eager pass over ``samples`` samples every ``every``
+    epochs. Measured in CPU time (on 2 busy cores): for notebook 11's
+    14-layer residual network on 100 points, 15 ms a check against 1.1 ms for
+    a replayed epoch and 224 ms for an eager one (the checked replay: about
+    4 ms an epoch); for notebook 11's maxout network, 1.2 ms against 0.2 and
+    18 ms; on 1,000 points in batches of 32, +8% an epoch. A check every
+    epoch would make the replay of a small full-batch model 15 times slower;
+    one less often would let a stale replay train longer before it is caught.
 
     The eager check calls the model's forward: a module that counts its
     calls or draws random numbers sees extra calls (it breaks the replay
@@ -134,7 +146,7 @@ class Checked:
     """
 
     every = 5  # epochs between checks: the first step of epochs 1, 6, 11, ...
-    samples = 16  # samples of the batch each check compares
+    samples = 8  # samples of the batch each check compares
     rtol, atol = 1e-6, 1e-9
 
     def __init__(self, replay, eager, evaluate, params, per_epoch, name):
@@ -177,8 +189,8 @@ class Checked:
         name = next((n for n, p in model.named_parameters() if p is self.params[k]), f"parameter {k + 1}")
         self.fell = True
         warnings.warn(f"fit stops replaying {self.name} and trains it with the eager engine from here "
-                      f"(epoch {step // self.per_epoch + 1}): the replayed gradient of {name} is {got[k]!r}, "
-                      f"the eager one {want[k]!r}, so its forward pass depends on the data or the parameters "
+                      f"(epoch {step // self.per_epoch + 1}): the replayed gradient of {name} is {got[k]:.6g}, "
+                      f"the eager one {want[k]:.6g}, so its forward pass depends on the data or the parameters "
                       f"in a way the recording could not see", ReplayFallback, stacklevel=4)
         return self._eager_step(model, loss, X, y, reg)
 
