@@ -266,7 +266,6 @@ def test_a_mismatch_hands_the_step_to_the_eager_engine_with_no_step_lost_or_repe
     # k changes after epoch 3; the replay holds k = 1 through epochs 4 and 5, the check at epoch 6
     # (every 5 epochs) finds the mismatch and that epoch's step is eager. The same run, all eager,
     # with k changing after epoch 5 instead, must end at the same parameters.
-    assert nn.fast.Checked.every == 5
     Xv, yv = X16[1::4], Y16[1::4]
     runs, messages = [], []
     for batched, at in ((True, 3), (False, 5)):
@@ -286,15 +285,16 @@ def test_a_mismatch_hands_the_step_to_the_eager_engine_with_no_step_lost_or_repe
     np.testing.assert_allclose(runs[0][1].val_loss, runs[1][1].val_loss, rtol=1e-12)
 
 
-def test_the_check_runs_at_the_first_step_and_every_fifth_epoch_on_sixteen_samples():
+def test_the_check_runs_at_the_first_step_and_every_fifth_epoch_on_eight_samples():
+    assert (nn.fast.Checked.every, nn.fast.Checked.samples) == (5, 8)
     X = np.linspace(-1, 1, 40)[:, None]
     calls = []
     for epochs in (1, 5, 6, 11):
         model = Scaled()
         fit(model, X, 0.5 * X[:, 0], loss="mse", epochs=epochs, batch_size=20, progress=False, batched=True)
-        calls.append(model.calls)
-    recorded = calls[0] - 16  # the recording's calls, then one check of 16 samples
-    assert calls == [recorded + 16, recorded + 16, recorded + 32, recorded + 48]
+        calls.append(model.calls)  # the recording's, then the checks': the replay itself calls no forward
+    recorded = calls[0] - 8
+    assert calls == [recorded + 8, recorded + 8, recorded + 16, recorded + 24]
 
 
 def test_batched_true_on_an_honest_custom_module_trains_as_eager_without_a_word():
