@@ -1,6 +1,6 @@
 """What the `gradflow` command prints: tables as aligned columns, usage errors as one short line.
 
-Shared by viz/cli.py and the checker (viz/exercise/), which starts without the drawing code.
+Shared by viz/cli/ and the checker (viz/exercise/), which starts without the drawing code.
 
 >>> print("\\n".join(columns([("node", "data"), ("x", 2), ("relu(x)", 2)])))
 node     data

@@ -15,7 +15,7 @@ common slips a wrong answer matches, and what counts as right), ``numbers``
 (the tolerance), ``vary`` (per-student inputs), ``bulk`` (a class at once),
 ``handout`` (student copies), ``ids`` (student ids, their file names, writing only
 new files); ``errors`` (SheetError). The ``check``, ``grade`` and ``handout``
-subcommands are in ``viz/cli.py`` with every other ``gradflow`` subcommand.
+subcommands are in ``viz/cli/`` with every other ``gradflow`` subcommand.
 
 The sheet: ``[inputs]`` (name = number), ``[graph]`` (name = "expression" in
 ``engine.expr``'s language; the last step is the output unless ``output``
