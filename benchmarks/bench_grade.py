@@ -61,7 +61,7 @@ FORMULAS = {
 }
 TARGET_GRADE_S = 10.0
 TARGET_CHECK_MS = 100.0
-GRADFLOW = [sys.executable, "-c", "import sys; from viz.exercise.command import main; sys.exit(main())"]
+GRADFLOW = [sys.executable, "-c", "import sys; from viz.cli import main; sys.exit(main())"]
 
 
 def write_class(folder: Path, n: int, seed: int = 0, choices=CHOICES):

@@ -61,8 +61,8 @@ class Target:
 TARGETS = {
     "grader": Target(
         # The verdict rules, and what decides which inputs and which file a student gets.
-        files=("viz/exercise/numbers.py", "viz/exercise/answers.py", "viz/exercise/grade.py", "viz/exercise/vary.py",
-               "viz/exercise/ids.py"),
+        files=("viz/exercise/numbers.py", "viz/exercise/answers.py", "viz/exercise/grade.py", "viz/exercise/hints.py",
+               "viz/exercise/vary.py", "viz/exercise/ids.py"),
         tests=("tests/test_exercise*.py",),
     ),
     "ops": Target(

@@ -275,6 +275,15 @@ class Neuron(Linear):
     def __call__(self, x) -> Value:
         return self._forward(as_inputs(x, len(self.w), "Neuron"))
 
+    @property
+    def act(self):
+        """The activation as a function of one Value (``activation`` is its name).
+
+        >>> Neuron(2, "tanh").act(Value(0.0)).op
+        'tanh'
+        """
+        return self._act
+
     def _forward(self, xs):
         return self._act(self._affine(xs))
 

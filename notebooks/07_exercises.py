@@ -319,7 +319,7 @@ print(grades["cy"].feedback("tutor"))
 import contextlib
 import tempfile
 
-from viz.exercise.command import main as gradflow
+from viz.cli import main as gradflow
 
 with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):   # paths below are relative to it
     Path("key.toml").write_text(key_text, encoding="utf-8")   # the same key as above

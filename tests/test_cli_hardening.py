@@ -54,14 +54,14 @@ def test_bad_arguments_are_one_line_and_status_2(capsys, tmp_path, monkeypatch, 
     assert not any(tmp_path.iterdir())  # refused before any work
 
 @pytest.mark.parametrize("argv, message", [
-    # The grader's old entry point (viz.exercise.command.main, which notebook 07 imports) is the one main.
+    # viz.cli.main (which notebook 07 imports) is the one main of every subcommand.
     (["check", "a\x00b.toml"], "an argument holds a NUL character"),
     (["grade", "key.toml", "a\x00b.toml"], "an argument holds a NUL character"),
     (["check", "sheet.toml", "line\nbreak\x1b[31mred"], r"unrecognized arguments: line\nbreak\x1b[31mred"),
     (["handout", "key.toml", "-o", "out", "--format", "pdf\nx"], r"invalid choice: 'pdf\nx'"),
 ])
 def test_the_fast_entry_point_gives_the_same_one_line_errors(capsys, tmp_path, monkeypatch, argv, message):
-    from viz.exercise.command import main as gradflow
+    from viz.cli import main as gradflow
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as stop:

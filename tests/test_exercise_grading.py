@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from viz.exercise import SheetError, Tolerance, loads
-from viz.exercise.command import main
+from viz.cli import main
 from viz.exercise.numbers import fmt, significant
 
 NEURON = """\

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from viz.exercise import SheetError, load, loads
-from viz.exercise.command import MAX_PRINT, main
+from viz.cli import MAX_PRINT, main
 from viz.exercise.answers import MAX_KEY, parse_key
 from viz.exercise.text import MAX_SHEET_BYTES
 
@@ -15,7 +15,7 @@ KEY = '[inputs]\nx = 2\nw = -3\n[graph]\ny = "w*x"\n[answers]\ny = -6\n"dy/dw" =
 
 
 # VmHWM, the peak resident memory of this program alone (ru_maxrss would carry the parent's over exec).
-PEAK = ("import re, sys\nfrom viz.exercise.command import main\nstatus = main()\n"
+PEAK = ("import re, sys\nfrom viz.cli import main\nstatus = main()\n"
         "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
         "print(f'peak {hwm}', file=sys.stderr)\nsys.exit(status)")
 

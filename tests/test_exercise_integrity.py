@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from viz.exercise import SheetError, load, loads
-from viz.exercise.command import main
+from viz.cli import main
 from viz.exercise.ids import canonical, file_names, normal, read_roster
 from viz.exercise.vary import inputs_for
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from viz.exercise import SheetError, load, loads
-from viz.exercise.command import main
+from viz.cli import main
 from viz.exercise.handout import blank_toml, read_students
 from viz.exercise.vary import inputs_for
 

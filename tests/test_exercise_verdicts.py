@@ -382,7 +382,7 @@ def test_answer_lengths_at_their_limits():
 
 
 def test_a_bare_number_in_a_submission_keeps_its_written_digits(tmp_path):
-    from viz.exercise.command import main
+    from viz.cli import main
 
     (tmp_path / "key.toml").write_text(ONE.format(x=0.1966), encoding="utf-8")
     (tmp_path / "s.toml").write_text('student = "ada"\n[answers]\ny = 0.20\n', encoding="utf-8")

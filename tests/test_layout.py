@@ -9,9 +9,8 @@ it only hides the tie until the function runs. The rules (STYLE.md, issue 22):
 - no module imports another module's private name (``from x import _name``);
 - no source file of engine, nn or viz is over MAX_LINES lines.
 
-viz keeps every rule now. engine and nn are being rewritten: their known
-offenders are listed below, to be deleted entry by entry as they are fixed
-(a test skips with the entries that no longer offend, to say which can go).
+Every package keeps every rule, with no exception; and every package of the
+tree is one that pyproject.toml installs.
 """
 
 from __future__ import annotations
@@ -25,24 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("engine", "nn", "viz")
 MAX_LINES = 600
 LAYERS = {"engine": set(), "nn": {"engine"}, "viz": {"engine", "nn"}}  # what each package may import
-
-# Known offenders in engine and nn, while they are rewritten: delete each entry once it is fixed.
-# (importer, the module it imports from, the private name)
-PRIVATE_IMPORTS_ALLOWED = {
-    ("engine.check", "engine.value", "_number"),
-    ("engine.program", "engine.record", "_at_sample"),
-    ("engine.value", "engine.ops", "_dpow"),
-    ("engine.value", "engine.ops", "_pow"),
-    ("nn.perceptron", "nn.module", "_Linear"),
-    ("nn.perceptron", "nn.module", "_check_size"),
-    ("nn.perceptron", "nn.module", "_inputs"),
-    ("nn.perceptron", "nn.optim", "_positive"),
-    ("nn.train", "nn.data", "_batches"),
-    ("nn.train", "nn.data", "_train_val_split"),
-}
-# Files still being rewritten that may be over MAX_LINES for now.
-LONG_FILES_ALLOWED = {"engine/value.py"}
-
 
 def _modules() -> dict:
     # module name -> path, for every .py file of the packages
@@ -66,8 +47,8 @@ def _package_of(name: str) -> str:
 def imports(name: str) -> list:
     """(module imported, name imported or None, line) for every import in the module, functions included.
 
-    >>> [(m, n) for m, n, _ in imports("viz.exercise.command")]
-    [('viz.cli', 'MAX_PRINT'), ('viz.cli', 'bounded'), ('viz.cli', 'main')]
+    >>> [(m, n) for m, n, _ in imports("engine.replay")]
+    [('engine.replay.dense', 'Dense'), ('engine.replay.record', 'ReplayError'), ('engine.replay.tape', 'Tape'), ('engine.replay.tape', 'trace')]
     """
     tree = ast.parse(MODULES[name].read_text(encoding="utf-8"), str(MODULES[name]))
     out = []
@@ -180,7 +161,7 @@ def _private_imports() -> set:
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_no_module_imports_another_modules_private_name(package):
-    found = {t for t in _private_imports() if t[0].split(".")[0] == package} - PRIVATE_IMPORTS_ALLOWED
+    found = {t for t in _private_imports() if t[0].split(".")[0] == package}
     assert not found, "make the name public where it lives (or move it): " + ", ".join(
         f"{name} takes {what} from {module}" for name, module, what in sorted(found))
 
@@ -189,18 +170,16 @@ def test_no_module_imports_another_modules_private_name(package):
 def test_no_source_file_is_over_600_lines(package):
     long = {str(path.relative_to(ROOT)): n for name, path in MODULES.items() if name.split(".")[0] == package
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
-    assert not set(long) - LONG_FILES_ALLOWED, f"over {MAX_LINES} lines: split by job: {long}"
+    assert not long, f"over {MAX_LINES} lines: split by job: {long}"
 
 
-def test_viz_has_no_allowance():
-    # viz keeps every rule with no exception: the allowances are for engine and nn alone.
-    assert not [t for t in PRIVATE_IMPORTS_ALLOWED if t[0].startswith("viz")]
-    assert not [f for f in LONG_FILES_ALLOWED if f.startswith("viz")]
+def test_pyproject_installs_every_package():
+    # A package the install leaves out works in the editable checkout and fails everywhere else.
+    import tomllib
 
+    from setuptools import find_packages
 
-def test_the_allowances_still_name_offenders():
-    stale = sorted(PRIVATE_IMPORTS_ALLOWED - _private_imports())
-    stale += sorted(f for f in LONG_FILES_ALLOWED if not (ROOT / f).exists()
-                    or len((ROOT / f).read_text(encoding="utf-8").splitlines()) <= MAX_LINES)
-    if stale:
-        pytest.skip(f"fixed, so delete from the allowances in tests/test_layout.py: {stale}")
+    found = (tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"])
+    installed = set(find_packages(str(ROOT), include=found["include"]))
+    packages = {name for name, path in MODULES.items() if path.name == "__init__.py"}
+    assert packages <= installed, f"pyproject.toml leaves out {sorted(packages - installed)}"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from viz.exercise import load
-from viz.exercise.command import main
+from viz.cli import main
 from viz.exercise.numbers import fmt
 
 SHEETS = Path(__file__).resolve().parent.parent / "notebooks" / "sheets"

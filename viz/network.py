@@ -54,7 +54,7 @@ class _Unit:
 def _layers(model) -> list:
     # MLP, Perceptron or a bare list of layers -> [(name, activation, [_Unit])].
     def neuron(n):
-        return _Unit(n.w, n.b, getattr(n, "_act", None))
+        return _Unit(n.w, n.b, getattr(n, "act", None))
 
     if hasattr(model, "layers") and isinstance(model.layers, (list, tuple)):
         layers = list(model.layers)
