@@ -68,7 +68,7 @@ def _foreign(model):
         cls = type(m)
         if cls not in _ATTRS or not vars(m).keys() <= _ATTRS[cls] or any(vars(k) != _CODE[k] for k in cls.__mro__[:-1]):
             return m, False
-        if cls is Neuron and _NAMED.get(m.activation) is not m._act:
+        if cls is Neuron and _NAMED.get(m.activation) is not m.act:
             return m, True
         for part, want in _parts(m):
             if type(part) is not want:
