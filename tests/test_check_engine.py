@@ -447,7 +447,6 @@ BUGS = [
     (MulNeverSteps, "a * b", "your `__mul__` sends no gradient to its inputs (they stay 0): does it set "
      "`out._backward`, and does backward() call it?"),
     (ExpSignFlipped, "x.exp()", "your `exp` has the sign of its local derivative flipped"),
-    (NoRadd, "a + b", "1.5 + a raised TypeError: ", "(define `__radd__`: Python calls it when a number stands on the left)"),
     (AddRaises, "a + b", "your `__add__` (a + b at a = 2, b = -3) raised NameError: name 'mth' is not defined (line ",
      " of test_check_engine.py: `return type(self)(mth.fsum([self.data, other.data]))  # noqa: F821`)"),
 ]
@@ -467,6 +466,15 @@ def test_relu_prime_of_0_equal_to_1_is_a_convention_not_a_bug():
     report = _report(ReluAtZeroIsOne)
     relu = _check(report, "x.relu()")
     assert report.ok and relu.status == "note" and "your ReLU′(0) is 1 where gradflow takes 0" in relu.message
+
+
+def test_a_missing_reflected_operator_skips_the_number_on_the_left_and_fails_nothing():
+    # micrograd-style classes often have no __radd__: 2 + a is not checked, a + b still is.
+    report = _report(NoRadd)
+    add = _check(report, "a + b")
+    assert add.status == "note"
+    assert "with a number on the right" in add.message
+    assert "1.5 + a not checked: your class has no `__radd__`" in add.message
 
 
 def test_a_missing_op_is_skipped_not_failed():
