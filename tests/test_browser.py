@@ -66,11 +66,12 @@ def _state(player):
         """r => { const f = [...r.querySelectorAll('.gf-frame')];
                   const shown = f.map((x, i) => getComputedStyle(x).display !== 'none' ? i : -1).filter(i => i >= 0);
                   const box = r.querySelector('.gf-box').getBoundingClientRect();
-                  const svg = f[shown[0]].querySelector('svg').getBoundingClientRect();
+                  const img = f[shown[0]], svg = img.getBoundingClientRect();
                   return {shown, caption: r.querySelector('.gf-caption').textContent,
                           count: r.querySelector('.gf-count').textContent, frames: f.length,
                           box: [Math.round(box.width), Math.round(box.height)],
-                          svg: [Math.round(svg.width), Math.round(svg.height)]}; }"""
+                          svg: [Math.round(svg.width), Math.round(svg.height)],
+                          scale: img.naturalWidth ? svg.width / img.naturalWidth : 0}; }"""
     )
 
 
@@ -88,6 +89,9 @@ def _drive(page, player):
     """Slider, ▶, ◀ and the arrow keys each change frame and caption; the box never changes size."""
     first = _state(player)
     assert first["shown"] == [0] and first["frames"] > 3
+    # Readable: a frame is drawn at >= 0.83 of its natural size, so 10 pt labels are >= 11 px and the
+    # smallest (8 pt) >= 8.8 px; a frame wider than that scrolls inside the player's box.
+    assert first["scale"] >= 0.83, f"the player shrinks its frames to {first['scale']:.0%}: text under 11 px"
     assert first["box"][0] <= WIDTH and first["box"][1] > 0
     slider = player.locator("input[type=range]")
     slider.fill("3")
@@ -102,6 +106,14 @@ def _drive(page, player):
     page.keyboard.press("ArrowRight")
     after = _state(player)
     assert after["shown"] == [3] and after["caption"] == moved["caption"]
+    slider.click()  # the arrow keys go on working after a click on the slider
+    at = _state(player)["shown"][0]
+    page.keyboard.press("ArrowLeft" if at else "ArrowRight")
+    assert _state(player)["shown"] == [at - 1 if at else at + 1]
+    player.locator("button").nth(1).click()
+    at = _state(player)["shown"][0]
+    page.keyboard.press("ArrowLeft")
+    assert _state(player)["shown"] == [at - 1], "the arrow keys stopped after a click on ▶"
     last = first["frames"] - 1
     slider.fill(str(last))
     end = _state(player)

@@ -1,5 +1,6 @@
 """viz.draw: deterministic DOT text, gates and splits, options, escaping, big graphs, no Graphviz."""
 
+import base64
 import re
 import xml.etree.ElementTree as ET
 
@@ -331,7 +332,13 @@ def test_save_by_extension(dot, tmp_path):
     assert d.save(tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
     assert d.save(tmp_path / "g.pdf").read_bytes()[:4] == b"%PDF"
     assert d.save(tmp_path / "g.dot").read_text() == d.source
-    assert "image/svg+xml" in d._repr_mimebundle_()
+    bundle, shown = d._repr_mimebundle_()
+    # SVG, and a PNG of it for an untrusted notebook (JupyterLab never renders untrusted SVG or HTML's
+    # inline SVG), shown at the SVG's size; no HTML, which JupyterLab would prefer and sanitize.
+    assert {"image/svg+xml", "image/png", "text/plain"} == set(bundle)
+    assert base64.b64decode(bundle["image/png"])[:4] == b"\x89PNG"
+    w, h = svg_size(d.svg())
+    assert shown["image/png"] == {"width": round(w * 4 / 3), "height": round(h * 4 / 3)}
     with pytest.raises(ValueError, match="extension must be one of"):
         d.save(tmp_path / "g.jpeg")
 
@@ -342,7 +349,7 @@ def test_without_dot_text_works_and_images_explain(monkeypatch, tmp_path):
     y.backward()
     d = draw(y)
     assert d.source.startswith("digraph gradflow {")
-    bundle = d._repr_mimebundle_()
+    bundle, _ = d._repr_mimebundle_()
     assert "image/svg+xml" not in bundle
     assert "apt-get install graphviz" in bundle["text/plain"] and d.source in bundle["text/plain"]
     assert d._repr_svg_() is None
@@ -406,7 +413,7 @@ def test_the_text_fallback_of_a_huge_graph_is_cut_to_a_notebook_safe_size(monkey
     s.backward()
     d = draw(s, collapse=False)
     assert len(d.source) > 1_000_000
-    bundle = d._repr_mimebundle_()
+    bundle, _ = d._repr_mimebundle_()
     assert len(bundle["text/plain"]) < FALLBACK_CHARS + 2_000 and len(bundle["text/html"]) < 2 * FALLBACK_CHARS + 2_000
     assert "more characters of DOT text not shown" in bundle["text/plain"]
 
@@ -420,11 +427,13 @@ def test_inline_drawings_scale_to_the_width_never_above_natural_size(dot):
     d = draw(y)
     natural = d.svg()
     w, h = svg_size(natural)
-    bundle = d._repr_mimebundle_()
-    for shown in (bundle["image/svg+xml"], bundle["text/html"]):
-        assert f'width="100%" style="max-width:{w:g}pt;height:auto;display:block" viewBox="0 0 {w:g} {h:g}"' in shown
-    assert ET.fromstring(bundle["image/svg+xml"]) is not None  # still valid XML
-    assert draw(y, fit=False)._repr_mimebundle_()["image/svg+xml"] == natural
+    bundle, shown = d._repr_mimebundle_()
+    # Natural size (an <img> in JupyterLab needs a size of its own), scaled down to the width by CSS.
+    assert f'<svg width="{w:g}pt" height="{h:g}pt" style="max-width:100%;height:auto"' in bundle["image/svg+xml"]
+    assert ET.fromstring(bundle["image/svg+xml"].split("?>", 1)[1].split(">", 1)[1]) is not None  # still valid XML
+    natural_bundle, unconfined = draw(y, fit=False)._repr_mimebundle_()
+    assert natural_bundle["image/svg+xml"] == natural
+    assert unconfined["image/png"]["unconfined"] and unconfined["image/svg+xml"] == {"unconfined": True}
 
 
 def test_small_drawings_get_a_one_line_legend_large_ones_the_full_legend():

@@ -1,12 +1,14 @@
 """viz.steps: one frame per engine step, the graph left as it was, saving and the slider."""
 
 
+import base64
 import re
 
 import pytest
 
 from engine import NOT_COMPUTED, Value
 from viz import steps
+from viz.steps import MIN_SCALE
 from viz.draw import GraphvizMissing
 
 
@@ -123,17 +125,38 @@ def test_the_player_needs_no_ipywidgets(dot, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "ipywidgets", None)  # import ipywidgets now fails
     *_, y = graph()
     page = steps(y)._repr_html_()
-    assert 'type="range"' in page and page.count("<svg") == 5 and "<script>" in page
+    assert 'type="range"' in page and len(_frame_svgs(page)) == 5 and "<script>" in page
+
+
+def _frame_svgs(page):
+    """The SVG of each frame of a player: an <img> each, its SVG base64-encoded in a data: URI."""
+    return [base64.b64decode(b).decode("utf-8") for b in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)]
+
+
+def test_without_its_script_the_player_shows_frame_0_and_says_how_to_step(dot):
+    # An untrusted notebook in JupyterLab keeps the HTML (sanitized) but drops the script and inline SVG:
+    # the frames are images, only frame 0 is displayed, the controls wait for the script, a note says why.
+    *_, y = graph()
+    page = steps(y).html()
+    frames = re.findall(r'<img class="gf-frame"[^>]*style="display:(\w+)', page)
+    assert frames == ["block"] + ["none"] * 4 and "<svg" not in page
+    assert '<div class="gf-controls" style="display:none' in page
+    note = re.search(r'<p class="gf-note"[^>]*>([^<]*)</p>', page).group(1)
+    assert "trust this notebook" in note and "run this cell" in note and "Frame 0 of 4" in note
+    assert '.querySelector(".gf-note").style.display="none"' in page  # the script hides it
 
 
 def test_every_frame_of_the_player_shares_one_box(dot):
     *_, y = graph()
     frames = steps(y)
     page = frames.html()
-    boxes = set(re.findall(r'<svg width="100%" style="max-width:([\d.]+)pt;height:auto;display:block" viewBox="0 0 ([\d.]+) ([\d.]+)"', page))
-    assert len(re.findall(r'<svg width="100%"', page)) == len(frames) and len(boxes) == 1
+    svgs = _frame_svgs(page)
+    boxes = {re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox="0 0 ([\d.]+) ([\d.]+)"', f).groups() for f in svgs}
+    assert len(svgs) == len(frames) and len(boxes) == 1
     w, h = frames.box()
-    assert boxes == {(f"{w:g}", f"{w:g}", f"{h:g}")}
+    assert boxes == {(f"{w:g}", f"{h:g}", f"{w:g}", f"{h:g}")}
+    # Shown at most at natural size and at least MIN_SCALE of it (wider scrolls in the box): readable text.
+    assert f"min-width:{w * 4 / 3 * MIN_SCALE:.0f}px;max-width:{w * 4 / 3:.0f}px" in page
     # The natural sizes differ (labels grow as gradients arrive): the box is the largest.
     from viz.draw import svg_size
 

@@ -17,11 +17,14 @@ from pathlib import Path
 
 from .options import FORMATS
 
-__all__ = ["Drawing", "GraphvizMissing", "RenderError", "INSTALL_HINT", "dot_path", "render", "fitted", "svg_size",
+__all__ = ["Drawing", "GraphvizMissing", "RenderError", "INSTALL_HINT", "dot_path", "render", "fitted", "scalable", "svg_size",
            "shorten"]
 
 DOT_TIMEOUT = 30.0  # seconds before a `dot` run is stopped (dot can take minutes on huge graphs)
 INLINE_TIMEOUT = 10.0  # shorter in a notebook, which falls back to the DOT text
+# A notebook stores a PNG beside each SVG: JupyterLab shows an untrusted notebook's PNG (it never
+# shows untrusted SVG). Drawn at 1.5× for sharpness, shown at the SVG's size.
+PNG_DPI = 144
 FALLBACK_CHARS = 20_000  # DOT text shown in a notebook when dot fails; the rest is cut (and said)
 
 INSTALL_HINT = (
@@ -49,9 +52,10 @@ def dot_path() -> str | None:
     return shutil.which("dot")
 
 
-def render(source: str, fmt: str = "svg", *, timeout: float = DOT_TIMEOUT) -> bytes:
+def render(source: str, fmt: str = "svg", *, timeout: float = DOT_TIMEOUT, dpi: float | None = None) -> bytes:
     """Run ``dot`` on DOT text and return the image in ``fmt`` (svg, png or pdf).
 
+    ``dpi`` sets a bitmap's resolution (dot's default is 96: one pixel per CSS pixel).
     Raises GraphvizMissing (with the install command) when there is no ``dot``.
     """
     if fmt not in ("svg", "png", "pdf", "gif"):
@@ -63,7 +67,7 @@ def render(source: str, fmt: str = "svg", *, timeout: float = DOT_TIMEOUT) -> by
         raise GraphvizMissing(f"cannot draw the {fmt.upper()} image without Graphviz: {INSTALL_HINT}")
     try:
         done = subprocess.run(
-            [dot, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, timeout=timeout, check=False
+            [dot, f"-T{fmt}", *([f"-Gdpi={dpi:g}"] if dpi else [])], input=source.encode("utf-8"), capture_output=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
         raise RenderError(
@@ -127,21 +131,36 @@ class Drawing:
 
     def _fallback(self, why: str) -> dict:
         text = f"{why}\n\n{shorten(self.source)}"
-        return {"text/plain": text, "text/html": f"<pre>{html.escape(text)}</pre>"}
+        return {"text/plain": text, "text/html": f"<pre>{html.escape(text)}</pre>"}, {}
 
     def inline(self) -> str:
-        """The SVG as shown in a notebook: fitted to the output's width unless ``fit`` is False."""
+        """The SVG as shown in a notebook: at its natural size, scaled down to the output's width unless ``fit`` is False."""
         svg = self.svg(timeout=INLINE_TIMEOUT)
-        return fitted(svg) if self.fit else svg
+        return scalable(svg) if self.fit else svg
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        """(data, metadata), as IPython takes them.
+
+        >>> Drawing("digraph { a -> b }", nodes=2)._repr_mimebundle_()[0].keys() >= {"text/plain"}
+        True
+        """
+        # SVG and a PNG of it, no HTML: JupyterLab shows the SVG in a trusted notebook and the PNG in an
+        # untrusted one (it sanitizes HTML, dropping inline SVG, and never renders untrusted SVG).
         try:
             svg = self.inline()
-            return {"image/svg+xml": svg, "text/html": f"<div>{svg[svg.find('<svg'):]}</div>"}
+            png = render(self.source, "png", timeout=INLINE_TIMEOUT, dpi=PNG_DPI)
         except GraphvizMissing:
             return self._fallback(f"Graphviz's `dot` was not found, so here is the graph as DOT text. To see it drawn, {INSTALL_HINT}.")
         except RenderError as e:
             return self._fallback(f"The graph could not be drawn ({e}); here it is as DOT text.")
+        import base64
+
+        w, h = svg_size(svg)
+        shown = {"width": round(w * 4 / 3), "height": round(h * 4 / 3)}  # points to CSS pixels
+        if not self.fit:
+            shown["unconfined"] = True
+        bundle = {"image/svg+xml": svg, "image/png": base64.b64encode(png).decode("ascii"), "text/plain": repr(self)}
+        return bundle, {"image/png": shown, "image/svg+xml": {"unconfined": True} if not self.fit else {}}
 
     def _repr_svg_(self):
         try:
@@ -171,6 +190,18 @@ def svg_size(svg: str) -> tuple[float, float]:
     if m is None:
         raise ValueError("not an SVG written by dot: no width and height in points on its <svg> element")
     return float(m.group(1)), float(m.group(2))
+
+
+def scalable(svg: str) -> str:
+    """An SVG from ``dot`` at its natural size that scales down to its container's width, never up.
+
+    Unlike ``fitted`` it keeps its width and height, so as an image (JupyterLab shows SVG in an
+    ``<img>``) it has a size of its own.
+
+    >>> scalable('<svg width="20pt" height="10pt"\\n viewBox="0.00 0.00 20.00 10.00" x>')
+    '<svg width="20pt" height="10pt" style="max-width:100%;height:auto"\\n viewBox="0.00 0.00 20.00 10.00" x>'
+    """
+    return re.sub(r'(<svg width="[\d.]+pt" height="[\d.]+pt")', r'\1 style="max-width:100%;height:auto"', svg, count=1)
 
 
 def fitted(svg: str, box: tuple[float, float] | None = None) -> str:

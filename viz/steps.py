@@ -24,6 +24,7 @@ from __future__ import annotations
 import html
 import io
 import itertools
+import re
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -45,12 +46,24 @@ _players = itertools.count()  # ids of players on one page, in order (determinis
 
 # The player's behaviour: a slider, previous/next buttons and the arrow keys show one frame
 # and its caption. Plain JavaScript, no library, nothing fetched.
+MIN_SCALE = 0.85  # the player shrinks a frame at most this far (10 pt labels stay 11 px); wider ones scroll in its box
+
+# The player's behaviour: a slider, previous/next buttons and the arrow keys show one frame and its
+# caption. Plain JavaScript, no library, nothing fetched. Without it (an untrusted notebook drops
+# scripts) the page shows frame 0 and the note saying how to step; the script hides the note and
+# shows the controls. Clicks keep the focus in the player (JupyterLab would take it to the notebook),
+# so the arrow keys go on working after the slider or a button is used.
 PLAYER_JS = """(function(){var r=document.getElementById("%s"),f=r.querySelectorAll(".gf-frame"),
 s=r.querySelector("input"),c=r.querySelector(".gf-caption"),n=r.querySelector(".gf-count"),b=r.querySelectorAll("button");
 function show(k){k=Math.max(0,Math.min(f.length-1,k));s.value=k;for(var i=0;i<f.length;i++)f[i].style.display=i==k?"block":"none";
 c.textContent=f[k].getAttribute("data-caption");n.textContent="frame "+k+" of "+(f.length-1);}
-s.oninput=function(){show(+s.value)};b[0].onclick=function(){show(+s.value-1)};b[1].onclick=function(){show(+s.value+1)};
-r.onkeydown=function(e){var d={ArrowLeft:-1,ArrowRight:1}[e.key];if(d&&e.target!==s){show(+s.value+d);e.preventDefault()}};})();"""
+r.querySelector(".gf-note").style.display="none";r.querySelector(".gf-controls").style.display="flex";
+r.setAttribute("data-lm-suppress-shortcuts","true");
+function keep(){setTimeout(function(){r.focus({preventScroll:true})},0)}
+s.oninput=function(){show(+s.value)};s.onchange=keep;s.onpointerup=keep;
+b[0].onclick=function(){show(+s.value-1);keep()};b[1].onclick=function(){show(+s.value+1);keep()};
+r.addEventListener("keydown",function(e){var d={ArrowLeft:-1,ArrowRight:1}[e.key];
+if(d){show(+s.value+d);e.preventDefault();e.stopPropagation()}});})();"""
 
 
 def _name(v: Value) -> str:
@@ -230,9 +243,12 @@ class Frames:
                     break
         box = self.box(count)
         natural = not self.options.get("fit", True)
+        # One box for every frame, at most natural size and at least MIN_SCALE of it; wider scrolls.
+        px = box[0] * 4 / 3
+        size = f"display:{{}};width:100%;min-width:{px if natural else px * MIN_SCALE:.0f}px;max-width:{px:.0f}px;height:auto"
         slides = "\n".join(
-            f'<div class="gf-frame" data-caption="{html.escape(self.caption(k))}" style="display:{"block" if k == 0 else "none"}">'
-            f"{self._fitted(k, box, natural)}</div>"
+            f'<img class="gf-frame" alt="frame {k}" data-caption="{html.escape(self.caption(k))}" '
+            f'style="{size.format("block" if k == 0 else "none")}" src="{self._image(k, box)}">'
             for k in range(count)
         )
         more = "" if count == len(self) else (
@@ -240,18 +256,31 @@ class Frames:
             'frames.save("steps.html") or .save("steps.gif") writes them all</p>'
         )
         uid = f"gf-steps-{next(_players)}"
-        width = f"{box[0]:g}pt" if not natural else "none"
+        note = (f"Frame 0 of {count - 1}, before the first step. To step through the backward pass (◀ ▶, the slider, "
+                "the arrow keys), trust this notebook (JupyterLab: File → Trust Notebook; ./run notebooks trusts "
+                "gradflow's own) or run this cell.")
         return (
-            f'<div id="{uid}" class="gf-steps" tabindex="0" style="max-width:100%;overflow-x:auto">'
-            f'<div style="display:flex;gap:6px;align-items:center;font:13px sans-serif">'
+            f'<div id="{uid}" class="gf-steps" tabindex="0" style="max-width:100%;outline:none">'
+            f'<p class="gf-note" style="font:13px sans-serif;margin:4px 0;color:#555">{html.escape(note)}</p>'
+            f'<div class="gf-controls" style="display:none;gap:6px;align-items:center;font:13px sans-serif">'
             f'<button type="button" title="previous step (←)">◀</button>'
             f'<input type="range" min="0" max="{count - 1}" value="0" style="flex:1;max-width:420px" aria-label="step">'
             f'<button type="button" title="next step (→)">▶</button>'
             f'<span class="gf-count">frame 0 of {count - 1}</span></div>'
             f'<p class="gf-caption" style="font:13px sans-serif;margin:4px 0;min-height:2.6em">{html.escape(self.caption(0))}</p>{more}'
-            f'<div class="gf-box" style="max-width:{width}">\n{slides}</div>'
+            f'<div class="gf-box" style="max-width:100%;overflow-x:auto">\n{slides}</div>'
             f"<script>{PLAYER_JS % uid}</script></div>"
         )
+
+    def _image(self, k, box):
+        # A frame as an <img> of its SVG: JupyterLab's sanitizer drops inline SVG from an untrusted
+        # notebook's HTML but keeps an image; padded to the one box so frames do not jump.
+        import base64
+
+        svg = fitted(self.svg(k), box)
+        w, h = box
+        svg = re.sub(r'<svg width="100%" style="[^"]*"', f'<svg width="{w:g}pt" height="{h:g}pt"', svg, count=1)
+        return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
     def _fitted(self, k, box, natural=False):
         svg = self.svg(k)
