@@ -112,6 +112,7 @@ def draw(
     title: str | None = None,
     digits: int = 4,
     fit: bool = True,
+    grad_of: str | None = None,
     _state: GradState | None = None,
 ) -> Drawing:
     """Draw the graph that computes ``root``.
@@ -131,6 +132,8 @@ def draw(
       gives one short line for small drawings, the full legend otherwise.
     - ``fit``: in a notebook, scale down to the output's width (default);
       False shows the drawing at its natural size.
+    - ``grad_of``: what the gradients are of, for the legend ("grad = ∂loss/∂node") when the
+      backward pass started above ``root`` (``root.backward(upstream)``); default ``root``'s label.
 
     A leaf whose gradient adds up several backward passes (``Value.passes``)
     is named in the caption, so single-pass gate gradients beside it do not
@@ -162,7 +165,8 @@ def draw(
     notes = _highlights(highlight, index)
     state = _state or engine_state(root)
     opts = dict(view=view, edge_labels=edge_labels, color_by_grad=color_by_grad, rankdir=rankdir, group=group,
-                collapse=collapse, max_nodes=max_nodes, legend=legend, title=title, digits=digits, fit=bool(fit))
+                collapse=collapse, max_nodes=max_nodes, legend=legend, title=title, digits=digits, fit=bool(fit),
+                grad_of=None if grad_of is None else str(grad_of))
     return _Builder(root, order, index, notes, state, opts).build()
 
 
@@ -177,6 +181,7 @@ class _Builder:
         self.color_by_grad = opts["color_by_grad"]
         self.legend = opts["legend"]
         self.fit = opts["fit"]
+        self.grad_of = opts.get("grad_of") or root.label or "output"
         self.title = opts["title"]
         self.max_nodes = opts["max_nodes"]
         edge_labels = opts["edge_labels"]
@@ -315,7 +320,7 @@ class _Builder:
         caption = [text(t, 100) for t in (self.title, self.state.caption, note, self.state.passes) if t]
         compact = self.legend is None and fold.drawn() <= COMPACT_NODES
         self.compact_legend = compact
-        rows = caption + ([legend_line(self.root.label or "output", self.used)] if compact else [])
+        rows = caption + ([legend_line(self.grad_of, self.used)] if compact else [])
         if rows:
             out.append(f'  labelloc="t" label={table(rows)}')
 
@@ -364,7 +369,7 @@ class _Builder:
             if x in splits:
                 out.append(f'  {ids[x]} -> {ids[x]}s [arrowhead="none"]')
         if self.legend or (self.legend is None and not compact):
-            out += legend_box(self.root.label or "output", self.used)
+            out += legend_box(self.grad_of, self.used)
         out.append("}")
         return Drawing("\n".join(out) + "\n", nodes=len(order), note=note, fit=self.fit)
 
@@ -391,7 +396,7 @@ class _Builder:
             c = contrib[v][i]
             if self.show_grad and c is not None:
                 g = self.state.grad(v)
-                row.append(font(text(f"{self.num(g)} × {self.num(d)} = {self.num(c)}"), GRAD_COLOR))
+                row.append(font(text(self.product(g, d, c)), GRAD_COLOR))
             if row not in rows:  # x + x: both edges carry the same numbers; say them once
                 rows.append(row)
         shown = [r for row in rows[:3] for r in row]
@@ -399,7 +404,18 @@ class _Builder:
             shown.append(font(text(f"… and {len(rows) - 3} more"), MUTED))
         if k > 1 and len(rows) == 1:
             head = [text(f"×{k}, each:")]
-        return attrs(label=table(head + shown))
+        # decorate: a line from the label to its edge, so a label between two edges says which it is.
+        return attrs(label=table(head + shown), decorate="true")
+
+    def product(self, g, d, c) -> str:
+        """``g × d = c`` at the drawing's digits, or ``≈`` when the shown numbers do not multiply to the
+        shown result (3.253 × 1.913 is 6.223; the full product rounds to 6.225)."""
+        sg, sd, sc = self.num(g), self.num(d), self.num(c)
+        try:
+            exact = self.num(float(sg) * float(sd)) == sc
+        except ValueError:  # ∞ or nan: nothing was rounded
+            exact = True
+        return f"{sg} × {sd} {'=' if exact else '≈'} {sc}"
 
     def emit_bundles(self, box_edges, box_ids) -> set:
         """One edge for each fully connected pair of layers of neuron boxes; the pairs it stands for."""
@@ -525,6 +541,7 @@ class _Builder:
         a = dict(shape="box", style="rounded,filled", fillcolor=BOX_FILL, color="#8e24aa")
         if self.color_by_grad and grads:
             a["fillcolor"] = shade(math.fsum(abs(g) for g in grads) / len(grads), top)
+            self.used.zero |= a["fillcolor"] == SHADE_ZERO
         if marked:
             a.update(color=HIGHLIGHT, penwidth="3")
         if self.state.focus in vs:

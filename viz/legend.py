@@ -48,7 +48,7 @@ def legend_line(root_name: str, shown: Shown) -> str:
     if shown.grad:
         parts.append(font("grad", GRAD_COLOR) + font(text(f" = ∂{root_name}/∂node"), MUTED))
     if shown.edges:
-        parts.append(font(text("edges: local derivative, then upstream grad × local"), MUTED))
+        parts.append(font(text("edges: local derivative, then upstream grad × local", 60), MUTED))
     return font(" · ", MUTED).join(parts)
 
 

@@ -32,15 +32,19 @@ def run_demo(args) -> int:
     # A sample inside the margin: the hinge is active, so gradient flows back through the net.
     # Training ends with every training sample beyond it, so the search goes on in fresh ones.
     i, margin = pick_sample(model, X, y)
-    which = f"training sample {i}"
+    which, why = f"training sample {i}", ""
     if margin >= 1:
         X, y = nn.moons(200, noise=0.1, seed=1)
         y = 2 * y - 1
         i, margin = pick_sample(model, X, y)
-        which = f"unseen sample {i} (every training sample is beyond the margin)"
+        which = f"unseen sample {i}"
+        why = "every training sample is beyond the margin, where the hinge loss sends no gradient back, so "
     x, t = X[i].tolist(), int(y[i])
-    where = "misclassified" if margin <= 0 else "inside the margin" if margin < 1 else "beyond the margin: its hinge loss and every gradient are 0"
-    print(f"{which}: x = ({x[0]:.2f}, {x[1]:.2f}), label {t:+d}, margin y·score = {margin:.3f} ({where})")
+    where = ("misclassified, so gradient flows back" if margin <= 0 else "inside the margin, so gradient flows back"
+             if margin < 1 else "beyond the margin: its hinge loss and every gradient are 0")
+    print(f"{why}the drawings show {which} (x = ({x[0]:.2f}, {x[1]:.2f}), label {t:+d}): "
+          f"its margin y·score = {margin:.3f} is {where}")
+    where = where.split(",")[0].split(":")[0]
     about = f"{which.split(' (')[0]}, x = ({x[0]:.2f}, {x[1]:.2f}), label {t:+d}, {where}"
     l2 = "data loss only: the L2 penalty (1e-4·Σw², adding 2e-4·w to each ∂/∂w) is left out"
     network = draw_network(model, x, target=t, loss="hinge", nodes="delta", title=f"{about}; {l2}")
@@ -66,7 +70,7 @@ def run_demo(args) -> int:
     a = neuron([Value(v, f"x{j + 1}") for j, v in enumerate(x)])
     a.label = f"layer1.neuron{k + 1}"
     a.backward(upstream)
-    one = draw(a, title=f"layer1.neuron{k + 1}: ∂loss/∂a = {number(upstream)} arrives from the layers above ({about})")
+    one = draw(a, grad_of="loss", title=f"layer1.neuron{k + 1}: ∂loss/∂a = {number(upstream)} arrives from the layers above ({about})")
     saved.append(save_drawing(one, out / "neuron.svg"))
 
     print(f"the network view: {network.note or 'every edge drawn'}")
