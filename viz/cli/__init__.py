@@ -112,7 +112,7 @@ def run_digits(args) -> int:
         model, X_test, y_test, predicted, history = train_digits(
             hidden=sizes(args.hidden), epochs=args.epochs, lr=args.lr, seed=args.seed, progress=not args.no_progress)
     except ImportError as e:
-        print(e, file=sys.stderr)
+        print(f"gradflow train: {str(e).split(';')[0]}; install it with: {install_data()}", file=sys.stderr)
         return 1
     took = time.perf_counter() - start
     print(f"digits: {model!r}, {history.epochs} epochs in {took:.1f} s ({1e3 * took / history.epochs:.0f} ms per epoch)")
@@ -134,6 +134,29 @@ def run_digits(args) -> int:
         plt.close(fig)
         print(f"saved {out / name}")
     return 0
+
+
+def install_data() -> str:
+    """The command that installs the data extra into the Python running gradflow, as typed from here.
+
+    In this checkout after ``./run demo``: ``.venv/bin/python -m pip install -e ".[data]"``
+    (a bare ``pip`` would be some other Python's).
+    """
+    import os
+    import shlex
+
+    def here(path: Path) -> str:
+        try:
+            rel = os.path.relpath(path)
+        except ValueError:  # another drive (Windows)
+            return str(path)
+        return rel if not rel.startswith("..") and not os.path.isabs(rel) else str(path)
+
+    python = shlex.quote(here(Path(sys.executable)))
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file():  # a checkout: the data extra, in editable mode as ./run installs it
+        return f'{python} -m pip install -e "{here(root)}[data]"'
+    return f"{python} -m pip install scikit-learn"
 
 
 def run_train(args) -> int:
@@ -163,15 +186,16 @@ def _add_train(sub):
     p = sub.add_parser("train", help="train an MLP on a toy dataset and save its decision boundary and loss curve",
                        description="Train an MLP with Adam on one of nn's datasets, with a progress bar; print the final "
                        "accuracy; save the decision boundary and the loss curve. digits (scikit-learn's 8×8 "
-                       "handwritten digits, the data extra) trains MLP(64, [32, 10]), prints the accuracy on 20%% held "
+                       "handwritten digits, the data extra) trains MLP(64, [32, 10]), prints the accuracy on 20% held "
                        "out and saves a grid of the test images it got wrong.")
-    p.add_argument("dataset", choices=DATASETS)
+    p.add_argument("dataset", choices=DATASETS, help="the data to train on: " + ", ".join(DATASETS))
     p.add_argument("--samples", type=int, help="number of samples (default: the dataset's own)")
     p.add_argument("--hidden", help="hidden layer sizes (default 16,16; 32 for digits)")
-    p.add_argument("--activation", default="relu", choices=["relu", "tanh", "sigmoid", "leaky_relu", "elu", "softplus"])
+    p.add_argument("--activation", default="relu", choices=["relu", "tanh", "sigmoid", "leaky_relu", "elu", "softplus"],
+                   help="the hidden layers' activation (default relu)")
     p.add_argument("--epochs", type=int, help="epochs (default 30; 150 full-batch steps for digits)")
     p.add_argument("--lr", type=float, help="Adam's learning rate (default 0.1; 0.02 for digits)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the data, the starting weights and the batches (default 0)")
     p.add_argument("-o", "--out", default=OUT, metavar="DIR", help=f"output folder (default {OUT})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_train)

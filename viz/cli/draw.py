@@ -92,8 +92,10 @@ def add_draw(sub):
     p.add_argument("--param", action="append", default=[], metavar="NAME", help="draw this input as a parameter")
     p.add_argument("-o", "--output", metavar="FILE", help="save the drawing: .svg, .png, .pdf or .dot")
     p.add_argument("--steps", metavar="FILE", help="save the backward pass step by step: .gif, .html, or .svg/.png per frame")
-    p.add_argument("--view", choices=VIEWS, default="both")
-    p.add_argument("--rankdir", choices=RANKDIRS, default="LR")
+    p.add_argument("--view", choices=VIEWS, default="both",
+                   help="what each node shows: forward values, backward gradients, or both (default)")
+    p.add_argument("--rankdir", choices=RANKDIRS, default="LR",
+                   help="which way the graph flows: LR left to right (default), TB top to bottom, RL, BT")
     p.add_argument("--color-by-grad", action="store_true", help="shade nodes by |grad| (vanishing gradients look pale)")
     p.set_defaults(run=run_draw)
 

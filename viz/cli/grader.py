@@ -67,7 +67,7 @@ def add_handout(sub):
                     "in the key's [vary] are drawn per student. Files are only ever written new. Exit status: 0 done, "
                     "1 some ids were refused (the others are written), 2 the key, the list or the folder is refused.",
     )
-    h.add_argument("key", metavar="KEY.toml")
+    h.add_argument("key", metavar="KEY.toml", help="the teacher's key: a sheet with the answers, and [vary] for per-student inputs")
     h.add_argument("--students", metavar="FILE", help="one id per line, or a CSV with an id (or student) column; "
                    "without it, one blank sheet with the key's own inputs")
     h.add_argument("-o", "--out", metavar="DIR", required=True, help="the folder to write into")
