@@ -60,7 +60,13 @@ def refresh(twin: Path) -> int:
             for new, kept in zip(nb.cells, old.cells):
                 if "id" in kept:
                     new["id"] = kept["id"]
-    nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
+    # Stored as JupyterLab writes them: the kernelspec's own display name and, after the run, the
+    # kernel's language_info. JupyterLab sets both when it opens a notebook, and a change there would
+    # mark every notebook modified on open.
+    from jupyter_client.kernelspec import get_kernel_spec
+
+    spec = get_kernel_spec("python3")
+    nb.metadata["kernelspec"] = {"display_name": spec.display_name, "language": spec.language, "name": "python3"}
     nb.metadata.pop("widgets", None)
     NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(HERE)}}).execute()
@@ -68,7 +74,6 @@ def refresh(twin: Path) -> int:
         if cell.cell_type == "code":
             cell.outputs = _joined(cell.outputs)
     nb.metadata.pop("widgets", None)  # widget state would change on every run
-    nb.metadata.pop("language_info", None)  # the kernel's exact Python version is not the notebook's business
     nbformat.validate(nb)
     text = nbformat.writes(nb) + "\n"
     size = len(text.encode("utf-8"))
