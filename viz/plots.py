@@ -81,8 +81,11 @@ def history_series(history) -> dict:
     return found
 
 
-def plot_history(history, ax=None):
-    """Loss (left) and accuracy (right, when recorded) per epoch, training and validation."""
+def plot_history(history, ax=None, *, loss=None):
+    """Loss (left) and accuracy (right, when recorded) per epoch, training and validation.
+
+    ``loss`` names the loss in the title ("hinge loss"); the legend sits under the axes, off the curves.
+    """
     series = history_series(history)
     has_acc = "acc" in series or "val_acc" in series
     fig, axes = _axes(ax, 2 if has_acc else 1)
@@ -93,14 +96,16 @@ def plot_history(history, ax=None):
             values = series.get(prefix + key)
             if values:
                 a.plot(range(1, len(values) + 1), values, label=label, linestyle="-" if not prefix else "--")
-        a.set_title(title)
+        named = loss if loss is None or "loss" in loss else f"{loss} loss"
+        a.set_title(named if title == "loss" and loss else title)
         a.set_xlabel("epoch")
         if title == "loss" and all(v > 0 for k in ("loss", "val_loss") for v in series.get(k, [])):
             a.set_yscale("log")
         if title == "accuracy":
             a.set_ylim(-0.02, 1.02)
         a.grid(alpha=0.3)
-        a.legend()
+        if len(a.get_lines()) > 1:  # one curve needs no legend; two get one under the axes, off the data
+            a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -138,13 +143,15 @@ def _labels(scores, loss, threshold):
     return (scores[:, 0] > threshold).astype(int)
 
 
-def plot_decision_boundary(model, X, y, ax=None, *, loss=None, threshold=None, resolution=150, margin=0.5):
+def plot_decision_boundary(model, X, y, ax=None, *, loss=None, threshold=None, resolution=150, margin=0.5,
+                           mark=None, mark_label="marked sample"):
     """The regions a 2-input classifier assigns to each class, with the data on top.
 
     ``model`` takes one sample (a list of two numbers) and returns a Value or a
     list of Values, as nn's MLP does. Labels come from ``loss``'s rule when a
     loss is named (as in training), else from the largest output, or for one
     output from ``score > threshold`` (0, or 0.5 for a sigmoid output layer).
+    ``mark`` (a point x₁, x₂) is drawn as a star, named ``mark_label`` in the legend.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
@@ -178,10 +185,16 @@ def plot_decision_boundary(model, X, y, ax=None, *, loss=None, threshold=None, r
         mask = y == c
         if mask.any():
             a.scatter(X[mask, 0], X[mask, 1], color=colors[index[c]], edgecolor="k", s=22, label=f"class {c}")
+    if mark is not None:
+        mx, my = (float(v) for v in mark)
+        a.scatter([mx], [my], marker="*", s=260, color="gold", edgecolor="k", linewidths=1.2, zorder=5, label=mark_label)
+        lo, hi = np.minimum(lo, [mx - margin, my - margin]), np.maximum(hi, [mx + margin, my + margin])
     a.set_xlim(lo[0], hi[0])
     a.set_ylim(lo[1], hi[1])
+    a.set_xlabel("x₁ (first input)")
+    a.set_ylabel("x₂ (second input)")
     a.set_title("decision boundary")
-    a.legend(loc="best", fontsize=8)
+    a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
 

@@ -42,7 +42,8 @@ def sizes(text: str) -> list:
     return sizes
 
 
-def save_plots(model, X, y, history, loss, out: Path) -> list:
+def save_plots(model, X, y, history, loss, out: Path, *, mark=None, mark_label="", loss_name=None) -> list:
+    """The decision boundary (``mark``: a point to star) and the loss curve (``loss_name`` in its title)."""
     try:
         import matplotlib
 
@@ -55,8 +56,8 @@ def save_plots(model, X, y, history, loss, out: Path) -> list:
 
     saved = []
     for name, fig in (
-        ("decision_boundary.png", plots.plot_decision_boundary(model, X, y, loss=loss)),
-        ("loss_curve.png", plots.plot_history(history)),
+        ("decision_boundary.png", plots.plot_decision_boundary(model, X, y, loss=loss, mark=mark, mark_label=mark_label)),
+        ("loss_curve.png", plots.plot_history(history, loss=loss_name or loss.replace("_", " "))),
     ):
         fig.savefig(out / name, dpi=110)
         plt.close(fig)

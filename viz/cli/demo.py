@@ -27,7 +27,7 @@ def run_demo(args) -> int:
     # The history holds the data loss alone; micrograd's demo prints it with the penalty, so say both.
     print(f"final loss {history.loss[-1]:.4g} (hinge) + {reg(model).data:.4g} (L2 penalty), "
           f"training accuracy {history.acc[-1]:.1%} ({1e3 * (time.perf_counter() - start):.0f} ms)")
-    saved = save_plots(model, X, y, history, loss, out)
+    train_X, train_y = X, y
 
     # A sample inside the margin: the hinge is active, so gradient flows back through the net.
     # Training ends with every training sample beyond it, so the search goes on in fresh ones.
@@ -45,6 +45,8 @@ def run_demo(args) -> int:
     print(f"{why}the drawings show {which} (x = ({x[0]:.2f}, {x[1]:.2f}), label {t:+d}): "
           f"its margin y·score = {margin:.3f} is {where}")
     where = where.split(",")[0].split(":")[0]
+    saved = save_plots(model, train_X, train_y, history, loss, out, mark=x, mark_label=f"drawn: {which} (label {t:+d})",
+                       loss_name="hinge loss (data only, without the L2 penalty)")
     about = f"{which.split(' (')[0]}, x = ({x[0]:.2f}, {x[1]:.2f}), label {t:+d}, {where}"
     l2 = "data loss only: the L2 penalty (1e-4·Σw², adding 2e-4·w to each ∂/∂w) is left out"
     network = draw_network(model, x, target=t, loss="hinge", nodes="delta", title=f"{about}; {l2}")
