@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,117 @@ def test_every_stored_notebook_fits_a_1280_px_window(browser, tmp_path, path):
     page = _open(browser, page_path.as_uri())
     assert page.locator("svg, img").count() > 0, f"{path.name}: the export shows no picture (stored without outputs?)"
     _fits(page)
+
+
+# --- JupyterLab as `./run notebooks` opens it ------------------------------------------------
+
+ROOT = NOTEBOOK.parent.parent
+DRAWING_AS_TEXT = ("cluster_0", "digraph", "gradflow n0", "data = forward value · grad")  # SVG source read as text
+
+
+def _lab(tmp_path, trust: bool):
+    """JupyterLab started by the run script's own `notebooks` function, in an empty Jupyter data folder."""
+    import re
+    import subprocess
+    import urllib.request
+
+    if not (ROOT / ".venv" / "bin" / "jupyter").exists():
+        _missing("no .venv/bin/jupyter: ./run notebooks installs it")
+    env = dict(os.environ, JUPYTER_DATA_DIR=str(tmp_path / "data"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               GRADFLOW_TRUST="1" if trust else "0")
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    workspaces = tmp_path / "workspaces"  # JupyterLab's workspace files go here, not into ~/.jupyter
+    proc = subprocess.Popen(["bash", "-c", f'source ./run && notebooks "--LabApp.workspaces_dir={workspaces}"'],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    said = []
+    for line in proc.stderr:
+        said.append(line)
+        found = re.search(r"(http://127\.0\.0\.1:\d+)/lab\?token=(\w+)", line)
+        if found:
+            break
+    else:
+        proc.wait()
+        pytest.fail("./run notebooks printed no address: " + "".join(said)[-2000:])
+    base, token = found.groups()
+    import threading
+
+    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # keep its pipe drained
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    return proc, base, token, "".join(said)
+
+
+def _outputs(page):
+    return page.evaluate(
+        """() => { const out = [...document.querySelectorAll('.jp-OutputArea-output')];
+                   const panel = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer');
+                   return {svg: document.querySelectorAll('.jp-RenderedSVG img').length,
+                           png: document.querySelectorAll('.jp-RenderedImage img').length,
+                           texts: out.map(o => o.textContent),
+                           players: document.querySelectorAll('.gf-steps').length,
+                           dirty: document.querySelectorAll('.lm-TabBar-tab.jp-mod-dirty').length,
+                           toasts: [...document.querySelectorAll('.Toastify__toast')].map(t => t.textContent),
+                           files: [...document.querySelectorAll('.jp-DirListing-itemName')].map(e => e.textContent),
+                           doc: document.documentElement.scrollWidth,
+                           panel: panel ? [panel.scrollWidth, panel.clientWidth] : null}; }"""
+    )
+
+
+@pytest.mark.parametrize("trust", [True, False], ids=["run-notebooks", "untrusted"])
+def test_notebook_02_in_jupyterlab_as_run_notebooks_opens_it(browser, tmp_path, trust):
+    stored = NOTEBOOK.read_bytes()
+    proc, base, token, said = _lab(tmp_path, trust)
+    try:
+        assert ("trusted gradflow's own notebooks" in said) == trust, said
+        page = browser.new_page()
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith((base, "data:")) else route.abort())
+        page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}", wait_until="load")
+        page.wait_for_selector(".gf-steps", state="attached", timeout=90_000)
+        time.sleep(6)  # the kernel starts and sets its metadata; a notebook stored otherwise turns "modified"
+        seen = _outputs(page)
+        page.screenshot(path=str(tmp_path / "lab.png"))
+        # JupyterLab draws only the cells near the view: scroll through, looking at each output drawn.
+        pictures, leaked = 0, []
+        for _ in range(80):
+            now = _outputs(page)
+            pictures = max(pictures, now["svg"] if trust else now["png"])
+            assert now["svg"] == 0 or trust, "an untrusted notebook showed SVG?"
+            leaked += [t[:80] for t in now["texts"] if any(w in t for w in DRAWING_AS_TEXT)]
+            if not page.evaluate("""() => { const p = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer');
+                                           const end = p.scrollTop + p.clientHeight >= p.scrollHeight - 2;
+                                           p.scrollTop += p.clientHeight * 0.8; return !end; }"""):
+                break
+            time.sleep(0.3)
+        # Every drawing is a picture: SVG when trusted, its PNG when not; no SVG source read as text.
+        assert pictures >= 1 and not leaked, f"{pictures} pictures; drawings shown as text: {leaked[:3]}"
+        assert seen["dirty"] == 0, "opening the notebook marked it modified"
+        assert not [t for t in seen["toasts"] if "news" in t.lower()], seen["toasts"]
+        assert NOTEBOOK.name in seen["files"] and not [f for f in seen["files"] if f.endswith(".py") and f[:2].isdigit()]
+        assert seen["doc"] <= WIDTH and seen["panel"][0] <= seen["panel"][1], f"something overflows: {seen}"
+        player = page.locator(".gf-steps").first
+        player.scroll_into_view_if_needed()
+        frame0 = player.locator(".gf-frame").first
+        assert frame0.is_visible() and frame0.evaluate("i => i.naturalWidth > 0"), "frame 0 is not drawn"
+        if trust:
+            count = player.locator(".gf-count")
+            player.locator("button").nth(1).click()  # ▶
+            assert count.text_content() == "frame 1 of " + count.text_content().split(" of ")[1]
+            player.locator("input[type=range]").click()
+            at = int(count.text_content().split()[1])
+            page.keyboard.press("ArrowLeft")
+            assert int(count.text_content().split()[1]) == at - 1, "the arrow keys stopped after a click on the slider"
+            assert not player.locator(".gf-note").is_visible()
+        else:
+            note = player.locator(".gf-note")
+            assert note.is_visible() and "trust this notebook" in note.text_content()
+            assert player.locator(".gf-frame:visible").count() == 1
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert NOTEBOOK.read_bytes() == stored, "opening the notebook rewrote it"
