@@ -6,6 +6,8 @@ Exit status: 0 done (check: every answer right), 1 some answers wrong (check onl
 
 from __future__ import annotations
 
+import sys
+
 from .common import UsageError, bounded, say
 
 __all__ = ["add_check", "add_grade", "add_handout", "add_check_engine", "run_check", "run_grade", "run_handout",
