@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -193,8 +193,9 @@ X_moons, y_moons = moons(100, noise=0.15, seed=0)
 nets = {"maxout": MaxoutNet(hidden, pieces), "ReLU": MLP(2, [hidden, 1], activation="relu", seed=0)}
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 for ax, (name, net) in zip(axes, nets.items()):
+    # MaxoutNet is our own module: fit replays it only when asked (batched=True)
     history = fit(net, X_moons, y_moons, loss="bce_with_logits", optimizer=Adam(net.parameters(), lr=0.05), epochs=epochs,
-                  progress=False)
+                  progress=False, batched=True)
     print(f"{name:>7}: {len(net.parameters())} parameters, final loss {history.loss[-1]:.3f}, accuracy {history.acc[-1]:.0%}")
     plot_decision_boundary(net, X_moons, y_moons, ax=ax, loss="bce_with_logits")
     ax.set_title(f"{name}, {hidden} hidden units: {history.acc[-1]:.0%} right")
@@ -330,7 +331,7 @@ for name, residual in (("plain", False), ("residual", True)):
     model = Deep(depth, width, activation, residual=residual)
     first_layer = np.array([p.data for p in model.layers[0].parameters()])
     history = fit(model, X_moons, y_moons, loss="bce_with_logits", optimizer=Adam(model.parameters(), lr=0.01),
-                  epochs=epochs, progress=False)
+                  epochs=epochs, progress=False, batched=True)  # our own module: replayed when asked
     moved = np.abs(np.array([p.data for p in model.layers[0].parameters()]) - first_layer).mean()
     print(f"{name:>8}: loss {history.loss[0]:.3f} → {history.loss[-1]:.3f}, accuracy {history.acc[-1]:.0%}; layer 1's "
           f"parameters moved by {moved:.3f} on average (their size: {np.abs(first_layer).mean():.2f})\n"

@@ -491,3 +491,26 @@ def test_fully_connected_layers_are_one_bundled_edge(dot):
     order = sorted((g for g in layer1), key=lambda g: ys[g])
     names = dict((g, name) for g, name, _ in boxes(d.source))
     assert [names[g] for g in order] == [f"layer1.neuron{k}" for k in range(1, 17)]
+
+
+def test_a_big_drawings_png_is_drawn_smaller_to_keep_a_notebook_small(monkeypatch):
+    # Over the budget at 1.5×, the PNG is drawn at 1× and then 0.75×; the shown size stays the SVG's.
+    import base64
+
+    from viz import render as R
+
+    pytest.importorskip("shutil").which("dot") or pytest.skip("needs Graphviz's dot")
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(12):
+        y = (y * x).tanh()
+    y.backward()
+    d = draw(y)
+    sizes = {dpi: len(R.render(d.source, "png", dpi=dpi)) for dpi in R.PNG_DPIS}
+    monkeypatch.setattr(R, "PNG_BUDGET", sizes[R.PNG_DPI])
+    sharp, shown = d._repr_mimebundle_()
+    monkeypatch.setattr(R, "PNG_BUDGET", sizes[R.PNG_DPI] - 1)
+    smaller, shown_smaller = d._repr_mimebundle_()
+    assert len(base64.b64decode(sharp["image/png"])) == sizes[R.PNG_DPI]
+    assert len(base64.b64decode(smaller["image/png"])) == sizes[96] < sizes[R.PNG_DPI]
+    assert shown_smaller == shown

@@ -23,8 +23,11 @@ __all__ = ["Drawing", "GraphvizMissing", "RenderError", "INSTALL_HINT", "dot_pat
 DOT_TIMEOUT = 30.0  # seconds before a `dot` run is stopped (dot can take minutes on huge graphs)
 INLINE_TIMEOUT = 10.0  # shorter in a notebook, which falls back to the DOT text
 # A notebook stores a PNG beside each SVG: JupyterLab shows an untrusted notebook's PNG (it never
-# shows untrusted SVG). Drawn at 1.5× for sharpness, shown at the SVG's size.
+# shows untrusted SVG). Drawn at 1.5× for sharpness, shown at the SVG's size; a big drawing whose
+# PNG would pass PNG_BUDGET bytes is drawn at 1× (then 0.75×) instead, so a notebook stays small.
 PNG_DPI = 144
+PNG_DPIS = (PNG_DPI, 96, 72)
+PNG_BUDGET = 400_000
 FALLBACK_CHARS = 20_000  # DOT text shown in a notebook when dot fails; the rest is cut (and said)
 
 INSTALL_HINT = (
@@ -148,7 +151,10 @@ class Drawing:
         # untrusted one (it sanitizes HTML, dropping inline SVG, and never renders untrusted SVG).
         try:
             svg = self.inline()
-            png = render(self.source, "png", timeout=INLINE_TIMEOUT, dpi=PNG_DPI)
+            for dpi in PNG_DPIS:
+                png = render(self.source, "png", timeout=INLINE_TIMEOUT, dpi=dpi)
+                if len(png) <= PNG_BUDGET:
+                    break
         except GraphvizMissing:
             return self._fallback(f"Graphviz's `dot` was not found, so here is the graph as DOT text. To see it drawn, {INSTALL_HINT}.")
         except RenderError as e:
