@@ -1,5 +1,9 @@
 """Time per training step of micrograd's demo, gradflow's eager engine against micrograd 0.1.0.
 
+Both engines run micrograd's notebook loop line for line (the same forward,
+loss, zero_grad, backward and update in Python); gradflow's ``fit()``, the
+way nn's users train, is a third row.
+
 The setup is micrograd's demo notebook: MLP(2, [16, 16, 1]), 100 moons samples
 (noise 0.1), hinge loss plus 1e-4·Σp², plain SGD with the learning rate going
 from 1.0 to 0.1 in a straight line over the steps, full batch. One step is the
@@ -83,6 +87,39 @@ def _count_micrograd(root):
     return len(seen)
 
 
+def run_loop(X, y, steps, record):
+    """micrograd's notebook loop, line for line, on gradflow's Value and nn.MLP: the like-for-like comparison."""
+    from engine import Value
+
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    params = model.parameters()
+    rows, labels = X.tolist(), [int(t) for t in y]
+    for k in range(steps):
+        start = time.perf_counter()
+        inputs = [list(map(Value, row)) for row in rows]
+        scores = [out[0] for out in map(model, inputs)]  # nn's MLP returns its last layer as a list
+        losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        total = data_loss + 1e-4 * sum(p * p for p in params)
+        loss = total.data
+        counting = time.perf_counter()
+        nodes = len(total.topo()) if k == steps - 1 else 0
+        counting = time.perf_counter() - counting  # not part of the step
+        acc = sum((yi > 0) == (si.data > 0) for yi, si in zip(labels, scores)) / len(labels)
+        model.zero_grad()
+        total.backward()
+        lr = lr_at(k, steps)
+        for p in params:
+            p.data -= lr * p.grad
+        del inputs, scores, losses, data_loss, total
+        gc.collect()
+        record["times"].append(time.perf_counter() - start - counting)
+        record["accuracy"], record["loss"] = acc, loss
+        if k == steps - 1:
+            record["nodes"] = nodes
+        yield
+
+
 def run_eager(X, y, steps, record):
     """The same demo through gradflow's nn: one eager fit() epoch per step, full batch; yields after each step."""
     model = nn.MLP(2, [16, 16, 1], seed=0)
@@ -111,7 +148,7 @@ def _summary(name, run):
 def main(steps=100, save=True):
     """Train both engines for ``steps`` steps; return the rows of the table and the speed-up."""
     X, y = demo_data()
-    runs = {"micrograd 0.1.0": run_micrograd, "gradflow eager": run_eager}
+    runs = {"micrograd 0.1.0": run_micrograd, "gradflow, same loop": run_loop, "gradflow fit()": run_eager}
     records = {name: {"times": []} for name in runs}
     # Steps alternate between the engines, so a busy spell on a shared
     # machine slows both alike instead of whichever ran at the time.
@@ -122,17 +159,21 @@ def main(steps=100, save=True):
         for _ in loop:
             pass
     rows = [_summary(name, records[name]) for name in runs]
+    # The headline compares like with like: the same notebook loop on both engines. fit() (the way
+    # nn's users train, with its checks and history) is reported beside it.
     speedup = rows[0]["median_s"] / rows[1]["median_s"]
     results = {"steps": steps, "rows": rows, "speedup_median": speedup,
-               "speedup_best": rows[0]["best_s"] / rows[1]["best_s"], "target": TARGET_SPEEDUP}
+               "speedup_best": rows[0]["best_s"] / rows[1]["best_s"], "target": TARGET_SPEEDUP,
+               "speedup_fit_median": rows[0]["median_s"] / rows[2]["median_s"]}
     print(f"micrograd demo: MLP(2, [16, 16, 1]), 100 moons, hinge + 1e-4·L2, SGD 1.0 → 0.1, {steps} full-batch steps")
-    print(f"{'engine':<18}{'nodes/step':>11}{'median s/step':>15}{'best s/step':>13}{'total s':>10}{'final acc':>11}")
+    print(f"{'engine':<21}{'nodes/step':>11}{'median s/step':>15}{'best s/step':>13}{'total s':>10}{'final acc':>11}")
     for r in rows:
-        print(f"{r['engine']:<18}{r['nodes_per_step']:>11,}{r['median_s']:>15.4f}{r['best_s']:>13.4f}"
+        print(f"{r['engine']:<21}{r['nodes_per_step']:>11,}{r['median_s']:>15.4f}{r['best_s']:>13.4f}"
               f"{r['total_s']:>10.1f}{r['final_accuracy']:>11.0%}")
     verdict = "meets" if speedup >= TARGET_SPEEDUP else "misses"
-    print(f"gradflow eager is {speedup:.1f}× faster per step (median; best {results['speedup_best']:.1f}×); "
-          f"{verdict} the {TARGET_SPEEDUP:.0f}× target")
+    print(f"gradflow in micrograd's own loop is {speedup:.1f}× faster per step (median; best "
+          f"{results['speedup_best']:.1f}×); {verdict} the {TARGET_SPEEDUP:.0f}× target; through fit(): "
+          f"{results['speedup_fit_median']:.1f}×")
     if save:
         _reference.save("bench_nn", results)
     return results
