@@ -22,11 +22,12 @@ import numbers
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["is_int", "is_real", "number", "nonfinite_ok", "allow_nonfinite"]
+__all__ = ["is_int", "is_real", "number", "show", "nonfinite_ok", "allow_nonfinite"]
 
 # Set by Value.allow_nonfinite(); read only once a non-finite number shows up,
 # so the finite case never pays for it.
 nonfinite_ok: ContextVar = ContextVar("nonfinite_ok", default=False)
+
 
 @contextmanager
 def allow_nonfinite():
@@ -62,7 +63,8 @@ def is_real(x) -> bool:
     return isinstance(x, numbers.Real) and not _is_bool(x)
 
 
-def _show(x):
+def show(x) -> str:
+    """A number (or anything) as an error message quotes it: its repr, cut at 60 characters."""
     return f"{x!r:.60}"
 
 
@@ -79,12 +81,12 @@ def number(x, what) -> float:
         if _is_bool(x):
             raise TypeError(f"{what} needs a real number (int or float), got bool {x!r}; write 1.0 or 0.0")
         if not isinstance(x, numbers.Real):
-            raise TypeError(f"{what} needs a real number (int or float), got {type(x).__name__} {_show(x)}")
+            raise TypeError(f"{what} needs a real number (int or float), got {type(x).__name__} {show(x)}")
         try:
             x = float(x)
         except OverflowError:
             raise OverflowError(
-                f"{what} needs a number a float can hold (|x| < 1.8e308), got {type(x).__name__} {_show(x)}"
+                f"{what} needs a number a float can hold (|x| < 1.8e308), got {type(x).__name__} {show(x)}"
             ) from None
     if not math.isfinite(x) and not nonfinite_ok.get():  # math reads a float subclass's number without calling it
         raise ValueError(

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import math
 
-from .args import nonfinite_ok
+from .args import nonfinite_ok, show
 
 __all__ = ["refuse_result", "step_failed", "step_overflowed"]
 
 
-def _show(x):
-    return f"{x!r:.60}"
-
-
 def _call(rule, xs, arg):
     named = "" if arg is None else f", {rule.params[0] if rule.params else 'arg'}={arg!r}"
-    return f"{rule.name}({', '.join(map(_show, xs))}{named})"
+    return f"{rule.name}({', '.join(map(show, xs))}{named})"
 
 
 def refuse_result(data, rule, a, b, arg):
