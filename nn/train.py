@@ -227,7 +227,8 @@ def predict(model: Module, X, *, batched="auto") -> np.ndarray:
 
 def _accuracy(loss: Loss, scores, y) -> float:
     labels = loss.predict(scores)
-    return math.nan if labels is None else float(np.mean(labels == y))
+    # The count over n: np.mean's value (its sum of ones is exact), without its dispatch.
+    return math.nan if labels is None else int(np.count_nonzero(labels == y)) / len(y)
 
 
 @dataclass
@@ -511,6 +512,11 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
         val_fn = None
     steps = _steps(optimizer, model, batch_fn, val_fn, store)
     rng = np.random.default_rng(seed)
+    # The full batch is the same arrays every epoch: made once (C-ordered copies, as indexing by
+    # 0..n−1 made them) for fit's own engines, which never write to them; any other batch_fn gets
+    # fresh copies every epoch, as before.
+    own = batch_fn is batch_loss or isinstance(batch_fn, (Replay, Checked))
+    whole = ((np.ascontiguousarray(X), np.ascontiguousarray(y)),) if batch_size is None and own else None
     history = History()
     best, best_state, waited = math.inf, None, 0
     bar = _Progress(int(epochs), progress)
@@ -519,7 +525,7 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
         for epoch in range(1, int(epochs) + 1):
             losses, correct, seen = [], [], 0
             history.lr.append(optimizer.lr)
-            for xb, yb in checked_batches(X, y, batch_size, batch_size is not None, rng):
+            for xb, yb in (whole if whole is not None else checked_batches(X, y, batch_size, batch_size is not None, rng)):
                 result = steps.step(loss, xb, yb, reg)
                 losses.append(result.loss * len(yb))
                 correct.append(_accuracy(loss, result.scores, yb) * len(yb))

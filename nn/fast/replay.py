@@ -36,6 +36,9 @@ from engine.replay import Dense
 from ..losses import Loss, own_vterm
 from ..module import Module
 from .store import Store
+from .views import Views, finite
+
+_SUM = np.add.reduce
 
 __all__ = ["Replay", "Outputs", "BatchResult"]
 
@@ -91,6 +94,7 @@ class Replay:
         self.dense = Dense(*lowered, checked=checked) if lowered else None
         self.params = self.dense.leaves if self.dense else params if params is not None else model.parameters()
         self.store = None  # set by fit: values and gradients live there while it trains
+        self._views = None  # the known layers as views of the store's arrays (``Views``), made for its store
         # One of nn's own losses on known layers is not recorded either: its
         # array twin gives the same terms and gradients (nn.losses.vterm).
         self.vterm = own_vterm(loss) if self.dense is not None else None
@@ -288,10 +292,49 @@ class Replay:
                 v.grad += g
 
     def __call__(self, model, loss, X, y, reg) -> BatchResult:
+        views = self._views_for(len(y))
+        if views is not None:
+            return self._direct(views, X, y)
         aux, parts = self._replay(X, y, backward=True)
         self.loss.check_scores(aux[:, 1:])  # what the eager Loss checks before its graph
         self.deliver(parts)
         return BatchResult(float(aux[:, 0].mean()), aux[:, 1:].copy())
+
+    def _views_for(self, n):
+        # ``Views`` when fit's store holds the known layers as nn lays them out, its gradients are all 0
+        # (fit's step has just zeroed them) and the batch is one chunk (bigger batches go chunk by chunk,
+        # every chunk's gradients computed before any is added).
+        store = self.store
+        if store is None or self.vterm is None or n > self.chunk or not store.fresh:
+            return None
+        if self._views is None or self._views[0] is not store:
+            self._views = (store, Views.of(self.dense, store, self.params))
+        return self._views[1]
+
+    def _direct(self, views, X, y):
+        # __call__'s work for one chunk through ``views``: the same operations in the same order as
+        # _replay/_twin, deliver and the BatchResult, without gathering the weights or scattering their
+        # gradients, and without the rows of aux. The errors come at the same points, with the same
+        # words, and no gradient is added unless every check passes.
+        self._width(X)
+        n = len(y)
+        with np.errstate(all="ignore"):  # every result is checked, and an error names what overflowed
+            Z = views.run(X)
+            terms, G = self.vterm(Z, y, 1.0 / n)
+            ok = finite(terms) and finite(G)
+            if ok:
+                views.add(views.gradients(G))  # checked first, as Dense.backward checks before check_scores
+        if not ok:
+            self._explain(Z, y, terms, G, 0)  # raises, as _twin does, outside the errstate
+        try:
+            self.loss.check_scores(Z)
+        except Exception:
+            views.clear()  # nothing added after all
+            raise
+        if self.bulk:
+            self.store.add(self.params, self._penalty())
+        # float(aux[:, 0].mean()) as __call__ computes it: the same sum, divided by n.
+        return BatchResult(float(_SUM(terms)) / n, Z)
 
     def gradients(self, X, y):
         """``(BatchResult, parts)``: what a call computes, its gradients as parts [(leaves, gradients)] added nowhere.
