@@ -9,9 +9,9 @@
 """
 
 from .ops import OPS, Op, DomainError
-from .value import NOT_COMPUTED, Leaf, Step, Value, topo
+from .value import NOT_COMPUTED, Leaf, Node, Step, Value, topo
 from .check import gradcheck, numerical_grad
 from .student import check_engine
 
-__all__ = ["Value", "Leaf", "Step", "topo", "OPS", "Op", "DomainError", "NOT_COMPUTED", "gradcheck", "numerical_grad",
+__all__ = ["Value", "Leaf", "Node", "Step", "topo", "OPS", "Op", "DomainError", "NOT_COMPUTED", "gradcheck", "numerical_grad",
            "check_engine"]

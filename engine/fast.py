@@ -45,20 +45,21 @@ def order(root, mark, unreached):
     if root.grad is not unreached:
         saved.append((root, root.grad))
     root.grad = mark
-    # The top of the stack is emitted once both its inputs are marked; an
-    # unmarked computed input is marked and stacked first. Peeking instead of
-    # pushing an exit marker halves the list operations of topo's walk.
-    stack = [root]
-    push, emit = stack.append, nodes.append
-    while stack:
-        v = stack[-1]
+    # ``v`` waits to be emitted until both its inputs are marked; an unmarked
+    # computed input is marked and taken up first, while v waits on the
+    # stack. Keeping the top in a local (not stack[-1], which Python does not
+    # specialise) and never pushing an exit marker halve topo's list work.
+    stack, v = [], root
+    push, pop, emit = stack.append, stack.pop, nodes.append
+    while True:
         a = v._a
         if a.grad is not mark:
             if a.rule is not None:
                 if a.grad is not unreached:
                     saved.append((a, a.grad))
                 a.grad = mark
-                push(a)
+                push(v)
+                v = a
                 continue
             if a not in leaves:
                 leaves[a] = a.grad
@@ -68,11 +69,15 @@ def order(root, mark, unreached):
                 if b.grad is not unreached:
                     saved.append((b, b.grad))
                 b.grad = mark
-                push(b)
+                push(v)
+                v = b
                 continue
             if b not in leaves:
                 leaves[b] = b.grad
-        emit(stack.pop())
+        emit(v)
+        if not stack:
+            break
+        v = pop()
     return nodes, leaves, saved
 
 
@@ -103,7 +108,7 @@ def backward(root, seed, unreached, check):
                 b.grad += g * a.data
             elif rule is relu:
                 # A branch, not g·(x > 0): float × bool takes a slower path. g·0.0 keeps g's sign.
-                if a.data > 0:
+                if a.data > 0.0:
                     a.grad += g
                 else:
                     a.grad += g * 0.0

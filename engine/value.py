@@ -1,7 +1,8 @@
 """Value: one number, its gradient, and the rule that made it.
 
-Every operator builds its node through ``_node``, with the rule's row from the
-op table (``engine.ops.OPS``). ``steps()`` is backpropagation as a lecture
+A Value is a ``Leaf`` (an input, a parameter, a constant) or a ``Node``, which
+an operator made through ``_node`` with the rule's row from the op table
+(``engine.ops.OPS``). ``steps()`` is backpropagation as a lecture
 draws it: order the graph so that each node comes after its inputs, then walk
 it backwards, sending each node's gradient to its inputs times the local
 derivatives. ``backward()`` runs that same loop, written out for speed in
@@ -27,7 +28,7 @@ from .args import allow_nonfinite, is_int, nonfinite_ok, number
 from .messages import refuse_result, step_failed, step_overflowed
 from .ops import OPS, DomainError, choose
 
-__all__ = ["Value", "Leaf", "Step", "topo", "NOT_COMPUTED", "DomainError", "recording"]
+__all__ = ["Value", "Leaf", "Node", "Step", "topo", "NOT_COMPUTED", "DomainError", "recording"]
 
 # A gradient no backward pass has reached yet. It is 0.0, so a pass can add to
 # it, but an object of its own, so that a drawing can tell "not computed" from 0.
@@ -41,7 +42,10 @@ LEAKY_RELU, ELU, SOFTPLUS = OPS["leaky_relu"], OPS["elu"], OPS["softplus"]
 # The replay's one way in (engine/replay/record.py): while it records a graph
 # to run over a whole batch, it sees every node made and every read of a
 # node's data, since Python control flow on it could differ for another sample.
+# `recordings` holds every recording running, in any thread: nearly always
+# empty, and a test of it costs a node less than a lookup of the context.
 recording: ContextVar = ContextVar("recording", default=None)
+recordings: set = set()
 
 _ids = itertools.count()  # leaves are numbered as they are made (Leaf.id)
 _new = object.__new__
@@ -50,12 +54,13 @@ _isfinite = math.isfinite
 
 def _node(data, rule, a, b=None, arg=None):
     """The one place a computed node is made: ``data`` is what ``rule`` gives for a (and b)."""
-    if not _isfinite(data):
+    if data - data:  # nan for inf and nan, 0.0 for every finite float: cheaper than a call
         refuse_result(data, rule, a, b, arg)
-    rec = recording.get()
-    if rec is not None:
-        data = rec.made(data, a, b)
-    v = _new(Value)  # not Value(...): that makes a leaf, and checks what the rule already made
+    if recordings:
+        rec = recording.get()
+        if rec is not None:
+            data = rec.made(data, a, b)
+    v = _new(Node)  # not Node(...): there is nothing left to check
     v.data = data
     v.grad = NOT_COMPUTED
     v.label = ""
@@ -71,7 +76,7 @@ def _leaf(v, data, label, kind):
     v.data = data
     v.grad = NOT_COMPUTED
     v.label = label
-    v.rule = v.arg = v._a = v._b = None
+    v.rule = None
     v._kind = kind
     v._passes = 0
     v.id = next(_ids)
@@ -127,11 +132,11 @@ class Step(NamedTuple):
 
 
 class Value:
-    """A scalar node in a computation graph.
+    """A scalar in a computation graph, with its gradient.
 
-    ``Value(3.0)`` is a leaf (see ``Leaf``); an operator or function on Values
-    makes a computed node, which keeps the op table's ``rule`` that made it,
-    its inputs, and the op's constant ``arg`` (an exponent, an alpha), if any.
+    ``Value(3.0)`` makes a ``Leaf``; an operator or function on Values makes
+    a ``Node``, which keeps the op table's ``rule`` that made it, its inputs,
+    and the op's constant ``arg`` (an exponent, an alpha), if any.
 
     >>> x = Value(3.0, "x")
     >>> y = (x ** 2).log()
@@ -140,12 +145,10 @@ class Value:
     (2.1972, 0.6667, ('1/x',))
     """
 
-    # Seven slots: 88 bytes a node, plus its two floats. The inputs sit in two
-    # slots (b is None for one input) rather than a tuple: one object fewer a node.
-    __slots__ = ("data", "grad", "label", "rule", "arg", "_a", "_b")
+    __slots__ = ("data", "grad", "label")
 
     def __new__(cls, data, label="", *, kind="input"):
-        # Value(...) makes a leaf; operators make computed nodes with _node.
+        # Value(...) makes a leaf; operators make nodes with _node.
         if cls is not Value and not issubclass(cls, Leaf):
             raise TypeError(f"{cls.__name__}: to make leaves of your own, subclass engine.Leaf, not Value")
         return _new(Leaf if cls is Value else cls)
@@ -165,36 +168,6 @@ class Value:
     def op(self) -> str:
         """The op's name from the table, or "" for a leaf."""
         return self.rule.name if self.rule else ""
-
-    @property
-    def inputs(self) -> tuple:
-        """The input Values in order, duplicates kept: ``(a * a).inputs`` has two."""
-        if self.rule is None:
-            return ()
-        return (self._a,) if self._b is None else (self._a, self._b)
-
-    @property
-    def kind(self) -> str:
-        """'op' for a computed node; a leaf's is 'input', 'param' or 'const'."""
-        return "op"
-
-    @kind.setter
-    def kind(self, kind):
-        raise ValueError(f"only a leaf's kind can be set, to 'input', 'param' or 'const'; not a computed node's")
-
-    @property
-    def passes(self) -> int:
-        """1 once a backward pass reached this computed node, else 0 (a leaf counts them: see ``Leaf``)."""
-        return 0 if self.grad is NOT_COMPUTED else 1
-
-    @passes.setter
-    def passes(self, n):
-        if not is_int(n) or not 0 <= n <= 1:
-            raise ValueError(f"passes must be an int >= 0 (0 or 1 for a computed node), got {n!r}")
-        if n == 0:
-            self.grad = NOT_COMPUTED
-        elif self.grad is NOT_COMPUTED:
-            self.grad = 0.0
 
     def local(self, conventions=None) -> tuple:
         """d self / d input for each input, by the op table's rule: what backward multiplies by.
@@ -308,7 +281,7 @@ class Value:
         0.0
         """
         x = self.data  # the row's f written out: every hidden unit has one (tests/test_ops.py holds them equal)
-        return _node(x if x > 0 else 0.0, RELU, self)
+        return _node(x if x > 0.0 else 0.0, RELU, self)
 
     def leaky_relu(self, alpha=0.01):
         """x for x > 0, else alpha·x; ``Value(-2.0).leaky_relu(0.1).data`` is -0.2."""
@@ -478,7 +451,9 @@ class Leaf(Value):
     (0.0, 0)
     """
 
-    __slots__ = ("_kind", "_passes", "id")
+    __slots__ = ("rule", "_kind", "_passes", "id")
+    arg = None  # no op made a leaf
+    inputs = ()
 
     @property
     def kind(self) -> str:
@@ -499,3 +474,47 @@ class Leaf(Value):
         if not is_int(n) or n < 0:
             raise ValueError(f"passes must be an int >= 0 (0 or 1 for a computed node), got {n!r}")
         self._passes = int(n)
+
+
+class Node(Value):
+    """A Value an op made: the op table's ``rule``, its inputs and the op's ``arg``.
+
+    The inputs sit in two slots, ``_a`` and ``_b`` (None for one input),
+    rather than a tuple: one object fewer a node. With ``data``, ``grad`` and
+    ``label``, that is seven slots, 88 bytes a node plus its two floats.
+
+    >>> x = Value(2.0)
+    >>> y = x ** 3
+    >>> y.rule.name, y.inputs == (x,), y.arg, y.kind
+    ('pow', True, 3.0, 'op')
+    """
+
+    __slots__ = ("rule", "arg", "_a", "_b")
+
+    @property
+    def inputs(self) -> tuple:
+        """The input Values in order, duplicates kept: ``(a * a).inputs`` has two."""
+        return (self._a,) if self._b is None else (self._a, self._b)
+
+    @property
+    def kind(self) -> str:
+        """Always 'op' (a leaf's is 'input', 'param' or 'const')."""
+        return "op"
+
+    @kind.setter
+    def kind(self, kind):
+        raise ValueError(f"only a leaf's kind can be set, to 'input', 'param' or 'const'; not a computed node's")
+
+    @property
+    def passes(self) -> int:
+        """1 once a backward pass reached this node, else 0 (a leaf counts them: see ``Leaf``)."""
+        return 0 if self.grad is NOT_COMPUTED else 1
+
+    @passes.setter
+    def passes(self, n):
+        if not is_int(n) or not 0 <= n <= 1:
+            raise ValueError(f"passes must be an int >= 0 (0 or 1 for a computed node), got {n!r}")
+        if n == 0:
+            self.grad = NOT_COMPUTED
+        elif self.grad is NOT_COMPUTED:
+            self.grad = 0.0

@@ -483,6 +483,27 @@ def test_recording_leaves_value_alone_and_other_threads_free_to_compare():
     assert w < 2  # after recording, comparisons are plain again
 
 
+def test_a_recording_is_registered_only_while_it_runs_and_nodes_elsewhere_stay_plain():
+    import threading
+
+    from engine.value import recordings
+
+    made = []
+
+    def fn(x):
+        assert len(recordings) == 1  # nodes look the recording up only while one runs
+        thread = threading.Thread(target=lambda: made.append(Value(2.0) * 3.0))
+        thread.start()
+        thread.join()
+        return x * 2
+
+    assert trace(fn, reduce="sum").run([1.0, 2.0]) == 6.0
+    assert not recordings and type(made[0].data) is float  # another thread's node is not the recording's
+    with pytest.raises(ReplayError):
+        trace(lambda x: x * 2 if x.data > 0 else x).run([1.0, -1.0])
+    assert not recordings  # a refused recording is gone too
+
+
 def test_comparisons_on_constants_made_inside_fn_are_fine():
     def fn(x):
         c = Value(2.0)

@@ -558,10 +558,10 @@ def test_leaves_keep_their_creation_order_for_the_batch_recorder():
 
 
 def test_value_makes_a_leaf_and_a_subclass_of_leaf_makes_its_own():
-    from engine import Leaf
+    from engine import Leaf, Node
 
     x = Value(2.0, "x")
-    assert type(x) is Leaf and isinstance(x, Value) and type(x * x) is Value
+    assert type(x) is Leaf and isinstance(x, Value) and type(x * x) is Node
 
     class Tagged(Leaf):
         __slots__ = ()

@@ -178,9 +178,10 @@ class Program:
         absorbed = set()
         if fuse:
             for v in nodes:
+                if v.rule is not _ADD or v in live_set or v in root_of:
+                    continue
                 x = v._a
-                if (v.rule is _ADD and v not in live_set and v not in root_of and x.rule is _ADD and x not in live_set
-                        and x not in root_of and uses[pos[x]] == 1):
+                if x.rule is _ADD and x not in live_set and x not in root_of and uses[pos[x]] == 1:
                     absorbed.add(x)
 
         fixed = [v for v in nodes if v.rule is None and v not in holders and v not in live_set]

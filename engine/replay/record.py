@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from ..value import Value, recording, topo
+from ..value import Value, recording, recordings, topo
 
 __all__ = ["ReplayError", "Tagged", "Recording", "compare"]
 
@@ -165,6 +165,7 @@ class Recording:
         saved = [(p, p.data) for p in params]
         self.mark = Value(0.0).id  # leaves older than this existed before fn ran
         token = recording.set(self if tag else None)
+        recordings.add(self)  # nodes made in any thread now look up the recording of their own context
         try:
             for p, x in saved:
                 p.data = wrap(x * nudge if nudge else x)
@@ -183,6 +184,7 @@ class Recording:
                 self._untag()  # while the parameters still hold their tags (see _untag)
         finally:
             recording.reset(token)
+            recordings.discard(self)
             for p, x in saved:
                 p.data = x
         tagged, mark, holders = {p for p, _ in saved}, self.mark, self.placeholders
