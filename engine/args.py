@@ -22,7 +22,20 @@ import numbers
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["is_int", "is_real", "number", "show", "nonfinite_ok", "allow_nonfinite"]
+__all__ = ["is_int", "is_real", "number", "show", "type_name", "nonfinite_ok", "allow_nonfinite"]
+
+def type_name(x) -> str:
+    """What an error calls the type of ``x``: a leaf or a node is a "Value", as students know it.
+
+    >>> from engine import Value
+    >>> type_name(Value(1.0)), type_name(Value(1.0) * 2), type_name([1.0])
+    ('Value', 'Value', 'list')
+    """
+    for c in type(x).__mro__:
+        if c.__name__ == "Value" and c.__module__ == "engine.value":
+            return "Value"
+    return type(x).__name__
+
 
 # Set by Value.allow_nonfinite(); read only once a non-finite number shows up,
 # so the finite case never pays for it.
@@ -81,12 +94,14 @@ def number(x, what) -> float:
         if _is_bool(x):
             raise TypeError(f"{what} needs a real number (int or float), got bool {x!r}; write 1.0 or 0.0")
         if not isinstance(x, numbers.Real):
-            raise TypeError(f"{what} needs a real number (int or float), got {type(x).__name__} {show(x)}")
+            if type_name(x) == "Value":
+                raise TypeError(f"{what} needs a real number (int or float), got a Value, {show(x)}; write .data for its number")
+            raise TypeError(f"{what} needs a real number (int or float), got {type_name(x)} {show(x)}")
         try:
             x = float(x)
         except OverflowError:
             raise OverflowError(
-                f"{what} needs a number a float can hold (|x| < 1.8e308), got {type(x).__name__} {show(x)}"
+                f"{what} needs a number a float can hold (|x| < 1.8e308), got {type_name(x)} {show(x)}"
             ) from None
     if not math.isfinite(x) and not nonfinite_ok.get():  # math reads a float subclass's number without calling it
         raise ValueError(

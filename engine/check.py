@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-from .args import number
+from .args import number, type_name
 from .value import Value
 
 __all__ = ["numerical_grad", "gradcheck", "GradCheck"]
@@ -36,7 +36,7 @@ def _call(f: Callable, point, what):
     leaves = [Value(x) for x in point]
     out = f(*leaves)
     if not isinstance(out, Value):
-        raise TypeError(f"{what}: f must return a Value, got {type(out).__name__}")
+        raise TypeError(f"{what}: f must return a Value, got {type_name(out)}")
     return out, leaves
 
 

@@ -21,7 +21,7 @@ import math
 import re
 from collections.abc import Mapping
 
-from .args import is_real
+from .args import is_real, type_name
 from .ops import OPS, DomainError
 from .value import Value
 
@@ -338,7 +338,7 @@ class Expr:
 
     def __init__(self, text: str):
         if not isinstance(text, str):
-            raise ExprError(f"an expression must be a str, got {type(text).__name__}")
+            raise ExprError(f"an expression must be a str, got {type_name(text)}")
         if len(text) > MAX_LENGTH:
             raise ExprError(f"the expression is {len(text):,} characters long; the limit is {MAX_LENGTH:,}")
         _check_nesting(text)
@@ -368,7 +368,7 @@ class Expr:
         (3.0, ['(w*x)', '(w*x) * 2'])
         """
         if not isinstance(values, Mapping):
-            raise TypeError(f"the values must be a mapping from names to numbers or Values, got {type(values).__name__}")
+            raise TypeError(f"the values must be a mapping from names to numbers or Values, got {type_name(values)}")
         leaves = {}
         stack = []
         push, pop = stack.append, stack.pop
@@ -415,7 +415,7 @@ class Expr:
             raise ExprError(f"unknown name {name!r}; the names defined here are: {known}", start + 1) from None
         if not isinstance(v, Value):
             if not is_real(v):
-                raise ExprError(f"the value of {name!r} must be a number or a Value, got {type(v).__name__}",
+                raise ExprError(f"the value of {name!r} must be a number or a Value, got {type_name(v)}",
                                 start + 1)
             v = Value(float(v), name)
         leaves[name] = v

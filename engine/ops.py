@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
+from .args import type_name
+
 __all__ = ["Op", "OPS", "UNARY", "BINARY", "CONVENTIONS", "Convention", "choose"]
 
 # Largest x with a finite exp(x); above it math.exp overflows.
@@ -332,7 +334,7 @@ def choose(conventions) -> dict:
     if not conventions:
         return {}
     if not isinstance(conventions, dict):
-        raise TypeError(f"conventions must be a dict such as {{'relu_at_0': 1}}, got {type(conventions).__name__}")
+        raise TypeError(f"conventions must be a dict such as {{'relu_at_0': 1}}, got {type_name(conventions)}")
     chosen = {}
     for name, choice in conventions.items():
         c = CONVENTIONS.get(name)

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from typing import Iterator, NamedTuple
 
 from . import fast
-from .args import allow_nonfinite, is_int, nonfinite_ok, number
+from .args import allow_nonfinite, is_int, nonfinite_ok, number, type_name
 from .messages import refuse_result, step_failed, step_overflowed
 from .ops import OPS, DomainError, choose
 
@@ -155,7 +155,7 @@ class Value:
 
     def __init__(self, data, label="", *, kind="input"):
         if not isinstance(label, str):
-            raise TypeError(f"Value label must be a str, got {type(label).__name__}")
+            raise TypeError(f"Value label must be a str, got {type_name(label)}")
         if kind not in ("input", "param", "const"):
             raise ValueError(f"Value kind must be 'input', 'param' or 'const', got {kind!r}")
         _leaf(self, number(data, "Value"), label, kind)

@@ -25,7 +25,7 @@ import reprlib
 import stat
 import tempfile
 
-from engine.args import is_real
+from engine.args import is_real, type_name
 
 from .module import Module
 
@@ -45,7 +45,7 @@ _short.maxlist = _short.maxdict = 4
 def save(model: Module, path) -> None:
     """Write the parameters of ``model`` to ``path`` as JSON, all or nothing."""
     if not isinstance(model, Module):
-        raise TypeError(f"save needs a Module, got {type(model).__name__}")
+        raise TypeError(f"save needs a Module, got {type_name(model)}")
     state = model.state_dict()
     # JSON has no NaN or infinity (Python would write them anyway, and load would refuse the file).
     bad = [name for name, x in state.items() if not math.isfinite(x)]
@@ -95,7 +95,7 @@ def load(model: Module, path) -> Module:
     number; any file that is not such a file is a ValueError saying why.
     """
     if not isinstance(model, Module):
-        raise TypeError(f"load needs a Module to load into, got {type(model).__name__}")
+        raise TypeError(f"load needs a Module to load into, got {type_name(model)}")
     path = os.fspath(path)
     mine = model.state_dict()
     doc = _read(path, model, BYTES_EXTRA + BYTES_PER_PARAMETER * len(mine))

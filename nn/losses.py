@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from engine import Value
-from engine.args import is_real
+from engine.args import is_real, type_name
 from engine.ops import OPS
 
 __all__ = [
@@ -358,7 +358,7 @@ def get_loss(spec) -> Loss:
         if spec not in LOSSES:
             raise ValueError(f"unknown loss {spec!r}; valid names: {', '.join(LOSSES)}")
         return LOSSES[spec]
-    raise TypeError(f"loss must be a name (one of {', '.join(LOSSES)}) or a Loss, got {type(spec).__name__}")
+    raise TypeError(f"loss must be a name (one of {', '.join(LOSSES)}) or a Loss, got {type_name(spec)}")
 
 
 def _params(params) -> list:

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from engine.args import is_int, is_real
+from engine.args import is_int, is_real, type_name
 from engine import OPS, Value
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "Maxout", "ACTIVATIONS", "get_activation"]
@@ -61,24 +61,24 @@ def get_activation(spec) -> tuple[str, Callable]:
         return spec, getattr(Value, spec)
     if callable(spec):
         return getattr(spec, "__name__", type(spec).__name__), spec
-    raise TypeError(f"activation must be a name (str) or a callable Value -> Value, got {type(spec).__name__}")
+    raise TypeError(f"activation must be a name (str) or a callable Value -> Value, got {type_name(spec)}")
 
 
 def as_inputs(x, nin, who):
     # One sample as a list: numbers become input leaves x1, x2, ... so a
     # drawn graph names them; Values pass through untouched.
     if isinstance(x, (Value, numbers.Real)):
-        raise TypeError(f"{who} expects a sequence of {nin} inputs (one sample), got a single {type(x).__name__}")
+        raise TypeError(f"{who} expects a sequence of {nin} inputs (one sample), got a single {type_name(x)}")
     try:
         xs = list(x)
     except TypeError:
-        raise TypeError(f"{who} expects a sequence of {nin} inputs (one sample), got {type(x).__name__}") from None
+        raise TypeError(f"{who} expects a sequence of {nin} inputs (one sample), got {type_name(x)}") from None
     if len(xs) != nin:
         raise ValueError(f"{who} expects {nin} inputs per sample, got {len(xs)}")
     for i, xi in enumerate(xs):
         if not isinstance(xi, Value):
             if not isinstance(xi, numbers.Real):
-                raise TypeError(f"{who}: input {i + 1} must be a number or a Value, got {type(xi).__name__}")
+                raise TypeError(f"{who}: input {i + 1} must be a number or a Value, got {type_name(xi)}")
             xs[i] = Value(float(xi), f"x{i + 1}")
     return xs
 
@@ -171,7 +171,7 @@ class Module:
         ValueError: parameters do not match Neuron(2, activation='relu'): it has 3, the state has 1; missing from the state: w2, b
         """
         if not isinstance(state, dict):
-            raise TypeError(f"load_state_dict needs a dict of name -> number (as state_dict() gives), got {type(state).__name__}")
+            raise TypeError(f"load_state_dict needs a dict of name -> number (as state_dict() gives), got {type_name(state)}")
         mine = dict(self.named_parameters())
         missing = [n for n in mine if n not in state]
         extra = [n for n in state if n not in mine]
@@ -466,7 +466,7 @@ class Dropout(Module):
 
     def __call__(self, xs) -> list[Value]:
         if not isinstance(xs, (list, tuple)):
-            raise TypeError(f"Dropout takes a list of Values (a layer's output), got {'a single Value' if isinstance(xs, Value) else type(xs).__name__}")
+            raise TypeError(f"Dropout takes a list of Values (a layer's output), got {'a single Value' if isinstance(xs, Value) else type_name(xs)}")
         if not self.training or self.p == 0.0:
             return list(xs)
         keep = self._rng.random(len(xs)) >= self.p
@@ -500,7 +500,7 @@ class MLP(Module):
     def __init__(self, nin, nouts, activation="relu", output_activation=None, *, dropout=0.0, init="uniform", seed=None):
         nin = positive_int(nin, "MLP nin (number of inputs)")
         if isinstance(nouts, (numbers.Number, str)) or not hasattr(nouts, "__iter__"):
-            raise TypeError(f"MLP nouts is a list of layer sizes, e.g. [16, 16, 1]; got {type(nouts).__name__} {nouts!r}")
+            raise TypeError(f"MLP nouts is a list of layer sizes, e.g. [16, 16, 1]; got {type_name(nouts)} {nouts!r}")
         nouts = [positive_int(n, "each MLP layer size") for n in nouts]
         if not nouts:
             raise ValueError("MLP needs at least one layer size in nouts, e.g. [16, 16, 1]")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.args import is_int, is_real
+from engine.args import is_int, is_real, type_name
 from engine import Value
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Schedule", "LinearDecay", "StepDecay", "ExponentialDecay"]
@@ -52,7 +52,7 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__} got no parameters to optimize")
         for i, p in enumerate(ps):
             if not isinstance(p, Value) or p.kind != "param":
-                what = f"a Value of kind {p.kind!r}" if isinstance(p, Value) else type(p).__name__
+                what = f"a Value of kind {p.kind!r}" if isinstance(p, Value) else type_name(p)
                 raise TypeError(f"{type(self).__name__}: parameter {i + 1} must be a leaf Value of kind 'param', got {what}")
         if len(set(ps)) != len(ps):
             raise ValueError(f"{type(self).__name__}: the same parameter appears twice in the list")
@@ -261,7 +261,7 @@ class Schedule:
 
     def __init__(self, optimizer: Optimizer):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__} needs an Optimizer, got {type(optimizer).__name__}")
+            raise TypeError(f"{type(self).__name__} needs an Optimizer, got {type_name(optimizer)}")
         self.optimizer = optimizer
         self.base_lr = optimizer.lr
         self.t = 0

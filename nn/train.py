@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from engine.args import is_int, is_real
+from engine.args import is_int, is_real, type_name
 from engine import Value
 from engine.replay import ReplayError
 
@@ -469,7 +469,7 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
     The model is left in evaluation mode (dropout off).
     """
     if not isinstance(model, Module):
-        raise TypeError(f"fit needs a Module (e.g. an MLP), got {type(model).__name__}")
+        raise TypeError(f"fit needs a Module (e.g. an MLP), got {type_name(model)}")
     loss = get_loss(loss)
     X, y = check_dataset(X, y, "training data")
     if not is_int(epochs) or epochs < 1:
@@ -485,12 +485,12 @@ def fit(model: Module, X, y, loss="mse", optimizer: Optimizer | None = None, epo
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=0.1)
     elif not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an Optimizer such as SGD(model.parameters(), lr=0.1), got {type(optimizer).__name__}")
+        raise TypeError(f"optimizer must be an Optimizer such as SGD(model.parameters(), lr=0.1), got {type_name(optimizer)}")
     params = _check_holds(optimizer, model)
     if schedule is not None:
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a Schedule such as LinearDecay(optimizer, end=0.1, steps=100), "
-                            f"got {type(schedule).__name__}")
+                            f"got {type_name(schedule)}")
         if schedule.optimizer is not optimizer:
             raise ValueError("schedule sets the learning rate of another optimizer than fit's; "
                              "pass fit the optimizer the schedule was made with (optimizer=...)")

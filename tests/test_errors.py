@@ -28,6 +28,19 @@ def test_value_needs_a_real_number(data, type_name):
         Value(data)
 
 
+@pytest.mark.parametrize("give", [
+    lambda: Value(Value(2.0)),  # a leaf
+    lambda: Value(Value(2.0) * 3),  # a node
+    lambda: Value(1.0).leaky_relu(Value(0.1)),
+    lambda: Value(1.0).elu(Value(1.0) + 0),
+], ids=["Value(leaf)", "Value(node)", "leaky_relu(alpha=leaf)", "elu(alpha=node)"])
+def test_a_value_where_a_number_belongs_is_called_a_value(give):
+    # Leaf and Node are how the engine is built; to a student both are Values.
+    with pytest.raises(TypeError, match=r"got a Value, Value\(data=.*write \.data") as e:
+        give()
+    assert "Leaf" not in str(e.value) and "Node" not in str(e.value)
+
+
 @pytest.mark.parametrize("symbol, apply", [
     ("+", lambda v, x: v + x),
     ("+", lambda v, x: x + v),

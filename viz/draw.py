@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 from engine import OPS, Value
-from engine.args import is_int
+from engine.args import is_int, type_name
 
 # Drawing is split by job (groups: who belongs together; labels: text and colours; legend;
 # options: the words draw takes; render: running dot; state: how much of backward is shown).
@@ -76,12 +76,12 @@ def _highlights(highlight, order_set) -> dict:
             items = [(v, "") for v in highlight]
         except TypeError:
             raise TypeError(
-                f"draw: highlight must be a Value, a collection of Values or a dict Value -> note, got {type(highlight).__name__}"
+                f"draw: highlight must be a Value, a collection of Values or a dict Value -> note, got {type_name(highlight)}"
             ) from None
     notes = {}
     for v, note in items:
         if not isinstance(v, Value):
-            raise TypeError(f"draw: highlight entries must be Values of the graph, got {type(v).__name__}")
+            raise TypeError(f"draw: highlight entries must be Values of the graph, got {type_name(v)}")
         if v not in order_set:
             raise ValueError(f"draw: highlighted node {v!r} is not part of the graph drawn from the root")
         notes[v] = "" if note is None else str(note)
@@ -148,7 +148,7 @@ def draw(
     (True, True)
     """
     if not isinstance(root, Value):
-        raise TypeError(f"draw: root must be a Value, got {type(root).__name__}")
+        raise TypeError(f"draw: root must be a Value, got {type_name(root)}")
     _check("view", view, VIEWS)
     _check("rankdir", rankdir, RANKDIRS)
     if collapse is True:

@@ -26,7 +26,7 @@ import math
 import numbers
 
 from engine import NOT_COMPUTED, Value
-from engine.args import is_int, is_real
+from engine.args import is_int, is_real, type_name
 
 from .labels import MUTED, attrs, font, number, shade, table, text
 from .render import Drawing
@@ -64,7 +64,7 @@ def _layers(model) -> list:
         act = getattr(model, "activation", "linear")
         return [("output", act, [neuron(model)])]
     else:
-        raise TypeError(f"draw_network takes an MLP, a Perceptron or a list of layers, got {type(model).__name__}")
+        raise TypeError(f"draw_network takes an MLP, a Perceptron or a list of layers, got {type_name(model)}")
     if not layers or not all(hasattr(layer, "neurons") for layer in layers):
         raise TypeError("draw_network: a list of layers must be non-empty and hold Layer objects (each with .neurons)")
     out = []
@@ -79,7 +79,7 @@ def _layers(model) -> list:
 
 def _sample(x, nin):
     if isinstance(x, (str, bytes, Value, numbers.Number)) or not hasattr(x, "__iter__"):
-        raise TypeError(f"draw_network: x is one sample, a sequence of {nin} numbers; got {type(x).__name__}")
+        raise TypeError(f"draw_network: x is one sample, a sequence of {nin} numbers; got {type_name(x)}")
     xs = list(x)
     if len(xs) != nin:
         raise ValueError(f"draw_network: the network takes {nin} inputs, x has {len(xs)}")

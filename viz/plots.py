@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from engine import NOT_COMPUTED
-from engine.args import is_int
+from engine.args import is_int, type_name
 
 __all__ = ["plot_history", "plot_decision_boundary", "grad_magnitudes", "plot_grad_magnitudes", "history_series",
            "plot_misclassified"]
@@ -220,7 +220,7 @@ def grad_magnitudes(model) -> dict:
     elif isinstance(model, dict):
         named = list(model.items())
     else:
-        raise TypeError(f"grad_magnitudes needs a Module or a dict name -> Value, got {type(model).__name__}")
+        raise TypeError(f"grad_magnitudes needs a Module or a dict name -> Value, got {type_name(model)}")
     if not named:
         raise ValueError("grad_magnitudes: the model has no parameters")
     if all(p.grad is NOT_COMPUTED for _, p in named):

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from engine import NOT_COMPUTED, Value  # NOT_COMPUTED: the module doctest reads it
-from engine.args import is_int
+from engine.args import is_int, type_name
 
 from .draw import draw
 from .labels import number
@@ -81,7 +81,7 @@ def steps(root: Value, grad: float = 1.0, **options) -> "Frames":
     gradient in the graph is restored afterwards; the frames keep their own copy.
     """
     if not isinstance(root, Value):
-        raise TypeError(f"steps: root must be a Value, got {type(root).__name__}")
+        raise TypeError(f"steps: root must be a Value, got {type_name(root)}")
     order = root.topo()
     passes = accumulated(order)  # said before the replay below adds one
     saved = [(v.grad, v.passes) for v in order]
@@ -126,7 +126,7 @@ class Frames:
     def state(self, k: int) -> GradState:
         """What is known after step k (0 = only the seed at the output)."""
         if not is_int(k):
-            raise TypeError(f"frame index must be an int, got {type(k).__name__}")
+            raise TypeError(f"frame index must be an int, got {type_name(k)}")
         n = len(self)
         if not -n <= k < n:
             raise IndexError(f"frame {k} does not exist; there are {n} frames (0 to {n - 1})")

@@ -26,6 +26,7 @@ import sys
 
 import numpy as np
 
+from ..args import type_name
 from ..value import Value, recording, recordings, topo
 
 __all__ = ["ReplayError", "Tagged", "Recording", "compare"]
@@ -297,13 +298,13 @@ def _outputs(out, has_aux):
         if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], Value) and _values(out[1])):
             raise TypeError(
                 "trace: with has_aux=True fn must return (loss, aux): the loss a Value, aux a Value or a list "
-                f"of Values; got {type(out).__name__} {out!r:.80}"
+                f"of Values; got {type_name(out)} {out!r:.80}"
             )
         return [out[0]] + _values(out[1]), True, "one" if isinstance(out[1], Value) else "many"
     outputs = _values(out)
     if outputs is None:
         raise TypeError(
-            f"trace: fn must return a Value (one sample's loss) or a list of Values, got {type(out).__name__} {out!r:.80}"
+            f"trace: fn must return a Value (one sample's loss) or a list of Values, got {type_name(out)} {out!r:.80}"
         )
     return outputs, isinstance(out, Value), None
 

@@ -46,7 +46,7 @@ import inspect
 
 import numpy as np
 
-from ..args import is_int, is_real
+from ..args import is_int, is_real, type_name
 from ..ops import OPS
 from .program import Program, neurons
 from .record import Recording, ReplayError, compare
@@ -180,7 +180,7 @@ def trace(fn, *, reduce="mean", has_aux=False, fuse=True, group=True, matmul=Tru
     14.0
     """
     if not callable(fn):
-        raise TypeError(f"trace: fn must be callable (one sample's loss), got {type(fn).__name__}")
+        raise TypeError(f"trace: fn must be callable (one sample's loss), got {type_name(fn)}")
     if reduce not in _REDUCES:
         raise ValueError(f"trace: reduce must be one of {_REDUCES}, got {reduce!r}")
     argnums = (argnums,) if isinstance(argnums, int) else tuple(argnums)

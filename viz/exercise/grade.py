@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from engine.args import type_name
+
 from ..terminal import columns
 from .answers import Answer, submitted
 from .errors import SheetError
@@ -425,7 +427,7 @@ def grade(key, answers, student: str = "", *, locator=None, source: str = "", no
     only. A formula of the inputs counts only for the items the key allows (``formula``), and
     only if it also holds at other inputs near the student's."""
     if not isinstance(student, str):
-        raise TypeError(f"grade: student must be a str id, got {type(student).__name__}")
+        raise TypeError(f"grade: student must be a str id, got {type_name(student)}")
     student = normal(student)
     try:
         solution = key.solution_for(student)

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Mapping, NamedTuple
 
-from engine.args import is_int, is_real
+from engine.args import is_int, is_real, type_name
 from engine.expr import Expr, ExprError, check_name
 from engine.ops import CONVENTIONS
 
@@ -148,7 +148,7 @@ class Sheet:
         (1.0, 2.0, ['right', 'missing'])
         """
         if not isinstance(answers, Mapping):
-            raise TypeError(f"grade: answers must be a dict of answers, got {type(answers).__name__}")
+            raise TypeError(f"grade: answers must be a dict of answers, got {type_name(answers)}")
         return grade(self, answers, student)
 
     def solution_for(self, student: str = ""):
@@ -166,7 +166,7 @@ class Sheet:
 
     def _override(self, answers):
         if not isinstance(answers, Mapping):
-            raise TypeError(f"check: answers must be a dict, got {type(answers).__name__}")
+            raise TypeError(f"check: answers must be a dict, got {type_name(answers)}")
         if len(self.cases) == 1:
             per_case = {self.cases[0].name: answers}
         else:
@@ -179,7 +179,7 @@ class Sheet:
         for i, (solution, case) in enumerate(zip(self.solutions, self.cases)):
             given = per_case.get(case.name, {})
             if not isinstance(given, Mapping):
-                raise SheetError(f"check: the answers for case {case.name!r} must be a dict, got {type(given).__name__}")
+                raise SheetError(f"check: the answers for case {case.name!r} must be a dict, got {type_name(given)}")
             fail = Failer(f"{self.source} (answers given to check)", None)
             path = ("cases", i, "answers") if len(self.cases) > 1 else ("answers",)
             out.append((solution, sheet_answers(given, path, self, solution.values, fail, None)))
@@ -218,7 +218,7 @@ def loads(text: str, source: str = "<sheet>") -> Sheet:
     viz.exercise.errors.SheetError: <sheet>, line 4: graph.y: column 5: unknown name 'q': it is neither a step nor an input; give it a value in [inputs]
     """
     if not isinstance(text, str):
-        raise TypeError(f"loads: the sheet must be a str of TOML text, got {type(text).__name__}")
+        raise TypeError(f"loads: the sheet must be a str of TOML text, got {type_name(text)}")
     data, locator = parse_toml(text, source)
     if "student" in data:
         if "graph" not in data:

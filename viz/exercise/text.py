@@ -13,6 +13,8 @@ import stat
 import tomllib
 from pathlib import Path
 
+from engine.args import type_name
+
 from .errors import SheetError
 
 MAX_SHEET_BYTES = 1_000_000  # far above any exercise; keeps a stray 10 MB file fast to refuse
@@ -71,7 +73,7 @@ class Locator:
 def parse_toml(text: str, source: str) -> tuple:
     """(data, locator) of TOML text, or SheetError. A leading byte-order mark is accepted."""
     if not isinstance(text, str):
-        raise TypeError(f"the sheet must be a str of TOML text, got {type(text).__name__}")
+        raise TypeError(f"the sheet must be a str of TOML text, got {type_name(text)}")
     if len(text) > MAX_SHEET_BYTES:
         raise SheetError(f"{source}: the sheet is {len(text) / 1e6:.1f} million characters long; "
                          f"a sheet may be at most {MAX_SHEET_BYTES / 1e6:g} MB")
