@@ -43,6 +43,21 @@ def test_draw_saves_steps(dot, capsys, tmp_path):
     assert status == 0 and (tmp_path / "steps.html").exists()
 
 
+@pytest.mark.parametrize("option, name, made", [
+    ("-o", "mine.svg", "mine.svg"),  # the file named
+    ("--steps", "mine.html", "mine.html"),
+    ("--steps", "mine.svg", "mine-1.svg"),  # one of the frames the name stands for
+], ids=["-o", "--steps page", "--steps frame"])
+def test_draw_never_writes_over_a_file_that_is_there(dot, capsys, tmp_path, option, name, made):
+    # A student's own file (or last week's drawing) stays as it was, and the error says what to do.
+    kept = tmp_path / made
+    kept.write_text("my notes", encoding="utf-8")
+    status, _, err = run(capsys, "draw", "x*y", "--set", "x=2", "--set", "y=3", option, str(tmp_path / name))
+    assert status == 2 and kept.read_text(encoding="utf-8") == "my notes"
+    assert f"{str(kept)!r} already exists" in err and "another name" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [made]  # no frame written before the refusal either
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -107,6 +122,20 @@ def test_train_saves_the_boundary_and_the_curve(capsys, tmp_path):
     assert "training accuracy" in out
     assert (tmp_path / "decision_boundary.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "loss_curve.png").exists()
+
+
+def test_a_second_run_saves_beside_the_first_and_a_users_file_is_kept(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    argv = ("train", "circles", "--samples", "40", "--hidden", "4", "--epochs", "3", "--no-progress", "-o", str(tmp_path))
+    (tmp_path / "loss_curve-2.png").write_text("a student's own plot", encoding="utf-8")
+    run(capsys, *argv)
+    first = (tmp_path / "loss_curve.png").read_bytes()
+    status, out, _ = run(capsys, *argv)
+    assert status == 0 and f"saved {tmp_path / 'decision_boundary-2.png'}" in out
+    assert f"saved {tmp_path / 'loss_curve-3.png'}" in out  # -2 was taken
+    assert (tmp_path / "loss_curve.png").read_bytes() == first
+    assert (tmp_path / "loss_curve-2.png").read_text(encoding="utf-8") == "a student's own plot"
+    assert (tmp_path / "loss_curve-3.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_demo_end_to_end(dot, tmp_path):

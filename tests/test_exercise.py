@@ -284,6 +284,21 @@ def test_svg_highlights_the_wrong_answers(tmp_path, capsys):
     assert status == 0 and (tmp_path / "r-1.svg").exists() and (tmp_path / "r-2.svg").exists()
 
 
+def test_svg_never_writes_over_a_file_and_the_grade_stands(dot, tmp_path, capsys):
+    sheet = write(tmp_path, RELU.replace('"dy/dw" = 2', '"dy/dw" = 3'))
+    kept = tmp_path / "out.svg"
+    kept.write_text("last week's drawing", encoding="utf-8")
+    status, out, err = run_cli(capsys, sheet, "--svg", kept)
+    assert status == 1 and "wrong" in out  # graded all the same
+    assert kept.read_text(encoding="utf-8") == "last week's drawing"
+    assert "did not save the drawing" in err and "already exists" in err
+    several = SHEETS[0].with_name("relu_perceptron.toml")
+    (tmp_path / "r-2.svg").write_text("mine", encoding="utf-8")
+    status, _, err = run_cli(capsys, several, "--svg", tmp_path / "r.svg")
+    assert "r-2.svg" in err and not (tmp_path / "r-1.svg").exists()  # all or nothing
+    assert (tmp_path / "r-2.svg").read_text(encoding="utf-8") == "mine"
+
+
 # --- bad sheets: exit status 2 and one clear line, never a traceback ----------------------------
 
 BAD = {

@@ -514,3 +514,27 @@ def test_a_big_drawings_png_is_drawn_smaller_to_keep_a_notebook_small(monkeypatc
     assert len(base64.b64decode(sharp["image/png"])) == sizes[R.PNG_DPI]
     assert len(base64.b64decode(smaller["image/png"])) == sizes[96] < sizes[R.PNG_DPI]
     assert shown_smaller == shown
+
+
+def test_a_failed_save_leaves_the_file_that_was_there(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from viz.render import Drawing
+
+    path = tmp_path / "g.dot"
+    path.write_text("a student's file", encoding="utf-8")
+    d = Drawing("digraph { a -> b }", nodes=2)
+
+    def full_disk(self, data):
+        Path.write_text(self, "half")  # part of the bytes reached the disk
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        d.save(path)
+    assert path.read_text(encoding="utf-8") == "a student's file"
+    assert [p.name for p in tmp_path.iterdir()] == ["g.dot"]  # and no temporary file left behind
+    monkeypatch.undo()
+    with pytest.raises(FileExistsError):
+        d.save(path, overwrite=False)
+    assert d.save(path) == path and path.read_text(encoding="utf-8") == d.source  # replacing is asked for

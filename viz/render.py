@@ -12,13 +12,14 @@ saves by extension and shows itself in Jupyter (the DOT text when ``dot`` fails)
 from __future__ import annotations
 
 import html
+import os
 import re
 from pathlib import Path
 
 from .options import FORMATS
 
 __all__ = ["Drawing", "GraphvizMissing", "RenderError", "INSTALL_HINT", "dot_path", "render", "fitted", "scalable", "svg_size",
-           "shorten"]
+           "shorten", "write", "none_exist"]
 
 DOT_TIMEOUT = 30.0  # seconds before a `dot` run is stopped (dot can take minutes on huge graphs)
 INLINE_TIMEOUT = 10.0  # shorter in a notebook, which falls back to the DOT text
@@ -113,10 +114,12 @@ class Drawing:
             self._svg = render(self.source, "svg", timeout=timeout).decode("utf-8")
         return self._svg
 
-    def save(self, path) -> Path:
+    def save(self, path, *, overwrite=True) -> Path:
         """Write the drawing to ``path``; the extension picks the format.
 
-        ``.dot`` / ``.gv`` write the DOT text and never need Graphviz.
+        ``.dot`` / ``.gv`` write the DOT text and never need Graphviz. With
+        ``overwrite=False`` a file already there is left alone and
+        FileExistsError raised (the ``gradflow`` command saves so).
         """
         path = Path(path)
         fmt = path.suffix.lower().lstrip(".")
@@ -124,12 +127,9 @@ class Drawing:
             fmt = "dot"
         if fmt not in FORMATS:
             raise ValueError(f"cannot save {str(path)!r}: the extension must be one of {', '.join('.' + f for f in FORMATS)} (or .gv)")
-        if fmt == "dot":
-            path.write_text(self.source, encoding="utf-8")
-        elif fmt == "svg":
-            path.write_text(self.svg(), encoding="utf-8")
-        else:
-            path.write_bytes(render(self.source, fmt))
+        # Made in full before the file is opened: a failed render leaves it as it was.
+        data = self.source.encode() if fmt == "dot" else self.svg().encode() if fmt == "svg" else render(self.source, fmt)
+        write(path, data, overwrite)
         return path
 
     def _fallback(self, why: str) -> dict:
@@ -173,6 +173,34 @@ class Drawing:
             return self.inline()
         except (GraphvizMissing, RenderError):
             return None
+
+
+def write(path, data: bytes, overwrite: bool = True):
+    """Write ``data`` to ``path`` whole or not at all; without ``overwrite``, only as a new file.
+
+    Replacing goes through a temporary file beside ``path``, so a write that
+    fails (a full disk) leaves the old file as it was. A new file is created
+    exclusively: FileExistsError if one appeared meanwhile.
+    """
+    path = Path(path)
+    if not overwrite:
+        with open(path, "xb") as f:
+            f.write(data)
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def none_exist(paths):
+    """FileExistsError for the first of ``paths`` already there: checked before writing a set of files."""
+    for p in paths:
+        if os.path.lexists(p):
+            raise FileExistsError(17, "the file exists", str(p))
 
 
 def shorten(source: str, limit: int = FALLBACK_CHARS) -> str:

@@ -36,7 +36,7 @@ from engine.args import is_int, type_name
 from .draw import draw
 from .labels import number
 from .options import FORMATS, FRAME_FORMATS
-from .render import INLINE_TIMEOUT, GraphvizMissing, RenderError, fitted, render, shorten, svg_size
+from .render import INLINE_TIMEOUT, GraphvizMissing, RenderError, fitted, none_exist, render, shorten, svg_size, write
 from .state import GradState, accumulated
 
 __all__ = ["steps", "Frames"]
@@ -174,27 +174,33 @@ class Frames:
 
     # -- saving -------------------------------------------------------------------------
 
-    def save(self, path) -> list:
+    def save(self, path, *, overwrite=True) -> list:
         """Save the frames; the extension picks how, and the written paths are returned.
 
         - ``.gif``: one animated image (needs Pillow, which matplotlib brings);
         - ``.html``: one page with every frame and a slider, no other files;
         - ``.svg`` ``.png`` ``.pdf`` ``.dot``: one file per frame, ``name-00.svg``, ...
+
+        With ``overwrite=False`` nothing is written if any of those files is
+        already there (FileExistsError), as the ``gradflow`` command saves.
         """
         path = Path(path)
         fmt = path.suffix.lower().lstrip(".")
-        if fmt == "gif":
-            return [self._gif(path)]
-        if fmt == "html":
-            path.write_text(self.document(), encoding="utf-8")
+        if fmt in ("gif", "html"):
+            if not overwrite:
+                none_exist([path])
+            write(path, self._gif() if fmt == "gif" else self.document().encode(), overwrite)
             return [path]
         if fmt in FORMATS:
             width = len(str(len(self) - 1))
-            return [self[k].save(path.with_name(f"{path.stem}-{k:0{width}d}{path.suffix}")) for k in range(len(self))]
+            paths = [path.with_name(f"{path.stem}-{k:0{width}d}{path.suffix}") for k in range(len(self))]
+            if not overwrite:
+                none_exist(paths)
+            return [self[k].save(p, overwrite=overwrite) for k, p in enumerate(paths)]
         raise ValueError(f"cannot save frames as {str(path)!r}: the extension must be one of "
                          f"{', '.join('.' + f for f in FRAME_FORMATS)}")
 
-    def _gif(self, path: Path, ms_per_frame: int = 900) -> Path:
+    def _gif(self, ms_per_frame: int = 900) -> bytes:
         try:
             from PIL import Image
         except ImportError:
@@ -208,8 +214,9 @@ class Frames:
             canvas = Image.new("RGB", (w, h), "white")
             canvas.paste(im, (0, 0))
             padded.append(canvas)
-        padded[0].save(path, save_all=True, append_images=padded[1:], duration=ms_per_frame, loop=0)
-        return path
+        out = io.BytesIO()
+        padded[0].save(out, format="GIF", save_all=True, append_images=padded[1:], duration=ms_per_frame, loop=0)
+        return out.getvalue()
 
     def _render(self, ks):
         # Each frame is one run of dot: run them side by side, one per core.

@@ -30,8 +30,8 @@ from pathlib import Path
 from ..render import GraphvizMissing, RenderError
 from ..terminal import Parser, one_line
 from ..training import DIGITS, pick_sample, train, train_digits
-from .common import (MAX_EPOCHS, MAX_LR, MAX_PRINT, MAX_SAMPLES, MAX_SEED, OUT, UsageError, output_dir, save_plots,
-                     sizes, within)
+from .common import (MAX_EPOCHS, MAX_LR, MAX_PRINT, MAX_SAMPLES, MAX_SEED, OUT, UsageError, output_dir, save_figure,
+                     save_plots, sizes, within)
 from .demo import add_demo
 from .draw import add_draw
 from .grader import add_check, add_check_engine, add_grade, add_handout
@@ -122,7 +122,6 @@ def run_digits(args) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
     except ImportError:
         print("matplotlib is not installed, so no plots were made: pip install 'gradflow[plots]'", file=sys.stderr)
         return 0
@@ -130,9 +129,7 @@ def run_digits(args) -> int:
 
     for name, fig in (("misclassified.png", plots.plot_misclassified(X_test, y_test, predicted)),
                       ("loss_curve.png", plots.plot_history(history))):
-        fig.savefig(out / name, dpi=110)
-        plt.close(fig)
-        print(f"saved {out / name}")
+        print(f"saved {save_figure(fig, out / name)}")
     return 0
 
 
@@ -196,7 +193,7 @@ def _add_train(sub):
     p.add_argument("--epochs", type=int, help="epochs (default 30; 150 full-batch steps for digits)")
     p.add_argument("--lr", type=float, help="Adam's learning rate (default 0.1; 0.02 for digits)")
     p.add_argument("--seed", type=int, default=0, help="seeds the data, the starting weights and the batches (default 0)")
-    p.add_argument("-o", "--out", default=OUT, metavar="DIR", help=f"output folder (default {OUT})")
+    p.add_argument("-o", "--out", default=OUT, metavar="DIR", help=f"output folder (default {OUT}); a name already taken there gets -2, -3, ...")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_train)
 

@@ -5,13 +5,15 @@ A ``UsageError`` is one line on stderr and exit status 2 (``viz.cli.main`` print
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from ..render import GraphvizMissing
+from ..render import GraphvizMissing, write
 
 __all__ = ["UsageError", "OUT", "MAX_STEPS", "MAX_SAMPLES", "MAX_EPOCHS", "MAX_PARAMETERS", "MAX_LAYERS", "MAX_LR",
-           "MAX_SEED", "MAX_PRINT", "within", "output_dir", "sizes", "save_plots", "save_drawing", "say", "bounded"]
+           "MAX_SEED", "MAX_PRINT", "within", "output_dir", "new_file", "exists", "sizes", "save_plots", "save_drawing", "save_figure", "save_new", "say",
+           "bounded"]
 
 OUT = "gradflow-out"  # the default output folder (git-ignored)
 MAX_STEPS = 300  # nodes of an expression drawn step by step (one image per node)
@@ -54,15 +56,42 @@ def save_plots(model, X, y, history, loss, out: Path, *, mark=None, mark_label="
         return []
     from .. import plots
 
-    saved = []
-    for name, fig in (
+    return [save_figure(fig, out / name) for name, fig in (
         ("decision_boundary.png", plots.plot_decision_boundary(model, X, y, loss=loss, mark=mark, mark_label=mark_label)),
         ("loss_curve.png", plots.plot_history(history, loss=loss_name or loss.replace("_", " "))),
-    ):
-        fig.savefig(out / name, dpi=110)
-        plt.close(fig)
-        saved.append(out / name)
-    return saved
+    )]
+
+
+def save_figure(fig, path: Path) -> Path:
+    """A matplotlib figure as a new PNG file (see ``save_new``), then closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return save_new(path, buf.getvalue())
+
+
+MAX_NEW_NAMES = 1000
+
+
+def save_new(path: Path, data: bytes) -> Path:
+    """Write ``data`` as a new file: ``path``, or ``name-2.png``, ``name-3.png``, ... if that one is there.
+
+    An earlier run's plot, or a file of the user's with the same name, is left
+    as it was; the run prints the names it wrote.
+    """
+    for k in range(1, MAX_NEW_NAMES + 1):
+        candidate = path if k == 1 else path.with_name(f"{path.stem}-{k}{path.suffix}")
+        try:
+            write(candidate, data, overwrite=False)
+            return candidate
+        except FileExistsError:
+            continue
+    raise UsageError(f"{str(path.parent)!r} already holds {path.name} and {MAX_NEW_NAMES - 1} numbered copies; "
+                     "choose another folder with -o, or clear this one")
 
 
 def within(option, value, least, most):
@@ -79,12 +108,26 @@ def output_dir(path) -> Path:
     return out
 
 
+def exists(path) -> str:
+    """Why a file is not written: it is there already (a student's sheet, last week's drawing)."""
+    return (f"{str(path)!r} already exists, and gradflow writes only new files; "
+            "give another name, or move that file away first")
+
+
+def new_file(option: str, path: Path) -> Path:
+    """``path`` if no file is there; checked before any work, like a wrong extension."""
+    if os.path.lexists(path):
+        raise UsageError(f"{option} {exists(path)}")
+    return path
+
+
 def save_drawing(drawing, path: Path) -> Path:
+    """The drawing as a new SVG file (see ``save_new``), or its DOT text without Graphviz."""
     try:
-        return drawing.save(path)
+        return save_new(path, drawing.svg().encode())
     except GraphvizMissing as e:
         print(f"{e}; saved the DOT text instead", file=sys.stderr)
-        return drawing.save(path.with_suffix(".dot"))
+        return save_new(path.with_suffix(".dot"), drawing.source.encode())
 
 
 def say(command: str, message: str):

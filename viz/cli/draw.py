@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..options import FORMATS, FRAME_FORMATS, RANKDIRS, VIEWS
 from ..terminal import columns
-from .common import MAX_STEPS, UsageError
+from .common import MAX_STEPS, UsageError, exists, new_file
 
 __all__ = ["add_draw", "run_draw"]
 
@@ -42,8 +42,8 @@ def run_draw(args) -> int:
     from ..steps import steps
 
     values = dict(_assignment(a) for a in args.set)
-    output = args.output and _extension("-o", args.output, FORMATS + ("gv",))
-    frames = args.steps and _extension("--steps", args.steps, FRAME_FORMATS)
+    output = args.output and new_file("-o", _extension("-o", args.output, FORMATS + ("gv",)))
+    frames = args.steps and new_file("--steps", _extension("--steps", args.steps, FRAME_FORMATS))
     try:
         root = parse(args.expression, values)
     except ExprError as e:
@@ -71,12 +71,15 @@ def run_draw(args) -> int:
         rows.append((names[v], v.rule.symbol if v.op else v.kind, number(v.data), number(v.grad)))
     print("\n".join(columns(rows)))
     options = dict(view=args.view, rankdir=args.rankdir, color_by_grad=args.color_by_grad)
-    if output:
-        draw(root, **options).save(output)
-        print(f"drawing saved to {output}")
-    if frames:
-        paths = steps(root, **options).save(frames)
-        print(f"backward steps saved to {paths[0]}" + (f" ... {paths[-1]}" if len(paths) > 1 else ""))
+    try:
+        if output:
+            draw(root, **options).save(output, overwrite=False)
+            print(f"drawing saved to {output}")
+        if frames:
+            paths = steps(root, **options).save(frames, overwrite=False)
+            print(f"backward steps saved to {paths[0]}" + (f" ... {paths[-1]}" if len(paths) > 1 else ""))
+    except FileExistsError as e:  # a frame's own name (steps-03.svg), or a file that appeared meanwhile
+        raise UsageError(exists(e.filename)) from None
     return 0
 
 
@@ -90,8 +93,10 @@ def add_draw(sub):
     p.add_argument("expression", help='for example "relu(w*x + b)"; one that starts with "-" goes after --, as in: gradflow draw -- "-x*y"')
     p.add_argument("--set", action="append", default=[], metavar="NAME=NUMBER", help="the value of a name (repeat for each)")
     p.add_argument("--param", action="append", default=[], metavar="NAME", help="draw this input as a parameter")
-    p.add_argument("-o", "--output", metavar="FILE", help="save the drawing: .svg, .png, .pdf or .dot")
-    p.add_argument("--steps", metavar="FILE", help="save the backward pass step by step: .gif, .html, or .svg/.png per frame")
+    p.add_argument("-o", "--output", metavar="FILE", help="save the drawing: .svg, .png, .pdf or .dot (a new file: "
+                   "one already there is left alone)")
+    p.add_argument("--steps", metavar="FILE", help="save the backward pass step by step: .gif, .html, or .svg/.png per "
+                   "frame (new files only)")
     p.add_argument("--view", choices=VIEWS, default="both",
                    help="what each node shows: forward values, backward gradients, or both (default)")
     p.add_argument("--rankdir", choices=RANKDIRS, default="LR",

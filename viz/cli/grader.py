@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import UsageError, bounded, say
+from .common import UsageError, bounded, exists, say
 
 __all__ = ["add_check", "add_grade", "add_handout", "add_check_engine", "run_check", "run_grade", "run_handout",
            "run_check_engine"]
@@ -107,8 +107,10 @@ def run_check(args) -> int:
         status = 0 if report.ok else 1
     if args.svg:
         try:
-            for path in save_drawings(drawers, args.svg):
+            for path in save_drawings(drawers, args.svg, overwrite=False):
                 print(f"saved {path}", file=sys.stderr if args.json else sys.stdout)
+        except FileExistsError as e:  # the grade stands; the drawing is extra, and the file there is kept
+            say("check", f"did not save the drawing: {exists(e.filename)}")
         except Exception as e:  # noqa: BLE001 - the grade stands; the drawing is extra
             say("check", f"could not save the drawing: {e}")
     return status

@@ -331,13 +331,20 @@ class Report:
         return save_drawings([c.draw for c in self.cases], path)
 
 
-def save_drawings(drawers, path) -> list:
+def save_drawings(drawers, path, *, overwrite=True) -> list:
+    """Each case's drawing: ``path`` for one case, ``OUT-1.svg``, ``OUT-2.svg``, ... for several.
+
+    With ``overwrite=False`` nothing is written if any of them is already there (FileExistsError).
+    """
     from pathlib import Path
 
+    from ..render import none_exist
+
     path = Path(path)
-    if len(drawers) == 1:
-        return [drawers[0]().save(path)]
-    return [d().save(path.with_name(f"{path.stem}-{i}{path.suffix}")) for i, d in enumerate(drawers, start=1)]
+    paths = [path] if len(drawers) == 1 else [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, len(drawers) + 1)]
+    if not overwrite:
+        none_exist(paths)
+    return [d().save(p, overwrite=overwrite) for d, p in zip(drawers, paths)]
 
 
 # --- one student's submission against a key ----------------------------------------------
