@@ -7,27 +7,36 @@ engine in a fresh process (so peak memory is that engine's own):
 
   gradflow   nn.fit(..., epochs=E), defaults (batched="auto"): recording, checks
              and compiling included — the figure users get, divided by E
+  numpy      a hand-written forward and backward of the same MLP, two ways: the
+             whole batch at once, and in chunks of 8,192 rows as gradflow runs it
+             (gradients summed over the chunks, one update a step): the same
+             blocking, the same loop, the same threads — the practical limit
   PyTorch    float64, nn.Linear/ReLU, L2 as SGD(weight_decay=2e-4) (the same
-             gradient as + 1e-4·Σp²), pinned to 1 thread and on its default threads
-  numpy      a hand-written forward and backward of the same MLP: the practical limit
-gradflow and numpy run with their BLAS on one thread (OPENBLAS_NUM_THREADS=1),
-like the pinned PyTorch; "torch default" keeps PyTorch's own thread count.
+             gradient as + 1e-4·Σp²), the whole batch at once
+
+Threads are compared with threads: gradflow, numpy and PyTorch pinned to one
+(OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1)), and gradflow and PyTorch
+again each on its own default threads (BLAS's and PyTorch's, both the machine's
+cores), ratios taken pinned ÷ pinned and default ÷ default.
 
 Per cell: ms per step (median over the repeats, [min–max]), the ratios of
-gradflow's to each reference, gradflow's first fit in a fresh process
-(epochs=1: set-up plus one step, and the process's one-time start-up: the first
-run of numpy's and the interpreter's code paths), its set-up alone (a second
-fit with epochs=1 on a new model, minus a steady step: recording, checks,
-compiling, reading and writing back the parameters), the set-up's share of a
-100-epoch run (set-up ÷ (set-up + 100 steady steps); in brackets the same with
-the fresh process's first fit) and gradflow's peak resident memory (ru_maxrss
-of its process, interpreter included). PyTorch's one-time start-up is left out
-the same way, by a throw-away step before its timing.
+gradflow's to each reference (repeat by repeat), the GFLOP/s of gradflow's matrix
+products (2·n·(w·(w+3) + 2w) per layer pass: forward, the weights' gradients and
+the hidden layers' input gradients) beside numpy's single-thread matmul peak on
+the machine (measured at the start of the run), gradflow's first fit in a fresh
+process (epochs=1: set-up plus one step, and the process's one-time start-up:
+the first run of numpy's and the interpreter's code paths), its set-up alone (a
+second fit with epochs=1 on a new model, minus a steady step: checks, reading
+and writing back the parameters), the set-up's share of a 100-epoch run
+(set-up ÷ (set-up + 100 steady steps); in brackets the same with the fresh
+process's first fit) and gradflow's peak resident memory (ru_maxrss of its
+process, interpreter included). PyTorch's one-time start-up is left out the
+same way, by a throw-away step before its timing.
 The machine is shared: other jobs running at the same time slow all engines,
 which is why ratios are taken within one run, cell by cell.
 
 Run:  python benchmarks/bench_scale.py [--quick] [--widths 16,64] [--ns 100,1000]
-      (--quick: fewer epochs and repeats on the big cells; a few minutes)
+      (--quick: fewer epochs and repeats on the big cells)
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ HERE = Path(__file__).resolve().parent
 WIDTHS = (16, 64, 256)
 NS = (100, 1_000, 10_000, 100_000)
 ALPHA, LR = 1e-4, 0.1
+CHUNK = 8192  # gradflow's chunk (nn.fast.Replay.chunk), for the chunked numpy reference
 MEMORY_LIMIT_GB = 6  # a gradflow process past this is stopped and reported, not swapped
 
 
@@ -126,27 +136,57 @@ def run_torch(width, n, epochs, threads):
             "threads": torch.get_num_threads()}
 
 
-def run_numpy(width, n, epochs):
+def run_numpy(width, n, epochs, chunk=None):
+    """A hand-written step: the whole batch at once, or ``chunk`` rows at a time (gradients summed, one update)."""
     X, y = data(n)
     rng = np.random.default_rng(0)
     sizes = [2, width, width, 1]
     Ws = [rng.uniform(-1, 1, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
     bs = [np.zeros(b) for b in sizes[1:]]
+    step = chunk or n
     t0 = time.perf_counter()
     for _ in range(epochs):
-        hs = [X]
-        for i, (W, b) in enumerate(zip(Ws, bs)):
-            z = hs[-1] @ W + b
-            hs.append(np.maximum(z, 0.0) if i < 2 else z)
-        margin = 1 - y * hs[-1][:, 0]
-        g = np.where(margin > 0, -y, 0.0)[:, None] / n
+        dWs, dbs = [None] * 3, [None] * 3
+        for lo in range(0, n, step):
+            Xc, yc = X[lo : lo + step], y[lo : lo + step]
+            hs = [Xc]
+            for i, (W, b) in enumerate(zip(Ws, bs)):
+                z = hs[-1] @ W + b
+                hs.append(np.maximum(z, 0.0) if i < 2 else z)
+            margin = 1 - yc * hs[-1][:, 0]
+            g = np.where(margin > 0, -yc, 0.0)[:, None] / n
+            for i in (2, 1, 0):
+                dW, db = hs[i].T @ g, g.sum(axis=0)
+                if i:
+                    g = (g @ Ws[i].T) * (hs[i] > 0)
+                if dWs[i] is None:
+                    dWs[i], dbs[i] = dW, db
+                else:
+                    dWs[i] += dW
+                    dbs[i] += db
         for i in (2, 1, 0):
-            dW, db = hs[i].T @ g, g.sum(axis=0)
-            if i:
-                g = (g @ Ws[i].T) * (hs[i] > 0)
-            Ws[i] -= LR * (dW + 2 * ALPHA * Ws[i])
-            bs[i] -= LR * (db + 2 * ALPHA * bs[i])
+            Ws[i] -= LR * (dWs[i] + 2 * ALPHA * Ws[i])
+            bs[i] -= LR * (dbs[i] + 2 * ALPHA * bs[i])
     return {"per_step": (time.perf_counter() - t0) / epochs}
+
+
+def flops(width, n):
+    """Multiply-adds ×2 of one step's matrix products: forward, the weights' gradients, the hidden inputs' gradients."""
+    layer = 2 * width + width * width + width  # (2→w) + (w→w) + (w→1) weights
+    return 2 * n * (2 * layer + width * width + width)
+
+
+def run_peak():
+    """numpy's single-thread matmul peak on this machine: GFLOP/s of square products, the best of 5 at each size."""
+    best = 0.0
+    for size in (256, 512, 1024, 2048):
+        A, B = np.random.default_rng(0).random((2, size, size))
+        A @ B
+        for _ in range(5):
+            t0 = time.perf_counter()
+            A @ B
+            best = max(best, 2 * size**3 / (time.perf_counter() - t0) / 1e9)
+    return {"gflops": best}
 
 
 DIGITS_EPOCHS, DIGITS_LR = 150, 0.02  # as `gradflow train digits`: full batch, Adam
@@ -189,7 +229,9 @@ def _cell(argv):
     engine, width, n, epochs = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
     if engine.startswith("digits-"):
         out = run_digits(engine[len("digits-"):], epochs)
-    elif engine == "gradflow":
+    elif engine == "peak":
+        out = run_peak()
+    elif engine.startswith("gradflow"):
         limit = MEMORY_LIMIT_GB * 2**30
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         try:
@@ -199,7 +241,7 @@ def _cell(argv):
     elif engine.startswith("torch"):
         out = run_torch(width, n, epochs, 1 if engine == "torch1" else 0)
     else:
-        out = run_numpy(width, n, epochs)
+        out = run_numpy(width, n, epochs, CHUNK if engine == "numpy-chunked" else None)
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 
@@ -212,8 +254,9 @@ def _measure(engine, width, n, epochs):
     # numpy's BLAS on one thread, as PyTorch pinned: on a shared 2-core machine
     # a second spinning BLAS thread makes timings swing tenfold.
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    if engine == "torch":
-        env = dict(os.environ)
+    if engine in ("torch", "gradflow-default"):  # each on its own default threads
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                                "MKL_NUM_THREADS")}
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -229,25 +272,45 @@ def _spread(xs):
     return statistics.median(xs), min(xs), max(xs)
 
 
+HEAD = ("| width | n | E×R | gradflow fit | numpy chunked | ÷ numpy chunked | numpy whole batch | ÷ numpy whole "
+        "| torch 1 thread | ÷ torch 1 thread | GFLOP/s (% of peak) | first fit, fresh process | set-up "
+        "| set-up share [fresh] | peak MB |")
+HEAD_DEFAULT = "| width | n | gradflow, default threads | torch, default threads | ÷ torch default |"
+
+
 def main(quick=False, widths=WIDTHS, ns=NS, out=sys.stdout):
-    engines = ["gradflow", "numpy"] + (["torch1", "torch"] if _has_torch() else [])
+    from nn.fast import Replay
+
+    assert Replay.chunk == CHUNK, "the chunked numpy reference must use gradflow's chunk"
+    torch = _has_torch()
+    engines = ["gradflow", "numpy", "numpy-chunked"] + (["torch1"] if torch else []) + ["gradflow-default"] + (
+        ["torch"] if torch else [])
     results = {"machine": f"{platform.python_version()}, {platform.machine()}, shared 2-core VM", "cells": []}
-    print(f"fit end to end, ms per step: median [min–max]; epochs E and repeats R per cell; {results['machine']}",
-          file=out, flush=True)
-    head = ("| width | n | E×R | gradflow fit | ÷ torch 1 thread | ÷ torch default | ÷ numpy "
-            "| torch 1 thread | numpy | first fit, fresh process | set-up | set-up share [fresh] | peak MB |")
-    print(head, file=out)
-    print("|---" * 13 + "|", file=out, flush=True)
+    peak = _measure("peak", 0, 0, 0)
+    results["peak_gflops"] = peak.get("gflops")
+    print(f"fit end to end, ms per step: median [min–max]; epochs E and repeats R per cell; {results['machine']}; "
+          f"numpy's single-thread matmul peak {peak.get('gflops', float('nan')):.1f} GFLOP/s", file=out, flush=True)
+    print("\none thread each (gradflow, numpy and PyTorch pinned to one thread)\n", file=out)
+    print(HEAD, file=out)
+    print("|---" * HEAD.count(" | ") + "|---|", file=out, flush=True)
     for width in widths:
         for n in ns:
             epochs, repeats = epochs_for(n, width, quick), repeats_for(n, width, quick)
-            runs = {e: [] for e in engines}
+            here = [e for e in engines if e != "numpy-chunked" or n > CHUNK]  # one chunk: the same loop as whole
+            runs = {e: [] for e in here}
             for _ in range(repeats):  # interleaved, so a busy moment hits every engine
-                for e in engines:
+                for e in here:
                     runs[e].append(_measure(e, width, n, epochs))
+            if "numpy-chunked" not in runs:
+                runs["numpy-chunked"] = runs["numpy"]
             cell = {"width": width, "n": n, "epochs": epochs, "repeats": repeats, "runs": runs}
             results["cells"].append(cell)
-            print(_row(cell, engines), file=out, flush=True)
+            print(_row(cell, results["peak_gflops"]), file=out, flush=True)
+    print("\neach on its default threads (OpenBLAS's and PyTorch's own choice: the machine's 2 cores)\n", file=out)
+    print(HEAD_DEFAULT, file=out)
+    print("|---" * 5 + "|", file=out)
+    for cell in results["cells"]:
+        print(_row_default(cell), file=out)
     results["digits"] = _digits(engines, quick, out)
     path = HERE / "results" / "bench_scale.json"
     path.parent.mkdir(exist_ok=True)
@@ -279,31 +342,50 @@ def _ms(rs):
     return f"{m:.3g} [{lo:.3g}–{hi:.3g}]"
 
 
-def _row(cell, engines):
-    runs = cell["runs"]
-    ok = {e: [r for r in runs[e] if "error" not in r] for e in engines}
+def _ok(cell, engine):
+    return [r for r in cell["runs"].get(engine, []) if "error" not in r]
+
+
+def _ratio(cell, mine, ref):
+    a, b = _ok(cell, mine), _ok(cell, ref)
+    if not a or not b:
+        return "—"
+    m, lo, hi = _spread([x["per_step"] / y["per_step"] for x, y in zip(a, b)])
+    return f"{m:.2f} [{lo:.2f}–{hi:.2f}]"
+
+
+def _row(cell, peak):
     lead = f"| {cell['width']} | {cell['n']:,} | {cell['epochs']}×{cell['repeats']} "
-    if not ok["gradflow"]:
-        err = next(r["error"] for r in runs["gradflow"])
-        return lead + f"| cannot run: {err} |" + " |" * 9
-
-    def ratio(ref):
-        if ref not in ok or not ok[ref]:
-            return "—"
-        rs = [a["per_step"] / b["per_step"] for a, b in zip(ok["gradflow"], ok[ref])]
-        m, lo, hi = _spread(rs)
-        return f"{m:.2f} [{lo:.2f}–{hi:.2f}]"
-
-    g = ok["gradflow"]
+    g = _ok(cell, "gradflow")
+    if not g:
+        err = next(r["error"] for r in cell["runs"]["gradflow"])
+        return lead + f"| cannot run: {err} |" + " |" * (HEAD.count(" | ") - 3)
     fresh = statistics.median(r["fresh"] for r in g)
     setup = statistics.median(r["setup"] for r in g)
     steady = statistics.median(r["steady"] for r in g)
     fresh_setup = max(fresh - steady, 0.0)
     share, fresh_share = (s / (s + 100 * steady) for s in (setup, fresh_setup))
-    peak = max(r["peak_mb"] for r in g)
-    t1 = _ms(ok["torch1"]) if ok.get("torch1") else "—"
-    return (lead + f"| {_ms(g)} | {ratio('torch1')} | {ratio('torch')} | {ratio('numpy')} | {t1} "
-            f"| {_ms(ok['numpy'])} | {fresh:.3g} s | {setup:.3g} s | {share:.1%} [{fresh_share:.1%}] | {peak:.0f} |")
+    peak_mb = max(r["peak_mb"] for r in g)
+    gflops = flops(cell["width"], cell["n"]) / statistics.median(r["per_step"] for r in g) / 1e9
+    of_peak = f" ({gflops / peak:.0%})" if peak else ""
+
+    def ms(engine):
+        return _ms(_ok(cell, engine)) if _ok(cell, engine) else "—"
+
+    return (lead + f"| {ms('gradflow')} | {ms('numpy-chunked')} | {_ratio(cell, 'gradflow', 'numpy-chunked')} "
+            f"| {ms('numpy')} | {_ratio(cell, 'gradflow', 'numpy')} | {ms('torch1')} "
+            f"| {_ratio(cell, 'gradflow', 'torch1')} | {gflops:.2g}{of_peak} | {fresh:.3g} s | {setup:.3g} s "
+            f"| {share:.1%} [{fresh_share:.1%}] | {peak_mb:.0f} |")
+
+
+def _row_default(cell):
+    def ms(engine):
+        return _ms(_ok(cell, engine)) if _ok(cell, engine) else "—"
+
+    threads = {r.get("threads") for r in _ok(cell, "torch")}
+    torch = ms("torch") + (f" ({threads.pop()} threads)" if len(threads) == 1 else "")
+    return (f"| {cell['width']} | {cell['n']:,} | {ms('gradflow-default')} | {torch} "
+            f"| {_ratio(cell, 'gradflow-default', 'torch')} |")
 
 
 if __name__ == "__main__":
