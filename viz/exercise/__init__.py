@@ -75,7 +75,8 @@ from .errors import SheetError
 from .grade import MISTAKES, CaseReport, Grade, Item, Report, Row
 from .numbers import Tolerance
 from .answers import Answer
-from .sheet import DEFAULT_TOLERANCE, MAX_CASES, MAX_OPS, MAX_STEPS, Sheet, Update, check, load, loads
+from .fields import Update
+from .sheet import DEFAULT_TOLERANCE, MAX_CASES, MAX_OPS, MAX_STEPS, Sheet, check, load, loads
 from .solve import Case, Solution, SolutionSet
 from .text import MAX_SHEET_BYTES
 

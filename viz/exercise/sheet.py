@@ -1,4 +1,4 @@
-"""A sheet: read and validate the TOML, parse answer keys, hold the solved cases.
+"""A sheet: read and validate the TOML, parse answer keys, hold the solved cases (fields.py reads each table).
 
 A sheet has ``[inputs]``, a ``[graph]`` of named steps and ``[answers]``. A
 teacher's key is the same format; its ``[answers]`` (or ``items``) list what
@@ -8,20 +8,20 @@ must be answered, with optional ``[points]``, ``[vary]`` (per-student inputs),
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Mapping, NamedTuple
+from typing import Mapping
 
 from engine.args import is_int, is_real, type_name
 from engine.expr import Expr, ExprError, check_name
-from engine.ops import CONVENTIONS
 
 from . import vary
 from .answers import item_of, nonfinite, sheet_answers
 from .errors import Failer, SheetError, kind_of
+from .fields import (TOLERANCE_KEYS, check_input_name, read_conventions, read_number, read_table, read_tolerance,
+                     read_update, read_vary, step_order, unknown_key)
 from .grade import CaseReport, Report, grade
 from .ids import canonical
-from .numbers import DEFAULT_REL, Tolerance, fmt
+from .numbers import Tolerance, fmt
 from .solve import Case, Solution, SolutionSet
 from .text import parse_toml, read_text
 
@@ -53,25 +53,6 @@ TOP_KEYS = {
 }
 CASE_KEYS = {"name": "the case's name", "description": "a sentence about the case",
              "inputs": "this case's input values", "answers": "this case's answers"}
-TOLERANCE_KEYS = ("rel", "abs", "digits")
-
-class Update(NamedTuple):
-    """One optimizer step. ``form = "pytorch"`` (PyTorch's SGD, the default): v' = μ·v + g,
-    w' = w − η·v'; ``form = "lecture"`` (deck 004): V' = γ·V + η·g, w' = w − V'. Without
-    momentum both are w' = w − η·g."""
-
-    lr: float
-    momentum: float
-    velocity: dict
-    form: str = "pytorch"
-
-    def rule(self) -> str:
-        lr, mu = fmt(self.lr), fmt(self.momentum)
-        if self.momentum and self.form == "lecture":
-            return f"V' = {mu}·V + {lr}·g, then w' = w − V' (g = the output's gradient; the lecture's form)"
-        if self.momentum:
-            return f"v' = {mu}·v + g, then w' = w − {lr}·v' (g = the output's gradient; PyTorch's form)"
-        return f"w' = w − {lr}·g (g = the output's gradient)"
 
 
 class Sheet:
@@ -186,29 +167,6 @@ class Sheet:
         return out
 
 
-def _number_input(fail, path, x) -> float:
-    if not is_real(x):
-        fail(path, f"an input's value must be a number, got {kind_of(x)} {x!r:.40}")
-    x = float(x) if abs(x) < 1e308 else math.inf  # a huge TOML integer would overflow float()
-    if not math.isfinite(x):
-        fail(path, f"an input's value must be a finite number, got {x}")
-    return x
-
-
-def _unknown_key(fail, path, key, allowed):
-    import difflib
-
-    near = difflib.get_close_matches(str(key), list(allowed), n=1)
-    hint = f" (did you mean {near[0]!r}?)" if near else ""
-    fail(path + (key,), f"unknown key {key!r}{hint}; the keys allowed here are: {', '.join(allowed)}")
-
-
-def _table(fail, path, x, what):
-    if not isinstance(x, dict):
-        fail(path, f"must be a table of {what}, got {kind_of(x)}")
-    return x
-
-
 def loads(text: str, source: str = "<sheet>") -> Sheet:
     """Read and validate a sheet from TOML text; raise SheetError naming the line and key.
 
@@ -241,23 +199,6 @@ def check(sheet, answers: Mapping | None = None):
     return sheet.check(answers)
 
 
-def _tolerance(fail, path, x) -> Tolerance:
-    if isinstance(x, dict):
-        for k in x:
-            if k not in TOLERANCE_KEYS:
-                _unknown_key(fail, path, k, TOLERANCE_KEYS)
-        rel, abs_, digits = x.get("rel", DEFAULT_REL), x.get("abs", 0.0), x.get("digits", True)
-        for name, v in (("rel", rel), ("abs", abs_)):
-            if not is_real(v) or not 0 <= v < math.inf:
-                fail(path + (name,), f"must be a number ≥ 0 such as 0.01, got {v!r:.40}")
-        if not isinstance(digits, bool):
-            fail(path + ("digits",), f"must be true or false, got {digits!r:.40}")
-        return Tolerance(float(rel), float(abs_), digits)
-    if not is_real(x) or not 0 < x < math.inf:
-        fail(path, f"must be a positive number such as 1e-3 (the old rule) or a table {{rel = 0.01, abs = 0}}, got {x!r:.40}")
-    return Tolerance(legacy=float(x))
-
-
 def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
     fail = Failer(source, locator)
     if not data:
@@ -265,7 +206,7 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
                  "(or [[cases]] with their own inputs and answers)")
     for key in data:
         if key not in TOP_KEYS:
-            _unknown_key(fail, (), key, TOP_KEYS)
+            unknown_key(fail, (), key, TOP_KEYS)
 
     title = data.get("title", Path(source).stem if source != "<sheet>" else "exercise")
     description = data.get("description", "")
@@ -278,14 +219,14 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
     per_answer = {}
     if isinstance(raw_tol, dict):
         per_answer = {k: v for k, v in raw_tol.items() if k not in TOLERANCE_KEYS}
-        tolerance = _tolerance(fail, ("tolerance",), {k: v for k, v in raw_tol.items() if k in TOLERANCE_KEYS})
+        tolerance = read_tolerance(fail, ("tolerance",), {k: v for k, v in raw_tol.items() if k in TOLERANCE_KEYS})
     else:
-        tolerance = _tolerance(fail, ("tolerance",), raw_tol)
+        tolerance = read_tolerance(fail, ("tolerance",), raw_tol)
 
     # The graph: named steps, compiled, ordered so that every step comes after what it uses.
     if "graph" not in data:
         fail((), "missing output: there is no [graph] table of named steps (e.g. z = \"w*x + b\"; the last step is the output)")
-    graph = _table(fail, ("graph",), data["graph"], "named steps (name = \"expression\")")
+    graph = read_table(fail, ("graph",), data["graph"], "named steps (name = \"expression\")")
     if not graph:
         fail(("graph",), "missing output: [graph] has no steps; add named steps such as z = \"w*x + b\" (the last is the output)")
     if len(graph) > MAX_STEPS:
@@ -317,10 +258,10 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
         fail(("output",), f"must be the name of a step in quotes, such as \"{list(graph)[-1]}\", got {kind_of(output)}")
     if output not in steps:
         fail(("output",), f"missing output: {output!r} is not a step of [graph]; the steps are {', '.join(steps)}")
-    order = _order(steps, fail)
+    order = step_order(steps, fail)
 
     # Inputs: shared ones at the top, each case adding or overriding.
-    top_inputs = _table(fail, ("inputs",), data.get("inputs", {}), "inputs (name = number)")
+    top_inputs = read_table(fail, ("inputs",), data.get("inputs", {}), "inputs (name = number)")
     raw_cases = data.get("cases")
     if raw_cases is None:
         raw_cases = [{"inputs": {}, "answers": data.get("answers", {})}]
@@ -345,13 +286,13 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
             fail(("params",), f"{p!r} is not an input used by the graph; the inputs are {', '.join(leaves) or 'none'}")
 
     for name in top_inputs:
-        _check_input_name(fail, ("inputs", name), name, steps)
+        check_input_name(fail, ("inputs", name), name, steps)
 
-    vary = _vary(fail, data.get("vary", {}), leaves, top_inputs)
+    vary = read_vary(fail, data.get("vary", {}), leaves, top_inputs)
     if vary and len(case_paths) > 1 or vary and case_paths[0]:
         fail(("vary",), "per-student inputs work on a sheet without [[cases]]; use [inputs] and [answers]")
-    update = _update(fail, data.get("update"), leaves)
-    conventions = _conventions(fail, data.get("conventions", {}))
+    update = read_update(fail, data.get("update"), leaves)
+    conventions = read_conventions(fail, data.get("conventions", {}))
     comma = data.get("decimal_comma", True)
     if not isinstance(comma, bool):
         fail(("decimal_comma",), f"must be true or false, got {kind_of(comma)}")
@@ -366,7 +307,7 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
     for i, (raw, path) in enumerate(zip(raw_cases, case_paths)):
         for key in raw:
             if path and key not in CASE_KEYS:
-                _unknown_key(fail, path, key, CASE_KEYS)
+                unknown_key(fail, path, key, CASE_KEYS)
         label = raw.get("name", f"case {i + 1}" if path else "")
         if not isinstance(label, str):
             fail(path + ("name",), f"must be a string, got {kind_of(label)}")
@@ -376,15 +317,15 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
         case_description = raw.get("description", "")
         if not isinstance(case_description, str):
             fail(path + ("description",), f"must be a string, got {kind_of(case_description)}")
-        own = _table(fail, path + ("inputs",), raw.get("inputs", {}), "inputs (name = number)") if path else {}
+        own = read_table(fail, path + ("inputs",), raw.get("inputs", {}), "inputs (name = number)") if path else {}
         for name in own:
-            _check_input_name(fail, path + ("inputs", name), name, steps)
+            check_input_name(fail, path + ("inputs", name), name, steps)
         inputs = {}
         for name in leaves:
             if name in own:
-                inputs[name] = _number_input(fail, path + ("inputs", name), own[name])
+                inputs[name] = read_number(fail, path + ("inputs", name), own[name])
             elif name in top_inputs:
-                inputs[name] = _number_input(fail, ("inputs", name), top_inputs[name])
+                inputs[name] = read_number(fail, ("inputs", name), top_inputs[name])
             elif name in vary:
                 inputs[name] = vary[name][0]
         for step in order:
@@ -412,7 +353,7 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
     # Solving each case (done by Sheet) found domain errors; now the answers, which need the values.
     items = {}
     for i, ((label, d, inputs, raw_answers, path), solution) in enumerate(zip(cases, sheet.solutions)):
-        answers = _table(fail, path + ("answers",), raw_answers, "answers (\"y\" = 3, \"dy/dw\" = 2)")
+        answers = read_table(fail, path + ("answers",), raw_answers, "answers (\"y\" = 3, \"dy/dw\" = 2)")
         parsed = sheet_answers(answers, path + ("answers",), sheet, solution.values, fail, locator)
         sheet.cases[i] = solution.case = Case(label, d, inputs, parsed)
         for a in parsed:
@@ -434,9 +375,9 @@ def _build(data: dict, source: str, locator, text: str = "") -> Sheet:
             fail(where, f"{solution.prefix}the correct value of {key} is {value} at these inputs "
                         f"({', '.join(f'{n} = {fmt(v)}' for n, v in list(solution.case.inputs.items())[:10])}); "
                         "an exercise needs finite answers: change the inputs")
-    sheet.tolerances = {item_of(fail, ("tolerance", k), k, sheet): _tolerance(fail, ("tolerance", k), v)
+    sheet.tolerances = {item_of(fail, ("tolerance", k), k, sheet): read_tolerance(fail, ("tolerance", k), v)
                         for k, v in per_answer.items()}
-    points = _table(fail, ("points",), data.get("points", {}), "points (\"dy/dw\" = 2)")
+    points = read_table(fail, ("points",), data.get("points", {}), "points (\"dy/dw\" = 2)")
     for k, v in points.items():
         item = item_of(fail, ("points", k), k, sheet)
         if not is_real(v) or not 0 <= v < 1e9:
@@ -475,112 +416,3 @@ def _fingerprint(inputs, cases, vary, steps, output, params, update, conventions
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _vary(fail, raw, leaves, top_inputs) -> dict:
-    raw = _table(fail, ("vary",), raw, "inputs to vary (x = {min = -3, max = 3, step = 1})")
-    out = {}
-    for name, spec in raw.items():
-        path = ("vary", name)
-        if name not in leaves:
-            fail(path, f"{name!r} is not an input of the graph; the inputs are {', '.join(leaves)}")
-        if isinstance(spec, list):
-            values = [_number_input(fail, path, v) for v in spec]
-        elif isinstance(spec, dict):
-            for k in spec:
-                if k not in ("min", "max", "step"):
-                    _unknown_key(fail, path, k, ("min", "max", "step"))
-            for k in ("min", "max"):
-                if k not in spec:
-                    fail(path, f"needs {k}: write {{min = -3, max = 3, step = 1}}")
-            lo, hi = _number_input(fail, path + ("min",), spec["min"]), _number_input(fail, path + ("max",), spec["max"])
-            step = _number_input(fail, path + ("step",), spec.get("step", 1))
-            if step <= 0 or hi < lo:
-                fail(path, f"needs min ≤ max and step > 0, got min = {fmt(lo)}, max = {fmt(hi)}, step = {fmt(step)}")
-            count = int(math.floor((hi - lo) / step + 1e-9)) + 1
-            if count > 100_000:
-                fail(path, f"gives {count:,} values; at most 100,000")
-            values = [round(lo + i * step, 12) for i in range(count)]
-        else:
-            fail(path, f"must be {{min = -3, max = 3, step = 1}} or a list of values, got {kind_of(spec)}")
-        values = list(dict.fromkeys(values))
-        if not values:
-            fail(path, "has no values to draw from")
-        if name in top_inputs:  # the sheet's own number comes first: it is the teacher's worked case
-            base = float(top_inputs[name])
-            values = [base] + [v for v in values if v != base] if base in values else values
-        out[name] = tuple(values)
-    return out
-
-
-def _update(fail, raw, leaves):
-    if raw is None:
-        return None
-    raw = _table(fail, ("update",), raw, "update settings (lr = 0.1)")
-    for k in raw:
-        if k not in ("lr", "momentum", "velocity", "form"):
-            _unknown_key(fail, ("update",), k, ("lr", "momentum", "velocity", "form"))
-    form = raw.get("form", "pytorch")
-    if form not in ("pytorch", "lecture"):
-        fail(("update", "form"), f"must be \"pytorch\" (v' = μ·v + g, w' = w − η·v') or \"lecture\" "
-                                 f"(V' = γ·V + η·g, w' = w − V'), got {form!r:.40}")
-    if "lr" not in raw:
-        fail(("update",), "needs lr, the learning rate, e.g. lr = 0.1")
-    lr = _number_input(fail, ("update", "lr"), raw["lr"])
-    momentum = _number_input(fail, ("update", "momentum"), raw.get("momentum", 0.0))
-    if not 0 <= momentum < 1:
-        fail(("update", "momentum"), f"must be in [0, 1), got {fmt(momentum)}")
-    velocity = _table(fail, ("update", "velocity"), raw.get("velocity", {}), "initial velocities (w = 0)")
-    for name, v in velocity.items():
-        if name not in leaves:
-            fail(("update", "velocity", name), f"{name!r} is not an input of the graph")
-    return Update(lr, momentum, {n: _number_input(fail, ("update", "velocity", n), v) for n, v in velocity.items()}, form)
-
-
-def _conventions(fail, raw) -> dict:
-    raw = _table(fail, ("conventions",), raw, "conventions ({relu_at_0 = 1})")
-    out = {}
-    for k, v in raw.items():
-        if k not in CONVENTIONS:
-            _unknown_key(fail, ("conventions",), k, CONVENTIONS)
-        allowed = list(CONVENTIONS[k].choices)
-        if not (is_real(v) or isinstance(v, str)) or v not in allowed:
-            shown = ", ".join(f'"{a}"' if isinstance(a, str) else fmt(a) for a in allowed)
-            fail(("conventions", k), f"must be one of {shown}, got {v!r:.40}")
-        out[k] = allowed[allowed.index(v)]  # the table's own spelling: 1.0 is the choice 1
-    return out
-
-
-def _check_input_name(fail, path, name, steps):
-    why = check_name(name)
-    if why:
-        fail(path, why)
-    if name in steps:
-        fail(path, f"{name!r} is both an input and a step; rename one of them")
-
-
-def _order(steps: dict, fail) -> list:
-    """Steps in an order where each comes after the steps it uses; a cycle is an error."""
-    deps = {s: [n for n in e.names if n in steps] for s, e in steps.items()}
-    state, order = {}, []
-    for root in steps:
-        if root in state:
-            continue
-        state[root] = "open"
-        stack = [(root, iter(deps[root]))]
-        while stack:  # an explicit stack: a long chain of steps must not hit the recursion limit
-            node, todo = stack[-1]
-            for dep in todo:
-                seen = state.get(dep)
-                if seen == "open":
-                    path = [n for n, _ in stack]
-                    cycle = path[path.index(dep):] + [dep]
-                    fail(("graph", dep), f"a cycle between steps: {' → '.join(cycle)}; "
-                                         "a step may only use inputs and steps that do not depend on it")
-                if seen is None:
-                    state[dep] = "open"
-                    stack.append((dep, iter(deps[dep])))
-                    break
-            else:
-                stack.pop()
-                state[node] = "done"
-                order.append(node)
-    return order
