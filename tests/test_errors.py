@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from engine import NOT_COMPUTED, DomainError, Value, gradcheck, numerical_grad
+from engine import NOT_COMPUTED, DomainError, Leaf, Value, gradcheck, numerical_grad
 
 
 def raises(kind, *fragments):
@@ -39,6 +39,18 @@ def test_a_value_where_a_number_belongs_is_called_a_value(give):
     with pytest.raises(TypeError, match=r"got a Value, Value\(data=.*write \.data") as e:
         give()
     assert "Leaf" not in str(e.value) and "Node" not in str(e.value)
+
+
+def test_only_values_are_called_values():
+    from engine import Step
+    from engine.args import type_name
+
+    class Param(Leaf):
+        __slots__ = ()
+
+    assert type_name(Param(1.0)) == "Value"  # a student's own kind of leaf is a Value too
+    assert type_name(Step(None, 1.0, (), ())) == "Step"  # engine.value's other classes keep their names
+    assert (type_name(1), type_name("x"), type_name(None)) == ("int", "str", "NoneType")
 
 
 @pytest.mark.parametrize("symbol, apply", [
