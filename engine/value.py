@@ -147,9 +147,12 @@ class Value:
 
     __slots__ = ("data", "grad", "label")
 
-    def __new__(cls, data, label="", *, kind="input"):
-        # Value(...) makes a leaf; operators make nodes with _node.
-        if cls is not Value and not issubclass(cls, Leaf):
+    def __new__(cls, data=None, label="", *, kind="input"):
+        # Value(...) makes a leaf; operators make nodes with _node; copy and pickle
+        # call cls.__new__(cls) with no data, then fill in the slots.
+        if cls is not Value and not issubclass(cls, Leaf) and data is not None:
+            if issubclass(cls, Node):
+                raise TypeError("Node: operators make nodes (x * w, x.relu()); Value(2.0) makes a leaf")
             raise TypeError(f"{cls.__name__}: to make leaves of your own, subclass engine.Leaf, not Value")
         return _new(Leaf if cls is Value else cls)
 

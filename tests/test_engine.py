@@ -557,6 +557,34 @@ def test_leaves_keep_their_creation_order_for_the_batch_recorder():
     assert not hasattr(b, "id")  # a computed node is numbered by nothing
 
 
+def test_copy_and_deepcopy_keep_a_graph_and_a_model_independent():
+    # A student keeps the best model so far with copy.deepcopy(model).
+    import copy
+
+    import nn
+
+    x = Value(2.0, "x", kind="param")
+    y = (x * 3).relu()
+    y.backward()
+    z = copy.deepcopy(y)
+    (c,) = z.inputs
+    assert type(z) is type(y) and (z.data, z.grad, z.op) == (6.0, 1.0, "relu") and z is not y
+    assert c.inputs[0] is not x and (c.inputs[0].data, c.inputs[0].kind, c.inputs[0].passes) == (2.0, "param", 1)
+    w = copy.copy(x)
+    assert (w.data, w.label, w.kind, w.grad) == (2.0, "x", "param", 3.0) and w is not x
+    model = nn.MLP(2, [3, 1], seed=0)
+    best = copy.deepcopy(model)
+    model.parameters()[0].data += 1.0
+    assert best.parameters()[0].data == model.parameters()[0].data - 1.0
+
+
+def test_nodes_come_from_operators_only():
+    from engine import Node
+
+    with pytest.raises(TypeError, match=r"operators make nodes \(x \* w, x.relu\(\)\)"):
+        Node(2.0)
+
+
 def test_value_makes_a_leaf_and_a_subclass_of_leaf_makes_its_own():
     from engine import Leaf, Node
 
