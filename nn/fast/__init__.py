@@ -4,6 +4,8 @@
   numpy (nn's own layers as matrix products, anything else recorded once by
   ``engine.replay``); ``Outputs`` does ``predict``'s;
 - ``store``: ``Store`` keeps the parameters as arrays while ``fit`` trains;
+- ``views``: ``Views`` runs nn's layers on views of the ``Store``'s arrays (no
+  gather of the weights, no scatter of their gradients), for a batch of one chunk;
 - ``choose``: ``custom`` says what in a model is not nn's own code (``batched="auto"``
   replays only nn's own), ``Checked`` compares an asked-for replay with the eager engine.
 """

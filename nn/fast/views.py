@@ -14,8 +14,9 @@ products only see another row stride), so the results are the same bits.
 
 It is made only when every layer is laid out that way in the store (``of``
 returns None otherwise, and ``Dense`` does the work). Errors are ``Dense``'s
-own: on a value past float's range the step is done again by ``Dense``, which
-raises with its message, and no gradient has been added.
+own, and no gradient is added when one is raised: a forward pass past float's
+range is run again by ``Dense``, which names the sample; a gradient past it
+puts the layers' gradients back to 0 and raises ``Dense.backward``'s words.
 
 >>> from nn import MLP
 >>> from nn.fast import Store
