@@ -251,8 +251,13 @@ class Value:
     def __pow__(self, k):
         if isinstance(k, Value):
             return _node(POWV.f(self.data, k.data, None), POWV, self, k)
-        k = k if k.__class__ is float else number(k, "** (the exponent)")  # pow's rule names a bad float
-        return _node(POW.f(self.data, k), POW, self, None, k)
+        k = k if k.__class__ is float else number(k, "** (the exponent)")  # x**2's 2 becomes 2.0
+        x = self.data
+        try:  # the row's f written out for a positive base, as for relu (tests/test_ops.py holds them equal)
+            data = x**k if x > 0.0 else POW.f(x, k)
+        except OverflowError:
+            data = POW.f(x, k)  # which names the overflow
+        return _node(data, POW, self, None, k)
 
     def __rpow__(self, base):
         return _lift(base, "** (the base)") ** self
