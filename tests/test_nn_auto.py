@@ -320,3 +320,23 @@ class _TwoLayer(Module):
 
     def __call__(self, x):
         return self.out(self.hidden(x))
+
+
+def test_a_copied_or_pickled_model_leaves_nn_own_modules_known():
+    # copyreg caches __slotnames__ in a class the first time one of its instances is copied or
+    # pickled: deepcopy(model) to keep the best model made every MLP "custom" (trained eagerly) after.
+    import copy
+    import pickle
+
+    made = [MLP(2, [3, 1], seed=0), Layer(2, 2, seed=0), Neuron(2, seed=0), Maxout(2, 1, seed=0),
+            Perceptron(2, seed=0), Dropout(0.5)]
+    for m in made:
+        copy.deepcopy(m)
+        copy.copy(m)
+        pickle.loads(pickle.dumps(m))
+    for m in made[:5]:
+        assert nn.fast.custom(m) is None, m
+    model = MLP(2, [3, 1], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ReplayFallback: the replay, not the eager engine
+        fit(model, [[0.0, 1.0], [1.0, 0.0]], [1.0, -1.0], loss="hinge", epochs=2, progress=False)

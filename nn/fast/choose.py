@@ -44,7 +44,16 @@ _ATTRS = {
 }
 # Their code as first imported, class by class up to Module: a method
 # replaced later (MLP.__call__ = ...) makes the class another's.
-_CODE = {k: dict(vars(k)) for cls in _ATTRS for k in cls.__mro__[:-1]}
+# copyreg writes ``__slotnames__`` into a class the first time one of its instances is copied or
+# pickled (``copy.deepcopy(model)`` to keep the best model): a cache, not code, so it is left out.
+_CACHES = ("__slotnames__",)
+
+
+def _code(k):
+    return {name: v for name, v in vars(k).items() if name not in _CACHES}
+
+
+_CODE = {k: _code(k) for cls in _ATTRS for k in cls.__mro__[:-1]}
 _NAMED = {name: get_activation(name)[1] for name in ACTIVATIONS + ("linear",)}
 
 
@@ -66,7 +75,7 @@ def _foreign(model):
     while todo:
         m = todo.pop()
         cls = type(m)
-        if cls not in _ATTRS or not vars(m).keys() <= _ATTRS[cls] or any(vars(k) != _CODE[k] for k in cls.__mro__[:-1]):
+        if cls not in _ATTRS or not vars(m).keys() <= _ATTRS[cls] or any(_code(k) != _CODE[k] for k in cls.__mro__[:-1]):
             return m, False
         if cls is Neuron and _NAMED.get(m.activation) is not m.act:
             return m, True
