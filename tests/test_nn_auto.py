@@ -152,6 +152,39 @@ def test_evaluate_and_predict_under_auto_run_a_custom_module_eagerly():
         np.testing.assert_array_equal(predict(model, X16), want.scores)
 
 
+@pytest.mark.parametrize("make", [CopySign, Modf, Frexp, Branch])
+def test_evaluate_and_predict_under_batched_true_give_the_eager_numbers_or_say_why_not(make):
+    # Asked for on custom code, the replay's outputs are held to the eager engine's on a few rows,
+    # as fit's gradients are: a stale constant would otherwise give every row a wrong output in silence.
+    model = make()
+    model.w.data, model.b.data = -0.7, 0.3  # the recordings' nudges keep its sign, quantum and exponent
+    want = evaluate(model, "mse", X16, Y16, batched=False)
+    for call, check in ((lambda: evaluate(model, "mse", X16, Y16, batched=True), "evaluate"),
+                        (lambda: predict(model, X16, batched=True), "predict")):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            got = call()
+        said = [str(w.message) for w in seen if w.category is ReplayFallback]
+        scores = got if check == "predict" else got.scores
+        np.testing.assert_allclose(scores, want.scores, rtol=1e-12, atol=1e-12)
+        if check == "evaluate":
+            assert got.loss == pytest.approx(want.loss, rel=1e-12)
+        if said:
+            assert len(said) == 1 and said[0].startswith(f"{check} does not replay {make.__name__}: ")
+
+
+def test_evaluate_and_predict_under_batched_true_say_nothing_when_the_replay_holds():
+    model = Branch()
+    model.w.data, model.b.data = 0.5, 2.0  # every sample on the same branch: the replay is right
+    want = evaluate(model, "mse", X16, Y16, batched=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReplayFallback)
+        got = evaluate(model, "mse", X16, Y16, batched=True)
+        scores = predict(model, X16, batched=True)
+    np.testing.assert_allclose(got.scores, want.scores, rtol=1e-12)
+    np.testing.assert_allclose(scores, want.scores, rtol=1e-12)
+
+
 # --- what "auto" replays: nn's own modules, unchanged, under nn's own losses ----------------
 
 
