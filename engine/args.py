@@ -24,6 +24,7 @@ from contextvars import ContextVar
 
 __all__ = ["is_int", "is_real", "number", "show", "type_name", "nonfinite_ok", "allow_nonfinite"]
 
+
 def type_name(x) -> str:
     """What an error calls the type of ``x``: a leaf or a node is a "Value", as students know it.
 
@@ -95,7 +96,8 @@ def number(x, what) -> float:
             raise TypeError(f"{what} needs a real number (int or float), got bool {x!r}; write 1.0 or 0.0")
         if not isinstance(x, numbers.Real):
             if type_name(x) == "Value":
-                raise TypeError(f"{what} needs a real number (int or float), got a Value, {show(x)}; write .data for its number")
+                raise TypeError(f"{what} needs a real number (int or float), got a Value, {show(x)}; "
+                                "write .data for its number")
             raise TypeError(f"{what} needs a real number (int or float), got {type_name(x)} {show(x)}")
         try:
             x = float(x)

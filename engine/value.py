@@ -513,7 +513,7 @@ class Node(Value):
 
     @kind.setter
     def kind(self, kind):
-        raise ValueError(f"only a leaf's kind can be set, to 'input', 'param' or 'const'; not a computed node's")
+        raise ValueError("only a leaf's kind can be set, to 'input', 'param' or 'const'; not a computed node's")
 
     @property
     def passes(self) -> int:

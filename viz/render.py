@@ -185,7 +185,11 @@ def write(path, data: bytes, overwrite: bool = True):
     path = Path(path)
     if not overwrite:
         with open(path, "xb") as f:
-            f.write(data)
+            try:
+                f.write(data)
+            except BaseException:  # a half-written file of ours is not left behind
+                os.unlink(path)
+                raise
         return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

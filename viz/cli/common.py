@@ -12,8 +12,8 @@ from pathlib import Path
 from ..render import GraphvizMissing, write
 
 __all__ = ["UsageError", "OUT", "MAX_STEPS", "MAX_SAMPLES", "MAX_EPOCHS", "MAX_PARAMETERS", "MAX_LAYERS", "MAX_LR",
-           "MAX_SEED", "MAX_PRINT", "within", "output_dir", "new_file", "exists", "sizes", "save_plots", "save_drawing", "save_figure", "save_new", "say",
-           "bounded"]
+           "MAX_SEED", "MAX_PRINT", "within", "output_dir", "new_file", "exists", "sizes", "save_plots", "save_drawing",
+           "save_figure", "save_new", "say", "bounded"]
 
 OUT = "gradflow-out"  # the default output folder (git-ignored)
 MAX_STEPS = 300  # nodes of an expression drawn step by step (one image per node)
@@ -50,7 +50,6 @@ def save_plots(model, X, y, history, loss, out: Path, *, mark=None, mark_label="
         import matplotlib
 
         matplotlib.use("Agg")  # files only; no window
-        import matplotlib.pyplot as plt
     except ImportError:
         print("matplotlib is not installed, so no plots were made: pip install 'gradflow[plots]'", file=sys.stderr)
         return []

@@ -341,7 +341,8 @@ def save_drawings(drawers, path, *, overwrite=True) -> list:
     from ..render import none_exist
 
     path = Path(path)
-    paths = [path] if len(drawers) == 1 else [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, len(drawers) + 1)]
+    paths = [path] if len(drawers) == 1 else [path.with_name(f"{path.stem}-{i}{path.suffix}")
+                                              for i in range(1, len(drawers) + 1)]
     if not overwrite:
         none_exist(paths)
     return [d().save(p, overwrite=overwrite) for d, p in zip(drawers, paths)]
