@@ -193,7 +193,8 @@ def _add_train(sub):
     p.add_argument("--epochs", type=int, help="epochs (default 30; 150 full-batch steps for digits)")
     p.add_argument("--lr", type=float, help="Adam's learning rate (default 0.1; 0.02 for digits)")
     p.add_argument("--seed", type=int, default=0, help="seeds the data, the starting weights and the batches (default 0)")
-    p.add_argument("-o", "--out", default=OUT, metavar="DIR", help=f"output folder (default {OUT}); a name already taken there gets -2, -3, ...")
+    p.add_argument("-o", "--out", default=OUT, metavar="DIR", help=f"output folder (default {OUT}); a file name already taken "
+                   "there gets -2, -3, ...")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_train)
 
