@@ -35,7 +35,7 @@ from .data import checked_batches, checked_split, check_dataset
 from .losses import Loss, get_loss, l1_penalty, l2_penalty
 from .module import Dropout, Module
 from .optim import SGD, Optimizer, Schedule
-from .fast import BatchResult, Checked, Outputs, Replay, ReplayFallback, Store, custom, per_epoch
+from .fast import BatchResult, Checked, Outputs, Replay, ReplayFallback, Store, agree, check_rows, custom, per_epoch
 
 __all__ = ["fit", "History", "BatchResult", "batch_loss", "evaluate", "predict", "penalty", "ReplayFallback"]
 
@@ -209,10 +209,11 @@ def evaluate(model: Module, loss, X, y, *, batched="auto") -> BatchResult:
     run = _choose_evaluate(batched, model, loss, X, y)
     result = run(X, y)
     if batched is True and custom(model, loss) is not None:
-        rows = _check_rows(len(y))
+        rows = check_rows(len(y))
         eager = _eager_evaluate(model, loss, X[rows], y[rows])
         again = run(X[rows], y[rows])  # the loss of the same rows, replayed
-        if not _agree([*result.scores[rows].ravel(), again.loss], [*eager.scores.ravel(), eager.loss], "evaluate", model):
+        got, want = [*result.scores[rows].ravel(), again.loss], [*eager.scores.ravel(), eager.loss]
+        if not agree(got, want, "evaluate", model):
             return _eager_evaluate(model, loss, X, y)
     return result
 
@@ -236,34 +237,11 @@ def predict(model: Module, X, *, batched="auto") -> np.ndarray:
         return _scores(_forward(model, X))
     scores = outputs(X)
     if batched is True and custom(model, None) is not None:
-        rows = _check_rows(len(X))
-        if not _agree(scores[rows].ravel(), _scores(_forward(model, X[rows])).ravel(), "predict", model):
+        rows = check_rows(len(X))
+        if not agree(scores[rows].ravel(), _scores(_forward(model, X[rows])).ravel(), "predict", model):
             return _scores(_forward(model, X))
     return scores
 
-
-def _check_rows(n):
-    # The rows both engines run for batched=True on custom code: up to Checked.samples, spread over the data.
-    return np.unique(np.linspace(0, n - 1, min(n, Checked.samples)).astype(int))
-
-
-def _agree(got, want, who, model) -> bool:
-    """Whether the replay's numbers match the eager engine's to rounding (as ``Checked`` holds gradients); if not, say so.
-
-    The recording cannot see a C function read a float that differs from row
-    to row (``math.copysign(1, h.data)`` on a hidden value): its one constant
-    would then give other rows wrong outputs, in silence but for this.
-    """
-    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
-    bad = ~(np.abs(got - want) <= Checked.rtol * np.abs(want) + Checked.atol * max(1.0, np.abs(want).max(initial=0.0)))
-    if not bad.any():
-        return True
-    k = int(np.argmax(bad))
-    warnings.warn(f"{who} does not replay {type(model).__name__}: on the rows it checked, a replayed number is "
-                  f"{got[k]:.6g} where the eager engine gives {want[k]:.6g}, so its forward pass depends on the data "
-                  f"in a way the recording could not see; every row is computed with the eager engine",
-                  ReplayFallback, stacklevel=3)
-    return False
 
 
 def _accuracy(loss: Loss, scores, y) -> float:

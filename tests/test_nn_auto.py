@@ -171,6 +171,7 @@ def test_evaluate_and_predict_under_batched_true_give_the_eager_numbers_or_say_w
             assert got.loss == pytest.approx(want.loss, rel=1e-12)
         if said:
             assert len(said) == 1 and said[0].startswith(f"{check} does not replay {make.__name__}: ")
+            assert [w.filename for w in seen if w.category is ReplayFallback] == [__file__]  # at the user's call
 
 
 def test_evaluate_and_predict_under_batched_true_say_nothing_when_the_replay_holds():

@@ -10,8 +10,9 @@
   replays only nn's own), ``Checked`` compares an asked-for replay with the eager engine.
 """
 
-from .choose import Checked, ReplayFallback, custom, per_epoch
+from .choose import Checked, ReplayFallback, agree, check_rows, custom, per_epoch
 from .replay import BatchResult, Outputs, Replay
 from .store import Store
 
-__all__ = ["Replay", "Outputs", "BatchResult", "Store", "Checked", "ReplayFallback", "custom", "per_epoch"]
+__all__ = ["Replay", "Outputs", "BatchResult", "Store", "Checked", "ReplayFallback", "custom", "per_epoch", "check_rows",
+           "agree"]

@@ -20,7 +20,7 @@ from ..losses import own_vterm
 from ..module import ACTIVATIONS, MLP, Dropout, Layer, Maxout, Module, Neuron, get_activation
 from ..perceptron import Perceptron
 
-__all__ = ["ReplayFallback", "custom", "Checked", "per_epoch"]
+__all__ = ["ReplayFallback", "custom", "Checked", "per_epoch", "check_rows", "agree"]
 
 
 class ReplayFallback(UserWarning):
@@ -254,3 +254,31 @@ class Checked:
 def per_epoch(n, batch_size) -> int:
     """The number of batches (steps) in an epoch of n samples."""
     return 1 if batch_size is None else math.ceil(n / batch_size)
+
+
+def check_rows(n):
+    """The rows both engines run in ``evaluate`` and ``predict`` for batched=True on custom code.
+
+    >>> check_rows(100).tolist(), check_rows(3).tolist()
+    ([0, 14, 28, 42, 56, 70, 84, 99], [0, 1, 2])
+    """
+    return np.unique(np.linspace(0, n - 1, min(n, Checked.samples)).astype(int))
+
+
+def agree(got, want, who, model) -> bool:
+    """Whether the replay's numbers match the eager engine's to rounding (``Checked``'s bound); if not, say so.
+
+    The recording cannot see a C function read a float that differs from row
+    to row (``math.copysign(1, h.data)`` on a hidden value): its one constant
+    would then give other rows wrong outputs, in silence but for this.
+    """
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    bad = ~(np.abs(got - want) <= Checked.rtol * np.abs(want) + Checked.atol * max(1.0, np.abs(want).max(initial=0.0)))
+    if not bad.any():
+        return True
+    k = int(np.argmax(bad))
+    warnings.warn(f"{who} does not replay {type(model).__name__}: on the rows it checked, a replayed number is "
+                  f"{got[k]:.6g} where the eager engine gives {want[k]:.6g}, so its forward pass depends on the data "
+                  f"in a way the recording could not see; every row is computed with the eager engine",
+                  ReplayFallback, stacklevel=3)  # at the call of evaluate or predict
+    return False
