@@ -24,7 +24,7 @@ import math
 
 from .ops import OPS, TINY
 
-__all__ = ["backward"]
+__all__ = ["backward", "write_leaves"]
 
 ADD, MUL, RELU, TANH, POW = OPS["add"], OPS["mul"], OPS["relu"], OPS["tanh"], OPS["pow"]
 # Each written-out rule with the row's own: a row whose d was swapped (a test,
@@ -149,3 +149,21 @@ def _put_back(nodes, leaves, saved, unreached):
         v.grad = g
     for v, g in leaves.items():
         v.grad = g
+
+
+def write_leaves(leaves, data, grads):
+    """Give each leaf its number and gradient, with no backward pass counted in it yet.
+
+    ``v.data, v.grad, v.passes = x, g, 0`` for each, without the passes
+    setter's checks: fit hands its arrays back to 66,817 parameters at once
+    (the setter took 150 ms of that). ``leaves`` must be Leaf objects.
+
+    >>> from engine import Value
+    >>> w = Value(1.0, kind="param"); w.passes = 3
+    >>> write_leaves([w], [0.5], [2.0]); w.data, w.grad, w.passes
+    (0.5, 2.0, 0)
+    """
+    for v, x, g in zip(leaves, data, grads):
+        v.data = x
+        v.grad = g
+        v._passes = 0

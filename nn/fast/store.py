@@ -11,14 +11,14 @@
 from __future__ import annotations
 
 import operator
-from itertools import compress
 
 import numpy as np
+
+from engine.fast import write_leaves
 
 __all__ = ["Store"]
 
 _DATA = operator.attrgetter("data")
-_PASSES = operator.attrgetter("passes")
 
 
 class Store:
@@ -98,13 +98,7 @@ class Store:
 
     def write_back(self):
         """Values and gradients into the Values: the optimizer's as after zero_grad and one backward."""
-        mine = self.values[: self.held]
-        for v, x, g in zip(mine, self.data[: self.held].tolist(), self.grad[: self.held].tolist()):
-            v.data, v.grad = x, g
-        # passes back to 0 where it is not (the setter checks its argument: 66,817 calls took
-        # 150 ms, nearly all of the set-up at width 256; the getter is a plain read).
-        for v in compress(mine, map(_PASSES, mine)):
-            v.passes = 0
+        write_leaves(self.values[: self.held], self.data[: self.held].tolist(), self.grad[: self.held].tolist())
         for v, g in zip(self.values[self.held :], self.grad[self.held :].tolist()):
             v.grad += g
         self.grad[self.held :] = 0.0  # handed over: a second write_back adds nothing twice
