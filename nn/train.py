@@ -243,7 +243,6 @@ def predict(model: Module, X, *, batched="auto") -> np.ndarray:
     return scores
 
 
-
 def _accuracy(loss: Loss, scores, y) -> float:
     labels = loss.predict(scores)
     # The count over n: np.mean's value (its sum of ones is exact), without its dispatch.
