@@ -30,7 +30,7 @@ from pathlib import Path
 from ..render import GraphvizMissing, RenderError
 from ..terminal import Parser, one_line
 from ..training import DIGITS, pick_sample, train, train_digits
-from .common import (MAX_EPOCHS, MAX_LR, MAX_PRINT, MAX_SAMPLES, MAX_SEED, OUT, UsageError, output_dir, save_figure,
+from .common import (MAX_EPOCHS, MAX_LR, MAX_PRINT, MAX_SAMPLES, MAX_SEED, UsageError, add_out, output_dir, save_figure,
                      save_plots, sizes, within)
 from .demo import add_demo
 from .draw import add_draw
@@ -193,8 +193,7 @@ def _add_train(sub):
     p.add_argument("--epochs", type=int, help="epochs (default 30; 150 full-batch steps for digits)")
     p.add_argument("--lr", type=float, help="Adam's learning rate (default 0.1; 0.02 for digits)")
     p.add_argument("--seed", type=int, default=0, help="seeds the data, the starting weights and the batches (default 0)")
-    p.add_argument("-o", "--out", default=OUT, metavar="DIR", help=f"output folder (default {OUT}); a file name already taken "
-                   "there gets -2, -3, ...")
+    add_out(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_train)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..render import GraphvizMissing, write
 
 __all__ = ["UsageError", "OUT", "MAX_STEPS", "MAX_SAMPLES", "MAX_EPOCHS", "MAX_PARAMETERS", "MAX_LAYERS", "MAX_LR",
-           "MAX_SEED", "MAX_PRINT", "within", "output_dir", "new_file", "exists", "sizes", "save_plots", "save_drawing",
+           "MAX_SEED", "MAX_PRINT", "within", "add_out", "output_dir", "new_file", "exists", "sizes", "save_plots", "save_drawing",
            "save_figure", "save_new", "say", "bounded"]
 
 OUT = "gradflow-out"  # the default output folder (git-ignored)
@@ -96,6 +96,12 @@ def save_new(path: Path, data: bytes) -> Path:
 def within(option, value, least, most):
     if not least <= value <= most:
         raise UsageError(f"{option} must be from {least:,} to {most:,}, got {value:,}")
+
+
+def add_out(parser):
+    """The -o/--out folder of demo and train, where a file name already taken gets -2, -3, ... (``save_new``)."""
+    parser.add_argument("-o", "--out", default=OUT, metavar="DIR", help=f"output folder (default {OUT}); a file name "
+                        "already taken there gets -2, -3, ...")
 
 
 def output_dir(path) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ..training import micrograd_demo, pick_sample
-from .common import OUT, MAX_EPOCHS, output_dir, save_drawing, save_plots, within
+from .common import MAX_EPOCHS, add_out, output_dir, save_drawing, save_plots, within
 
 __all__ = ["add_demo", "run_demo"]
 
@@ -89,8 +89,7 @@ def add_demo(sub):
                        "loss + 1e-4·L2, SGD with the learning rate decayed from 1.0 to 0.1) and save the decision "
                        "boundary, the loss curve, and for one sample inside the margin: the network view of its "
                        "gradients, the computational graph of its loss and the graph of one neuron.")
-    p.add_argument("-o", "--out", default=OUT, metavar="DIR", help=f"output folder (default {OUT}); a file name already taken "
-                   "there gets -2, -3, ...")
+    add_out(p)
     p.add_argument("--epochs", type=int, default=100, help="training steps (default 100, as in micrograd)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_demo)
