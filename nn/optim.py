@@ -17,6 +17,7 @@ before the next pass. The formulas follow PyTorch's documentation for
 
 from __future__ import annotations
 
+import math
 
 import numpy as np
 
@@ -37,6 +38,23 @@ def _in_range(x, lo, hi, what, hi_open=True):
     if not ok:
         raise ValueError(f"{what} must be in [{lo}, {hi}{')' if hi_open else ']'}, got {x!r}")
     return float(x)
+
+
+_SUM = np.add.reduce
+
+
+def finite(a) -> bool:
+    """Whether every element of array a is finite; call it under ``np.errstate(over="ignore")`` (a sum may overflow).
+
+    The optimizers' check of a step, and ``nn.fast``'s of a batch's arrays.
+
+    >>> with np.errstate(all="ignore"):
+    ...     finite(np.array([1.0, 2.0])), finite(np.array([1.0, np.inf])), finite(np.array([1e308, 1e308]))
+    (True, False, True)
+    """
+    # One reduction instead of isfinite + all: any inf or NaN makes the sum inf or NaN; a sum that
+    # overflows with every term finite is sorted out by the exact test.
+    return math.isfinite(_SUM(a, axis=None)) or bool(np.isfinite(a).all())
 
 
 class Optimizer:
@@ -91,25 +109,28 @@ class Optimizer:
         >>> opt.update(np.array([2.0]), np.array([4.0])).tolist(), opt.t
         ([1.6], 1)
         """
-        if not np.isfinite(grad).all():
+        saved = dict(vars(self))  # the state every _update replaces (not mutates): put back if the step fails
+        self.t += 1
+        with np.errstate(over="ignore", invalid="ignore"):
+            # One sum each instead of isfinite + all. nn's own rules carry a gradient that is not finite
+            # into the result (``_CARRY``), so for them a finite result clears the gradient too; any
+            # other rule has its gradient checked before it runs, as it always had.
+            new = self._update(data, grad) if type(self) in _CARRY or finite(grad) else None
+            if new is not None and finite(new):
+                return new
+        vars(self).update(saved)
+        if not np.isfinite(grad).all():  # the gradient's error first, as before the result's
             k = int(np.argmin(np.isfinite(grad)))
             raise FloatingPointError(
                 f"{type(self).__name__}.step: parameter {self.params[k].label or '(unnamed)'} has gradient "
                 f"{float(grad[k])!r}; the loss overflowed or saw NaN (lower the learning rate or check the data)"
             )
-        saved = dict(vars(self))  # the state every _update replaces (not mutates): put back if the step fails
-        self.t += 1
-        with np.errstate(over="ignore", invalid="ignore"):
-            new = self._update(data, grad)
-        if not np.isfinite(new).all():
-            vars(self).update(saved)
-            k = int(np.argmin(np.isfinite(new)))
-            raise FloatingPointError(
-                f"{type(self).__name__}.step: the step would make parameter {self.params[k].label or '(unnamed)'} "
-                f"{float(new[k])!r} (from {float(data[k])!r}, gradient {float(grad[k])!r}); no parameter was "
-                f"changed; lower the learning rate (lr = {self.lr:g}) or scale the inputs down"
-            )
-        return new
+        k = int(np.argmin(np.isfinite(new)))
+        raise FloatingPointError(
+            f"{type(self).__name__}.step: the step would make parameter {self.params[k].label or '(unnamed)'} "
+            f"{float(new[k])!r} (from {float(data[k])!r}, gradient {float(grad[k])!r}); no parameter was "
+            f"changed; lower the learning rate (lr = {self.lr:g}) or scale the inputs down"
+        )
 
     def _update(self, data, grad):
         raise NotImplementedError(f"{type(self).__name__} must define _update(data, grad)")
@@ -250,6 +271,13 @@ class AdamW(Adam):
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+# The rules above, as nn ships them: a gradient that is not finite makes the result not finite (an inf
+# or NaN times a number, plus a number, over a root of its own square, or through np.maximum is never
+# finite again), so ``update`` checks the gradient only when the result is not finite. Exact classes:
+# a subclass may write its own rule, and has its gradient checked first.
+_CARRY = frozenset({SGD, RMSprop, Adam, AdamW})
 
 
 class Schedule:

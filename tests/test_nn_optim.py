@@ -240,3 +240,50 @@ def test_nan_gradient_is_a_clear_error():
     with pytest.raises(FloatingPointError, match="layer1.neuron1.w1 has gradient nan"):
         SGD([w], lr=0.1).step()
     assert w.data == 1.0
+
+
+# Every option of nn's own rules, for the check of a gradient that is not finite: update finds it from
+# the result (each rule carries it there), so these hold the rules to that.
+OWN_RULES = [
+    lambda ps: SGD(ps, lr=0.1), lambda ps: SGD(ps, lr=0.1, weight_decay=0.5),
+    lambda ps: SGD(ps, lr=0.1, momentum=0.9, dampening=1.0), lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    lambda ps: RMSprop(ps, lr=0.1), lambda ps: RMSprop(ps, lr=0.1, centered=True, momentum=0.5, weight_decay=0.1),
+    lambda ps: Adam(ps, lr=0.1), lambda ps: Adam(ps, lr=0.1, betas=(0.0, 0.0), amsgrad=True, weight_decay=0.1),
+    lambda ps: AdamW(ps, lr=0.1, amsgrad=True),
+]
+
+
+@pytest.mark.parametrize("rule", range(len(OWN_RULES)))
+def test_a_gradient_that_is_not_finite_is_named_by_every_rule_and_changes_nothing(rule):
+    import numpy as np
+
+    ps = [param(1.0, "a"), param(-2.0, "b"), param(0.0, "c")]
+    opt = OWN_RULES[rule](ps)
+    data = np.array([1.0, -2.0, 0.0])
+    opt.update(data, np.array([0.5, 1.0, -1.0]))  # a first step: the state (moments, velocity) is not 0
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(opt).items()}
+    for at in range(3):
+        for bad in (math.inf, -math.inf, math.nan):
+            grad = np.array([0.5, 1.0, -1.0])
+            grad[at] = bad
+            with pytest.raises(FloatingPointError, match=f"parameter {'abc'[at]} has gradient {bad!r}"):
+                opt.update(data, grad)
+            for k, v in vars(opt).items():
+                assert np.array_equal(v, before[k], equal_nan=True) if isinstance(v, np.ndarray) else v == before[k]
+    # Huge but finite: sums that overflow are not taken for an inf.
+    assert np.isfinite(SGD(ps, lr=1e-300).update(np.array([1e308, 1e308, 1e308]), np.array([1e308] * 3))).all()
+
+
+def test_a_rule_of_ones_own_has_its_gradient_checked_before_it_runs():
+    import numpy as np
+
+    class Clipped(SGD):  # a rule that would hide the NaN: its gradient is checked first, as always
+        def _update(self, data, grad):
+            self.ran = True
+            return data - self.lr * np.nan_to_num(grad)
+
+    opt = Clipped([param(1.0, "w")], lr=0.1)
+    with pytest.raises(FloatingPointError, match="parameter w has gradient nan"):
+        opt.update(np.array([1.0]), np.array([math.nan]))
+    assert opt.t == 0 and not hasattr(opt, "ran")
+    assert opt.update(np.array([1.0]), np.array([2.0])).tolist() == [0.8]

@@ -35,25 +35,13 @@ True
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from ..optim import finite
 
 __all__ = ["Views", "finite"]
 
 _SUM = np.add.reduce
-
-
-def finite(a) -> bool:
-    """Whether every element of array a is finite; call it under ``np.errstate(over="ignore")`` (a sum may overflow).
-
-    >>> with np.errstate(all="ignore"):
-    ...     finite(np.array([1.0, 2.0])), finite(np.array([1.0, np.inf])), finite(np.array([1e308, 1e308]))
-    (True, False, True)
-    """
-    # One reduction instead of isfinite + all: any inf or NaN makes the sum inf or NaN; a sum that
-    # overflows with every term finite is sorted out by the exact test.
-    return math.isfinite(_SUM(a, axis=None)) or bool(np.isfinite(a).all())
 
 
 def _block(ix, b, start):
