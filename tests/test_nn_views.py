@@ -244,3 +244,51 @@ def test_fit_puts_passes_back_to_zero_and_leaves_other_leaves_alone():
     assert {p.passes for p in model.parameters()} == {2}
     fit(model, X, y, loss="bce_with_logits", epochs=2, progress=False)
     assert {p.passes for p in model.parameters()} == {0}
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in reduce:RuntimeWarning")  # numpy's, on both paths
+def test_terms_whose_sum_overflows_are_no_error_as_in_dense(monkeypatch):
+    # Each term finite (1.69e308), their sum not: the loss is inf and training goes on, on either path
+    # (the views check the terms exactly when their sum is not finite, as the exact test sorts out).
+    X, y = np.array([[1e-10], [2e-10]]), np.array([0.0, 0.0])
+
+    def make():
+        model = Neuron(1, activation="linear", seed=0)
+        model.w[0].data, model.b.data = 1.0, 1.3e154
+        return model
+
+    (a, ha, used), (b, hb, _) = _two_ways(monkeypatch, make, X, y, lambda m: SGD(m.parameters(), lr=1e-160),
+                                          loss="mse", epochs=2)
+    assert used == 2 and ha.loss == [np.inf, np.inf]
+    np.testing.assert_array_equal(_bits(_state(a)[0]), _bits(_state(b)[0]))
+    _same_history(ha, hb)
+
+
+def test_a_gradient_of_the_loss_past_floats_range_is_the_losss_error_on_both_paths(monkeypatch):
+    # Terms all finite, one gradient not: the views find it from the weights' gradients and raise the
+    # loss's error (naming the sample), not the weights', with nothing added, as the gather path does.
+    X, y = moons(12, seed=0)
+    y = 2.0 * y - 1.0
+    model = MLP(2, [3, 1], seed=0)
+    params = model.parameters()
+    errors = []
+    for views in (True, False):
+        if not views:
+            monkeypatch.setattr(nn.fast.replay.Views, "of", classmethod(lambda cls, *a: None))
+        replay = nn.fast.replay.Replay(model, nn.train.get_loss("hinge"), None, params=params, checked=True)
+        twin = replay.vterm
+
+        def bad(S, T, seed):
+            terms, G = twin(S, T, seed)
+            G[3, 0] = np.inf
+            return terms, G
+
+        replay.vterm = bad
+        replay.store = store = Store(params)
+        store.zero()
+        with pytest.raises(OverflowError) as got:
+            replay(model, replay.loss, X, y, None)
+        assert (replay._views[1] is not None) == views
+        errors.append(str(got.value))
+        assert _bits(store.grad).tolist() == [0] * len(params)
+    assert errors[0] == errors[1] and errors[0].startswith("sample 3: the gradient of the hinge loss")

@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -269,11 +270,12 @@ class Replay:
             parts.append((self.params, self.dense.backward(G)))
         return parts
 
-    def _penalty(self, out=None):
+    def _penalty(self, out=None, p=None):
         # The gradient of penalty's λ1·Σ|p| + λ2·Σp², parameter by parameter; ``out``: an array to write it in
         # (a step then allocates no new array of every parameter: at width 256 a fresh 534 kB array
-        # costs page faults of its own).
-        p = np.asarray(self._read(self.params), dtype=float)
+        # costs page faults of its own); ``p``: the parameters' values, when the caller has them.
+        if p is None:
+            p = np.asarray(self._read(self.params), dtype=float)
         if self.reg.l2:
             grads = np.multiply(2.0 * self.reg.l2, p, out=out)  # 2.0 * l2 * p, the same product
         elif out is None:
@@ -323,26 +325,37 @@ class Replay:
         # __call__'s work for one chunk through ``views``: the same operations in the same order as
         # _replay/_twin, deliver and the BatchResult, without gathering the weights or scattering their
         # gradients, and without the rows of aux. The errors come at the same points, with the same
-        # words, and no gradient is added unless every check passes.
+        # words, and no gradient is left added unless every check passes.
         self._width(X)
         n = len(y)
         with np.errstate(all="ignore"):  # every result is checked, and an error names what overflowed
             Z = views.run(X)
             terms, G = self.vterm(Z, y, 1.0 / n)
-            ok = finite(terms) and finite(G)
-            if ok:
-                views.add(views.gradients(G))  # checked first, as Dense.backward checks before check_scores
+            total = _SUM(terms)
+            added = views.put(views.gradients(G))
+            # The terms and their gradients G are checked only when a cheap aggregate is not finite: a
+            # term that is not finite makes their sum so, and a gradient, the last layer's bias gradient
+            # (G's column sum, through the layer's activation), which ``put`` checks with the others.
+            # Then in _twin's order: the loss's error first, then the weights' gradients'.
+            ok = added and math.isfinite(total) or finite(terms) and finite(G)
         if not ok:
+            views.clear()  # nothing added after all
             self._explain(Z, y, terms, G, 0)  # raises, as _twin does, outside the errstate
+        if not added:
+            views.clear()
+            raise views.overflow()
         try:
             self.loss.check_scores(Z)
         except Exception:
-            views.clear()  # nothing added after all
+            views.clear()
             raise
+        if not math.isfinite(total):
+            total = _SUM(terms)  # the sum again, outside the errstate: numpy's overflow warning, as before
         if self.bulk:
-            self.store.add(self.params, self._penalty(out=self._views[2]))
+            data, grad = views.held
+            grad += self._penalty(out=self._views[2], p=data)  # store.add(self.params, ...) without its lookups
         # float(aux[:, 0].mean()) as __call__ computes it: the same sum, divided by n.
-        return BatchResult(float(_SUM(terms)) / n, Z)
+        return BatchResult(float(total) / n, Z)
 
     def gradients(self, X, y):
         """``(BatchResult, parts)``: what a call computes, its gradients as parts [(leaves, gradients)] added nowhere.

@@ -83,6 +83,7 @@ class Views:
         # The views, made again if the store's arrays were replaced (a new leaf concatenated).
         data, grad = self.store.data, self.store.grad
         self._arrays = data, grad
+        self.held = data[: self.store.held], grad[: self.store.held]  # the optimizer's parameters
         self.layers, self.grads = [], []
         for start, m, k, op, arg in self.spans:
             block = data[start : start + m * (k + 1)].reshape(m, k + 1)
@@ -136,16 +137,26 @@ class Views:
         Run under np.errstate(all="ignore"), as ``gradients``.
 
         All or none: a gradient past float's range puts every one back to 0 and raises ``Dense``'s error.
+        """
+        if not self.put(parts):
+            self.clear()
+            raise self.overflow()
+
+    def put(self, parts) -> bool:
+        """``add`` without its error: whether every gradient is finite (if not, ``clear`` and ``overflow`` are next).
+
         One check of the whole block instead of one per part: 0 + g is g.
         """
         for (gw, gb), (into_w, into_b) in zip(parts, reversed(self.grads)):
             into_w += gw
             into_b += gb
         self.store.fresh = False
-        if not finite(self.store.grad[: self.end]):
-            self.clear()
-            raise OverflowError("backward: a weight's gradient (summed over the samples) is past the range of a "
-                                "float; no gradient was changed")
+        return finite(self.store.grad[: self.end])
+
+    @staticmethod
+    def overflow():
+        return OverflowError("backward: a weight's gradient (summed over the samples) is past the range of a "
+                             "float; no gradient was changed")
 
     def clear(self):
         """Put the layers' gradients back to 0, as ``add`` found them."""
