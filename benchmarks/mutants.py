@@ -74,10 +74,11 @@ TARGETS = {
     ),
     "engine": Target(
         # The lesson and its fast twin: a slip in either must show (tests/test_fast.py holds them equal).
-        files=("engine/value.py", "engine/fast.py", "engine/messages.py", "engine/args.py"),
+        files=("engine/value.py", "engine/parts.py", "engine/hook.py", "engine/fast.py", "engine/messages.py",
+               "engine/args.py"),
         tests=("tests/test_errors.py", "tests/test_ops.py", "tests/test_engine.py", "tests/test_fast.py",
                "tests/test_random_graphs.py", "tests/test_viz_passes.py", "tests/test_viz_steps.py",
-               "tests/test_batch.py", "engine/value.py", "engine/args.py"),
+               "tests/test_batch.py", "engine/value.py", "engine/parts.py", "engine/hook.py", "engine/args.py"),
     ),
 }
 

@@ -1,13 +1,11 @@
 """Value: one number, its gradient, and the rule that made it.
 
 A Value is a ``Leaf`` (an input, a parameter, a constant) or a ``Node``, which
-an operator made through ``_node`` with the rule's row from the op table
-(``engine.ops.OPS``). ``steps()`` is backpropagation as a lecture
-draws it: order the graph so that each node comes after its inputs, then walk
-it backwards, sending each node's gradient to its inputs times the local
-derivatives. ``backward()`` runs that same loop, written out for speed in
-engine/fast.py. Every Value is finite unless ``Value.allow_nonfinite()`` says
-otherwise.
+an operator made through ``_node`` with its rule's row of the op table
+(engine/ops.py). ``steps()`` is backpropagation as a lecture draws it: order
+the graph so that each node comes after its inputs, then walk it backwards,
+sending each node's gradient to its inputs times the local derivatives.
+``backward()`` runs that same loop, written out for speed in engine/fast.py.
 
 >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
 >>> c = a * b + a
@@ -20,32 +18,21 @@ from __future__ import annotations
 
 import itertools
 import math
-from contextvars import ContextVar
 from typing import Iterator, NamedTuple
 
-from . import fast
+from . import fast, hook
 from .args import allow_nonfinite, is_int, nonfinite_ok, number, type_name
+from .hook import recording, recordings
 from .messages import refuse_result, step_failed, step_overflowed
 from .ops import OPS, DomainError, choose
+from .parts import NOT_COMPUTED, LeafParts, NodeParts, leaf_kind
 
-__all__ = ["Value", "Leaf", "Node", "Step", "topo", "NOT_COMPUTED", "DomainError", "recording", "recordings"]
-
-# A gradient no backward pass has reached yet. It is 0.0, so a pass can add to
-# it, but an object of its own, so that a drawing can tell "not computed" from 0.
-NOT_COMPUTED = float("0.0")
+__all__ = ["Value", "Leaf", "Node", "Step", "topo", "NOT_COMPUTED", "DomainError"]
 
 ADD, SUB, MUL, DIV, NEG = (OPS[n] for n in ("add", "sub", "mul", "div", "neg"))
 POW, POWV, MAX, SPLIT = OPS["pow"], OPS["powv"], OPS["max"], OPS["split"]
 EXP, LOG, SIGMOID, TANH, RELU = OPS["exp"], OPS["log"], OPS["sigmoid"], OPS["tanh"], OPS["relu"]
 LEAKY_RELU, ELU, SOFTPLUS = OPS["leaky_relu"], OPS["elu"], OPS["softplus"]
-
-# The replay's one way in (engine/replay/record.py): while it records a graph
-# to run over a whole batch, it sees every node made and every read of a
-# node's data, since Python control flow on it could differ for another sample.
-# `recordings` holds every recording running, in any thread: nearly always
-# empty, and a test of it costs a node less than a lookup of the context.
-recording: ContextVar = ContextVar("recording", default=None)
-recordings: set = set()
 
 _ids = itertools.count()  # leaves are numbered as they are made (Leaf.id)
 _new = object.__new__
@@ -56,7 +43,7 @@ def _node(data, rule, a, b=None, arg=None):
     """The one place a computed node is made: ``data`` is what ``rule`` gives for a (and b)."""
     if data - data:  # nan for inf and nan, 0.0 for every finite float: cheaper than a call
         refuse_result(data, rule, a, b, arg)
-    if recordings:
+    if recordings:  # the replay is recording somewhere (engine/hook.py)
         rec = recording.get()
         if rec is not None:
             data = rec.made(data, a, b)
@@ -159,9 +146,7 @@ class Value:
     def __init__(self, data, label="", *, kind="input"):
         if not isinstance(label, str):
             raise TypeError(f"Value label must be a str, got {type_name(label)}")
-        if kind not in ("input", "param", "const"):
-            raise ValueError(f"Value kind must be 'input', 'param' or 'const', got {kind!r}")
-        _leaf(self, number(data, "Value"), label, kind)
+        _leaf(self, number(data, "Value"), label, leaf_kind(kind))
 
     allow_nonfinite = staticmethod(allow_nonfinite)  # `with Value.allow_nonfinite():` lets inf and nan in
 
@@ -188,24 +173,9 @@ class Value:
         op = f", op={self.op!r}" if self.rule else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{op}{label})"
 
-    # Comparisons read the data (so that `if loss < 0.1` works), and so does float();
-    # equality stays identity so that Values can live in sets and dicts.
-    def __float__(self):
-        _read("float()", self, None)
-        return float(self.data)
-
-    def __lt__(self, other):
-        return _read("<", self, other) < _data(other)
-
-    def __le__(self, other):
-        return _read("<=", self, other) <= _data(other)
-
-    def __gt__(self, other):
-        return _read(">", self, other) > _data(other)
-
-    def __ge__(self, other):
-        return _read(">=", self, other) >= _data(other)
-
+    # <, <=, >, >= and float() read data (so that `if loss < 0.1` works), showing each
+    # read to a recording (engine/hook.py); equality stays identity, for sets and dicts.
+    __lt__, __le__, __gt__, __ge__, __float__ = hook.lt, hook.le, hook.gt, hook.ge, hook.to_float
     __hash__ = object.__hash__
 
     # --- operators: each computes its data and makes the node with _node -----------
@@ -424,18 +394,6 @@ def _local(v, chosen):
     return v.rule.d(*xs, v.data, v.arg)
 
 
-def _data(x):
-    return x.data if isinstance(x, Value) else x
-
-
-def _read(symbol, value, other):
-    # value's data, shown first to a recording (a comparison there could branch per sample).
-    rec = recording.get()
-    if rec is not None:
-        rec.read(symbol, value, other)
-    return value.data
-
-
 def _put_back(saved):
     for v, g, n in saved:
         if v.rule is None:
@@ -443,55 +401,25 @@ def _put_back(saved):
         v.grad = g
 
 
-class Leaf(Value):
+class Leaf(Value, LeafParts):
     """A Value no op made: an input, a parameter or a constant.
 
-    ``kind`` says which ('input', 'param' or 'const'); ``passes`` counts the
-    backward passes summed in ``grad`` since the leaf was made or zeroed (a
-    drawing says when gradients add up); ``id`` numbers leaves in the order
-    they were made (engine.replay tells a graph's own constants by it).
-
-    >>> w = Value(3.0, "w", kind="param")
-    >>> y = w * w
-    >>> y.backward(); y.backward(); w.grad, w.passes
-    (12.0, 2)
-    >>> y.zero_grad(); w.grad, w.passes
-    (0.0, 0)
+    ``kind`` says which; ``passes`` counts the backward passes summed in its
+    ``grad``; ``id`` numbers leaves in the order they were made
+    (engine.replay tells a graph's own constants by it). See engine/parts.py.
     """
 
-    # No op made a leaf: its rule is None, held in a slot because every
-    # backward pass reads it (a slot is read faster than a class attribute).
+    # rule is None, yet in a slot: every backward pass reads it, and a slot is read faster than a class attribute.
     __slots__ = ("rule", "_kind", "_passes", "id")
     arg = None
     inputs = ()
 
-    @property
-    def kind(self) -> str:
-        return self._kind
 
-    @kind.setter
-    def kind(self, kind):
-        if kind not in ("input", "param", "const"):
-            raise ValueError(f"a leaf's kind is 'input', 'param' or 'const', got {kind!r}")
-        self._kind = kind
-
-    @property
-    def passes(self) -> int:
-        return self._passes
-
-    @passes.setter
-    def passes(self, n):
-        if not is_int(n) or n < 0:
-            raise ValueError(f"passes must be an int >= 0 (0 or 1 for a computed node), got {n!r}")
-        self._passes = int(n)
-
-
-class Node(Value):
+class Node(Value, NodeParts):
     """A Value an op made: the op table's ``rule``, its inputs and the op's ``arg``.
 
-    The inputs sit in two slots, ``_a`` and ``_b`` (None for one input),
-    rather than a tuple: one object fewer a node. With ``data``, ``grad`` and
-    ``label``, that is seven slots, 88 bytes a node plus its two floats.
+    Its inputs sit in two slots, ``_a`` and ``_b`` (None for one input), not
+    in a tuple: one object fewer a node.
 
     >>> x = Value(2.0)
     >>> y = x ** 3
@@ -505,26 +433,3 @@ class Node(Value):
     def inputs(self) -> tuple:
         """The input Values in order, duplicates kept: ``(a * a).inputs`` has two."""
         return (self._a,) if self._b is None else (self._a, self._b)
-
-    @property
-    def kind(self) -> str:
-        """Always 'op' (a leaf's is 'input', 'param' or 'const')."""
-        return "op"
-
-    @kind.setter
-    def kind(self, kind):
-        raise ValueError("only a leaf's kind can be set, to 'input', 'param' or 'const'; not a computed node's")
-
-    @property
-    def passes(self) -> int:
-        """1 once a backward pass reached this node, else 0 (a leaf counts them: see ``Leaf``)."""
-        return 0 if self.grad is NOT_COMPUTED else 1
-
-    @passes.setter
-    def passes(self, n):
-        if not is_int(n) or not 0 <= n <= 1:
-            raise ValueError(f"passes must be an int >= 0 (0 or 1 for a computed node), got {n!r}")
-        if n == 0:
-            self.grad = NOT_COMPUTED
-        elif self.grad is NOT_COMPUTED:
-            self.grad = 0.0

@@ -486,7 +486,7 @@ def test_recording_leaves_value_alone_and_other_threads_free_to_compare():
 def test_a_recording_is_registered_only_while_it_runs_and_nodes_elsewhere_stay_plain():
     import threading
 
-    from engine.value import recordings
+    from engine.hook import recordings
 
     made = []
 

@@ -27,7 +27,8 @@ import sys
 import numpy as np
 
 from ..args import type_name
-from ..value import Value, recording, recordings, topo
+from ..hook import recording, recordings
+from ..value import Value, topo
 
 __all__ = ["ReplayError", "Tagged", "Recording", "compare"]
 
@@ -69,8 +70,8 @@ _KEEPS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "
 # engine.value's own (relu written out, the finiteness test), are the op's
 # branches, which its numpy twin replays for every sample. Any other read is
 # control flow that could branch, and is refused; Value's comparisons and
-# float() read in engine.value too, so Recording.read refuses those itself.
-_ENGINE_MODULES = frozenset({"engine.ops", "engine.value"})
+# float() read in engine.hook, so Recording.read refuses those itself.
+_ENGINE_MODULES = frozenset({"engine.ops", "engine.value", "engine.hook"})
 
 
 def _reading(name, what):
@@ -203,10 +204,10 @@ class Recording:
         return data
 
     def read(self, symbol, value, other):
-        """Called by Value's comparisons and float() before they read (engine.value.recording).
+        """Called by Value's comparisons and float() before they read (engine.hook.recording).
 
         A node whose data is tagged is refused, and so is a tagged number on
-        the other side (they compare inside engine.value, where a tagged
+        the other side (they compare inside engine.hook, where a tagged
         number's own refusal stays quiet), and a leaf made before fn that was
         not tagged (a parameter the caller did not name, which fn's graph may
         not even use): it may change between steps.

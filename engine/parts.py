@@ -1,0 +1,88 @@
+"""What a Leaf and a Node answer besides data and grad: their kind and their passes.
+
+engine/value.py declares each class's slots (slots must sit in the class
+itself); the properties that read them, and check what a user assigns, are
+here, apart from the lesson. A leaf's ``kind`` is 'input', 'param' or 'const'
+(a user may change it: ``b.kind = 'const'`` freezes b); a node's is 'op'.
+``passes`` counts the backward passes summed in a leaf's grad; a node shows
+the latest pass only, so its count is 0 or 1.
+
+>>> from engine import Value
+>>> w = Value(3.0, kind="param")
+>>> y = w * w
+>>> y.backward(); y.backward()
+>>> (w.kind, w.passes), (y.kind, y.passes)
+(('param', 2), ('op', 1))
+"""
+
+from __future__ import annotations
+
+from .args import is_int
+
+__all__ = ["NOT_COMPUTED", "KINDS", "leaf_kind", "LeafParts", "NodeParts"]
+
+# A gradient no backward pass has reached yet. It is 0.0, so a pass can add to
+# it, but an object of its own, so that a drawing can tell "not computed" from 0.
+NOT_COMPUTED = float("0.0")
+
+KINDS = ("input", "param", "const")
+
+
+def leaf_kind(kind) -> str:
+    """``kind`` if a leaf can be of it, else a ValueError naming the three."""
+    if kind not in KINDS:
+        raise ValueError(f"a leaf's kind is 'input', 'param' or 'const', got {kind!r}")
+    return kind
+
+
+def _passes(n, most=None) -> int:
+    if not is_int(n) or n < 0 or (most is not None and n > most):
+        raise ValueError(f"passes must be an int >= 0 (0 or 1 for a computed node), got {n!r}")
+    return int(n)
+
+
+class LeafParts:
+    """A leaf's ``kind`` and ``passes``, held in its slots ``_kind`` and ``_passes``."""
+
+    __slots__ = ()
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @kind.setter
+    def kind(self, kind):
+        self._kind = leaf_kind(kind)
+
+    @property
+    def passes(self) -> int:
+        return self._passes
+
+    @passes.setter
+    def passes(self, n):
+        self._passes = _passes(n)
+
+
+class NodeParts:
+    """A node's ``kind``, always 'op', and ``passes``, read from whether its grad was computed."""
+
+    __slots__ = ()
+
+    @property
+    def kind(self) -> str:
+        return "op"
+
+    @kind.setter
+    def kind(self, kind):
+        raise ValueError("only a leaf's kind can be set, to 'input', 'param' or 'const'; not a computed node's")
+
+    @property
+    def passes(self) -> int:
+        return 0 if self.grad is NOT_COMPUTED else 1
+
+    @passes.setter
+    def passes(self, n):
+        if _passes(n, most=1) == 0:
+            self.grad = NOT_COMPUTED
+        elif self.grad is NOT_COMPUTED:
+            self.grad = 0.0
