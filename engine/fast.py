@@ -48,37 +48,40 @@ def order(root, mark, unreached):
     # ``v`` waits to be emitted until both its inputs are marked; an unmarked
     # computed input is marked and taken up first, while v waits on the
     # stack. Keeping the top in a local (not stack[-1], which Python does not
-    # specialise) and never pushing an exit marker halve topo's list work.
+    # specialise) and never pushing an exit marker halve topo's list work;
+    # a node taken back from the stack has its first input done, so only its
+    # second is looked at again.
     stack, v = [], root
     push, pop, emit = stack.append, stack.pop, nodes.append
     while True:
+        # Down the first inputs: each unmarked computed one is marked and taken up first.
         a = v._a
-        if a.grad is not mark:
-            if a.rule is not None:
-                if a.grad is not unreached:
-                    saved.append((a, a.grad))
-                a.grad = mark
-                push(v)
-                v = a
-                continue
-            if a not in leaves:
-                leaves[a] = a.grad
-        b = v._b
-        if b is not None and b.grad is not mark:
-            if b.rule is not None:
-                if b.grad is not unreached:
-                    saved.append((b, b.grad))
-                b.grad = mark
-                push(v)
-                v = b
-                continue
-            if b not in leaves:
-                leaves[b] = b.grad
-        emit(v)
-        if not stack:
-            break
-        v = pop()
-    return nodes, leaves, saved
+        while a.rule is not None and a.grad is not mark:
+            if a.grad is not unreached:
+                saved.append((a, a.grad))
+            a.grad = mark
+            push(v)
+            v = a
+            a = v._a
+        if a.rule is None and a not in leaves:
+            leaves[a] = a.grad
+        # v's first input is done, and so is that of every node popped below.
+        while True:
+            b = v._b
+            if b is not None and b.grad is not mark:
+                if b.rule is not None:
+                    if b.grad is not unreached:
+                        saved.append((b, b.grad))
+                    b.grad = mark
+                    push(v)
+                    v = b
+                    break
+                if b not in leaves:
+                    leaves[b] = b.grad
+            emit(v)
+            if not stack:
+                return nodes, leaves, saved
+            v = pop()
 
 
 def backward(root, seed, unreached, check):
