@@ -292,3 +292,48 @@ def test_a_gradient_of_the_loss_past_floats_range_is_the_losss_error_on_both_pat
         errors.append(str(got.value))
         assert _bits(store.grad).tolist() == [0] * len(params)
     assert errors[0] == errors[1] and errors[0].startswith("sample 3: the gradient of the hinge loss")
+
+
+def test_weight_gradients_written_in_place_are_0_plus_g_even_from_a_blas_that_gives_minus_zero(monkeypatch):
+    # The views write each weight gradient straight into the store, then add 0.0 to the block, which is
+    # what 0 + g (Dense's scatter into zeros) gives. OpenBLAS sums from +0.0; a library that gave −0.0
+    # for a sum of −0.0 products would otherwise leave −0.0 where Dense has 0.0.
+    real = np.matmul
+
+    def minus_zero(a, b, out=None):
+        got = real(a, b, out=out)
+        got[got == 0.0] = -0.0
+        return got
+
+    monkeypatch.setattr(nn.fast.views, "_MATMUL", minus_zero)
+    model = MLP(2, [4, 3, 1], seed=0)
+    params = model.parameters()
+    dense, store = Dense(*model._dense(params), checked=True), Store(params)
+    views = Views.of(dense, store, params)
+    X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, -3.0]])
+    G = np.array([[-0.0], [0.5], [-0.0]])
+    dense.forward(X, dense.values())
+    want = 0.0 + dense.backward(G)
+    np.testing.assert_array_equal(views.forward(X), dense.forward(X, dense.values()))
+    store.zero()
+    views.backward(G)
+    assert (want == 0.0).any()
+    np.testing.assert_array_equal(_bits(store.grad), _bits(want))
+
+
+def test_a_hidden_sum_past_floats_range_that_relu_hides_is_still_the_error_dense_gives(monkeypatch):
+    # Layer 1's sums go to −inf for sample 1; ReLU makes them 0 and every later number is finite, so
+    # only the check of every layer's sums sees it.
+    X, y = np.array([[1.0], [1e200]]), np.array([1.0, -1.0])
+    errors = []
+    for views in (True, False):
+        if not views:
+            monkeypatch.setattr(nn.fast.replay.Views, "of", classmethod(lambda cls, *a: None))
+        model = MLP(1, [2, 1], seed=0)
+        for p in model.layers[0].parameters():
+            p.data = -1e200
+        with pytest.raises(OverflowError) as got:
+            fit(model, X, y, loss="hinge", epochs=1, progress=False)
+        errors.append(str(got.value))
+        assert all(p.grad == 0.0 for p in model.parameters())
+    assert errors[0] == errors[1] and errors[0].startswith("sample 1: add: the weighted sum of neuron 1 of layer 1")

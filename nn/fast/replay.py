@@ -332,10 +332,10 @@ class Replay:
             Z = views.run(X)
             terms, G = self.vterm(Z, y, 1.0 / n)
             total = _SUM(terms)
-            added = views.put(views.gradients(G))
+            added = views.write(G)
             # The terms and their gradients G are checked only when a cheap aggregate is not finite: a
             # term that is not finite makes their sum so, and a gradient, the last layer's bias gradient
-            # (G's column sum, through the layer's activation), which ``put`` checks with the others.
+            # (G's column sum, through the layer's activation), which ``write`` checks with the others.
             # Then in _twin's order: the loss's error first, then the weights' gradients'.
             ok = added and math.isfinite(total) or finite(terms) and finite(G)
         if not ok:

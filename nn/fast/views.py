@@ -1,4 +1,4 @@
-"""Known layers run straight on a ``Store``'s arrays: weights read as views, gradients added in place.
+"""Known layers run straight on a ``Store``'s arrays: weights read as views, gradients written in place.
 
 ``engine.replay.Dense`` names every weight by its position in a list of
 leaves, so each step gathers the weights out of the parameters' array
@@ -10,13 +10,15 @@ layer is a block of shape (neurons, k + 1): its weights are the view
 ``block[:, :k]`` and its biases ``block[:, k]``, read and written without a
 copy. ``Views`` does ``Dense.forward`` and ``Dense.backward`` on those views,
 the same operations on the same numbers in the same order (the matrix
-products only see another row stride), so the results are the same bits.
+products only see another row stride, and write the weights' gradients
+straight into the store), so the results are the same bits.
 
 It is made only when every layer is laid out that way in the store (``of``
 returns None otherwise, and ``Dense`` does the work). Errors are ``Dense``'s
-own, and no gradient is added when one is raised: a forward pass past float's
-range is run again by ``Dense``, which names the sample; a gradient past it
-puts the layers' gradients back to 0 and raises ``Dense.backward``'s words.
+own, and no gradient is left added when one is raised: a forward pass past
+float's range (in any layer: one check of every layer's sums) is run again by
+``Dense``, which names the sample; a gradient past it puts the layers'
+gradients back to 0 and raises ``Dense.backward``'s words.
 
 >>> from nn import MLP
 >>> from nn.fast import Store
@@ -42,6 +44,7 @@ from ..optim import finite
 __all__ = ["Views", "finite"]
 
 _SUM = np.add.reduce
+_MATMUL = np.matmul  # one name, so that a test can stand in for a BLAS that gives −0.0
 
 
 def _block(ix, b, start):
@@ -58,6 +61,7 @@ class Views:
     def __init__(self, dense, store, spans):
         self.dense, self.store, self.spans = dense, store, spans  # spans: (start, neurons, k, op, arg) per layer
         self.end = spans[-1][0] + spans[-1][1] * (spans[-1][2] + 1)  # the layers fill grad[:end], one after another
+        self.width = sum(m for _, m, _, _, _ in spans)  # every layer's neurons: a sample's weighted sums
         self._bind()
 
     @classmethod
@@ -88,70 +92,62 @@ class Views:
         for start, m, k, op, arg in self.spans:
             block = data[start : start + m * (k + 1)].reshape(m, k + 1)
             gblock = grad[start : start + m * (k + 1)].reshape(m, k + 1)
-            self.layers.append((block[:, :k], block[:, k], op, arg))
+            self.layers.append((block[:, :k], block[:, :k].T, block[:, k], op, arg))
             self.grads.append((gblock[:, :k], gblock[:, k]))
         self._kept = None
 
     def forward(self, X):
         """The last layer's outputs for every row of X, with the store's values (``Dense.forward``)."""
-        with np.errstate(all="ignore"):  # checked, once per layer, with the sample named
+        with np.errstate(all="ignore"):  # checked, with the sample named
             return self.run(X)
 
     def run(self, X):
-        # forward's work, under the caller's np.errstate(all="ignore").
+        # forward's work, under the caller's np.errstate(all="ignore"). Every layer's weighted sums Z go
+        # into one new array, checked once at the end: a sum past float's range in any layer (which an
+        # activation may hide: ReLU makes −inf 0) sends the batch to ``Dense``, which names the sample.
         if self._arrays[0] is not self.store.data or self._arrays[1] is not self.store.grad:
             self._bind()
         H, kept = np.asarray(X, dtype=float), []
-        for W, b, op, arg in self.layers:
-            Z = H @ W.T
+        n = len(H)
+        sums, at = np.empty(n * self.width), 0
+        for W, WT, b, op, arg in self.layers:
+            m = len(b)
+            Z = _MATMUL(H, WT, out=sums[at : at + n * m].reshape(n, m))  # H @ W.T, written in place
+            at += n * m
             Z += b
-            if not finite(Z):
-                self._kept = None
-                return self.dense.forward(X, self.store.data[: self.store.held])  # raises, naming the sample
             out = Z if op is None else op.vf(Z, arg)
             kept.append((H, W, Z, out))
             H = out
+        if not finite(sums):
+            self._kept = None
+            return self.dense.forward(X, self.store.data[: self.store.held])  # raises, naming the sample
         self._kept = kept
         return H
 
-    def gradients(self, G):
-        """``Dense.backward``'s gradients given d(loss)/d(outputs) G: (weights, biases) per layer, last first.
+    def write(self, G) -> bool:
+        """``Dense.backward`` given d(loss)/d(outputs) G, into the store's ``grad``, whose gradients must all be 0.
 
-        Not checked yet (``add`` checks them), added nowhere yet; run under np.errstate(all="ignore").
+        Run under np.errstate(all="ignore"). Returns whether every gradient is finite; if not,
+        ``clear`` and ``overflow`` are next (``backward`` does both).
+
+        The weights' gradients are written by their matrix products straight into the store (no array
+        of them, no add), then the whole block gets + 0.0, which is what 0 + g gave: −0.0 becomes 0.0,
+        every other number is left as it is. The biases' sums are added, as before.
         """
         if self._kept is None:
-            raise RuntimeError("Views.gradients: run forward first")
-        parts = []
+            raise RuntimeError("Views.write: run forward first")
         for n in range(len(self.layers) - 1, -1, -1):
-            (_, _, op, arg), (H, W, Z, out) = self.layers[n], self._kept[n]
+            (_, _, _, op, arg), (H, W, Z, out), (into_w, into_b) = self.layers[n], self._kept[n], self.grads[n]
             if op is not None:
                 G = G * op.vd(Z, out, arg)[0]
-            parts.append((G.T @ H, _SUM(G, axis=0)))  # G.sum(axis=0), without the method's dispatch
+            _MATMUL(G.T, H, out=into_w)
+            into_b += _SUM(G, axis=0)  # G.sum(axis=0), without the method's dispatch
             if n:
                 G = G @ W
-        return parts
-
-    def add(self, parts):
-        """Add ``gradients``' parts into the store's ``grad``, whose gradients must all be 0 (``Store.zero``).
-
-        Run under np.errstate(all="ignore"), as ``gradients``.
-
-        All or none: a gradient past float's range puts every one back to 0 and raises ``Dense``'s error.
-        """
-        if not self.put(parts):
-            self.clear()
-            raise self.overflow()
-
-    def put(self, parts) -> bool:
-        """``add`` without its error: whether every gradient is finite (if not, ``clear`` and ``overflow`` are next).
-
-        One check of the whole block instead of one per part: 0 + g is g.
-        """
-        for (gw, gb), (into_w, into_b) in zip(parts, reversed(self.grads)):
-            into_w += gw
-            into_b += gb
+        block = self.store.grad[: self.end]
+        block += 0.0
         self.store.fresh = False
-        return finite(self.store.grad[: self.end])
+        return finite(block)  # one check of the whole block instead of one per layer
 
     @staticmethod
     def overflow():
@@ -159,13 +155,16 @@ class Views:
                              "float; no gradient was changed")
 
     def clear(self):
-        """Put the layers' gradients back to 0, as ``add`` found them."""
+        """Put the layers' gradients back to 0, as ``write`` found them."""
         self.store.grad[: self.end] = 0.0
         self.store.fresh = True
 
     def backward(self, G):
-        """``gradients`` then ``add``, into a store whose gradients are all 0."""
+        """``write``, into a store whose gradients are all 0; all or none: a gradient past float's range puts
+        every one back to 0 and raises ``Dense``'s error."""
         if not self.store.fresh:
             raise RuntimeError("Views.backward: the store's gradients are not all 0 (Store.zero() first)")
         with np.errstate(all="ignore"):
-            self.add(self.gradients(G))
+            if not self.write(G):
+                self.clear()
+                raise self.overflow()
