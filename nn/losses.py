@@ -99,6 +99,15 @@ class Loss:
         """Class labels from raw outputs of shape (n, k), or None for regression."""
         return None
 
+    def correct(self, scores: np.ndarray, y) -> int | None:
+        """How many of the labels ``predict`` gives equal their targets y (which ``check`` accepted), or None for regression.
+
+        >>> hinge.correct(np.array([[0.5], [-2.0], [0.0]]), np.array([1.0, 1.0, -1.0]))
+        2
+        """
+        labels = self.predict(scores)
+        return None if labels is None else int(np.count_nonzero(labels == y))
+
     def __repr__(self):
         return f"<loss {self.name}>"
 
@@ -247,12 +256,21 @@ class _Hinge(Loss):
         return (1 + -t * _single(self, outs)).relu()
 
     def vterm(self, S, T, seed):
-        z = 1.0 + -T * _one_column(self, S)
+        # term's 1 + (−t)·o is 1 − t·o to the bit ((−t)·o is −(t·o), and a + (−b) is a − b), and
+        # backward's (seed·relu′)·(−t) is ((−seed)·relu′)·t (a sign moved from one factor to the
+        # other changes no bit, zeros' signs included): the same numbers without negating T twice.
+        z = 1.0 - T * _one_column(self, S)
         out = _RELU.vf(z, None)
-        return out, ((seed * _RELU.vd(z, out, None)[0]) * -T)[:, None]
+        return out, (((-seed) * _RELU.vd(z, out, None)[0]) * T)[:, None]
 
     def predict(self, scores):
         return np.where(scores[:, 0] > 0, 1, -1)
+
+    def correct(self, scores, y):
+        if type(self) is not _Hinge:  # a subclass may predict or check otherwise
+            return super().correct(scores, y)
+        # predict's label is 1 exactly where the score is > 0, and every target is ±1 (check).
+        return int(np.count_nonzero((scores[:, 0] > 0) == (y > 0)))
 
 
 class _SoftmaxCE(Loss):

@@ -244,9 +244,9 @@ def predict(model: Module, X, *, batched="auto") -> np.ndarray:
 
 
 def _accuracy(loss: Loss, scores, y) -> float:
-    labels = loss.predict(scores)
+    hits = loss.correct(scores, y)
     # The count over n: np.mean's value (its sum of ones is exact), without its dispatch.
-    return math.nan if labels is None else int(np.count_nonzero(labels == y)) / len(y)
+    return math.nan if hits is None else hits / len(y)
 
 
 @dataclass

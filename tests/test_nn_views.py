@@ -337,3 +337,39 @@ def test_a_hidden_sum_past_floats_range_that_relu_hides_is_still_the_error_dense
         errors.append(str(got.value))
         assert all(p.grad == 0.0 for p in model.parameters())
     assert errors[0] == errors[1] and errors[0].startswith("sample 1: add: the weighted sum of neuron 1 of layer 1")
+
+
+def test_the_hinge_twin_is_its_old_formula_bit_for_bit():
+    # 1.0 − T·s and ((−seed)·relu′)·T in place of 1.0 + (−T)·s and (seed·relu′)·(−T): the same bits,
+    # the signs of zeros included (a margin met gives a gradient of ±0.0 by the target's sign).
+    from engine.ops import OPS
+
+    relu = OPS["relu"]
+    s = np.array([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -3.0, 1e-300, 1e308, -1e308, 7.25, 1 - 2**-53, np.inf, -np.inf, np.nan])
+    S = np.concatenate([s, s])[:, None]
+    T = np.repeat([1.0, -1.0], len(s))
+    hinge = nn.train.get_loss("hinge")
+    for seed in (1.0 / len(T), 0.5, 1e-320):
+        with np.errstate(all="ignore"):
+            terms, G = hinge.vterm(S, T, seed)
+            z = 1.0 + -T * S[:, 0]
+            out = relu.vf(z, None)
+            want = (seed * relu.vd(z, out, None)[0]) * -T
+        np.testing.assert_array_equal(_bits(terms), _bits(out))
+        np.testing.assert_array_equal(_bits(G[:, 0]), _bits(want))
+        assert G.shape == (len(T), 1)
+
+
+def test_hinge_counts_its_hits_as_predict_does_and_a_subclass_by_its_own_predict():
+    hinge = nn.train.get_loss("hinge")
+    S = np.array([[0.0], [-0.0], [1e-300], [-2.0], [np.nan], [3.0]])
+    for y in (np.array([1.0, -1.0, 1.0, -1.0, -1.0, 1.0]), np.array([-1, 1, -1, 1, 1, -1]), -np.ones(6)):
+        assert hinge.correct(S, y) == int(np.count_nonzero(hinge.predict(S) == y))
+
+    class Flipped(type(hinge)):
+        def predict(self, scores):
+            return -super().predict(scores)
+
+    y = np.array([1.0, -1.0, 1.0, -1.0, -1.0, 1.0])
+    assert Flipped().correct(S, y) == 6 - hinge.correct(S, y)
+    assert nn.train.get_loss("mse").correct(S, y) is None
