@@ -130,9 +130,10 @@ class Views:
         Run under np.errstate(all="ignore"). Returns whether every gradient is finite; if not,
         ``clear`` and ``overflow`` are next (``backward`` does both).
 
-        The weights' gradients are written by their matrix products straight into the store (no array
-        of them, no add), then the whole block gets + 0.0, which is what 0 + g gave: −0.0 becomes 0.0,
-        every other number is left as it is. The biases' sums are added, as before.
+        The gradients are written straight into the store by the matrix products and the sums that
+        make them (no array of them, no add), then the whole block gets + 0.0, which is what 0 + g
+        gave: −0.0 becomes 0.0, every other number is left as it is. (A sum over the samples adds row
+        after row into its output, strided or not: the same bits.)
         """
         if self._kept is None:
             raise RuntimeError("Views.write: run forward first")
@@ -141,7 +142,7 @@ class Views:
             if op is not None:
                 G = G * op.vd(Z, out, arg)[0]
             _MATMUL(G.T, H, out=into_w)
-            into_b += _SUM(G, axis=0)  # G.sum(axis=0), without the method's dispatch
+            _SUM(G, axis=0, out=into_b)  # G.sum(axis=0), without the method's dispatch
             if n:
                 G = G @ W
         block = self.store.grad[: self.end]
