@@ -132,7 +132,10 @@ class Value:
     (2.1972, 0.6667, ('1/x',))
     """
 
-    __slots__ = ("data", "grad", "label")
+    # Each kind declares all seven of its slots, data, grad and label first:
+    # slots here too would cost every node a second level in the garbage
+    # collector's walk and in its deallocation.
+    __slots__ = ()
 
     def __new__(cls, data=None, label="", *, kind="input"):
         # Value(...) makes a leaf; operators make nodes with _node; copy and pickle
@@ -410,7 +413,7 @@ class Leaf(Value, LeafParts):
     """
 
     # rule is None, yet in a slot: every backward pass reads it, and a slot is read faster than a class attribute.
-    __slots__ = ("rule", "_kind", "_passes", "id")
+    __slots__ = ("data", "grad", "label", "rule", "_kind", "_passes", "id")
     arg = None
     inputs = ()
 
@@ -427,7 +430,7 @@ class Node(Value, NodeParts):
     ('pow', True, 3.0, 'op')
     """
 
-    __slots__ = ("rule", "arg", "_a", "_b")
+    __slots__ = ("data", "grad", "label", "rule", "arg", "_a", "_b")
 
     @property
     def inputs(self) -> tuple:
