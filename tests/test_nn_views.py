@@ -373,14 +373,3 @@ def test_hinge_counts_its_hits_as_predict_does_and_a_subclass_by_its_own_predict
     y = np.array([1.0, -1.0, 1.0, -1.0, -1.0, 1.0])
     assert Flipped().correct(S, y) == 6 - hinge.correct(S, y)
     assert nn.train.get_loss("mse").correct(S, y) is None
-
-
-def test_a_sum_over_the_samples_written_into_a_strided_view_is_the_plain_sums_bits():
-    # Views.write sums each layer's G over the samples straight into the bias column of its block.
-    rng = np.random.default_rng(0)
-    for n in (1, 2, 7, 9, 100, 129, 1000, 8192):
-        for m, k in ((1, 1), (1, 16), (3, 2), (16, 16), (64, 2), (256, 256)):
-            G = rng.standard_normal((n, m)) * 10.0 ** rng.integers(-8, 8, (n, m))
-            block = np.zeros((m, k + 1))
-            np.add.reduce(G, axis=0, out=block[:, k])
-            np.testing.assert_array_equal(_bits(block[:, k]), _bits(G.sum(axis=0)))

@@ -16,9 +16,9 @@ straight into the store), so the results are the same bits.
 It is made only when every layer is laid out that way in the store (``of``
 returns None otherwise, and ``Dense`` does the work). Errors are ``Dense``'s
 own, and no gradient is left added when one is raised: a forward pass past
-float's range (in any layer: one check of every layer's sums) is run again by
-``Dense``, which names the sample; a gradient past it puts the layers'
-gradients back to 0 and raises ``Dense.backward``'s words.
+float's range is run again by ``Dense``, which names the sample; a gradient
+past it puts the layers' gradients back to 0 and raises ``Dense.backward``'s
+words.
 
 >>> from nn import MLP
 >>> from nn.fast import Store
@@ -61,7 +61,6 @@ class Views:
     def __init__(self, dense, store, spans):
         self.dense, self.store, self.spans = dense, store, spans  # spans: (start, neurons, k, op, arg) per layer
         self.end = spans[-1][0] + spans[-1][1] * (spans[-1][2] + 1)  # the layers fill grad[:end], one after another
-        self.width = sum(m for _, m, _, _, _ in spans)  # every layer's neurons: a sample's weighted sums
         self._bind()
 
     @classmethod
@@ -98,29 +97,23 @@ class Views:
 
     def forward(self, X):
         """The last layer's outputs for every row of X, with the store's values (``Dense.forward``)."""
-        with np.errstate(all="ignore"):  # checked, with the sample named
+        with np.errstate(all="ignore"):  # checked, once per layer, with the sample named
             return self.run(X)
 
     def run(self, X):
-        # forward's work, under the caller's np.errstate(all="ignore"). Every layer's weighted sums Z go
-        # into one new array, checked once at the end: a sum past float's range in any layer (which an
-        # activation may hide: ReLU makes −inf 0) sends the batch to ``Dense``, which names the sample.
+        # forward's work, under the caller's np.errstate(all="ignore").
         if self._arrays[0] is not self.store.data or self._arrays[1] is not self.store.grad:
             self._bind()
         H, kept = np.asarray(X, dtype=float), []
-        n = len(H)
-        sums, at = np.empty(n * self.width), 0
         for W, WT, b, op, arg in self.layers:
-            m = len(b)
-            Z = _MATMUL(H, WT, out=sums[at : at + n * m].reshape(n, m))  # H @ W.T, written in place
-            at += n * m
+            Z = H @ WT
             Z += b
+            if not finite(Z):  # every layer's: an activation may hide it (ReLU makes −inf 0)
+                self._kept = None
+                return self.dense.forward(X, self.store.data[: self.store.held])  # raises, naming the sample
             out = Z if op is None else op.vf(Z, arg)
             kept.append((H, W, Z, out))
             H = out
-        if not finite(sums):
-            self._kept = None
-            return self.dense.forward(X, self.store.data[: self.store.held])  # raises, naming the sample
         self._kept = kept
         return H
 
@@ -130,10 +123,9 @@ class Views:
         Run under np.errstate(all="ignore"). Returns whether every gradient is finite; if not,
         ``clear`` and ``overflow`` are next (``backward`` does both).
 
-        The gradients are written straight into the store by the matrix products and the sums that
-        make them (no array of them, no add), then the whole block gets + 0.0, which is what 0 + g
-        gave: −0.0 becomes 0.0, every other number is left as it is. (A sum over the samples adds row
-        after row into its output, strided or not: the same bits.)
+        The weights' gradients are written by their matrix products straight into the store (no array
+        of them, no add), then the whole block gets + 0.0, which is what 0 + g gave: −0.0 becomes 0.0,
+        every other number is left as it is. The biases' sums are added, as before.
         """
         if self._kept is None:
             raise RuntimeError("Views.write: run forward first")
@@ -142,7 +134,8 @@ class Views:
             if op is not None:
                 G = G * op.vd(Z, out, arg)[0]
             _MATMUL(G.T, H, out=into_w)
-            _SUM(G, axis=0, out=into_b)  # G.sum(axis=0), without the method's dispatch
+            into_b += _SUM(G, axis=0)  # G.sum(axis=0), without the method's dispatch (into a strided
+            # view, a sum's out= is slower than this add: 2x at 1,000 × 256)
             if n:
                 G = G @ W
         block = self.store.grad[: self.end]
