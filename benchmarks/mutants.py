@@ -78,7 +78,8 @@ TARGETS = {
                "engine/args.py"),
         tests=("tests/test_errors.py", "tests/test_ops.py", "tests/test_engine.py", "tests/test_fast.py",
                "tests/test_random_graphs.py", "tests/test_viz_passes.py", "tests/test_viz_steps.py",
-               "tests/test_batch.py", "engine/value.py", "engine/parts.py", "engine/hook.py", "engine/args.py"),
+               "tests/test_batch.py", "engine/value.py", "engine/parts.py", "engine/hook.py", "engine/fast.py",
+               "engine/args.py"),
     ),
 }
 
