@@ -16,9 +16,9 @@ straight into the store), so the results are the same bits.
 It is made only when every layer is laid out that way in the store (``of``
 returns None otherwise, and ``Dense`` does the work). Errors are ``Dense``'s
 own, and no gradient is left added when one is raised: a forward pass past
-float's range is run again by ``Dense``, which names the sample; a gradient
-past it puts the layers' gradients back to 0 and raises ``Dense.backward``'s
-words.
+float's range (in any layer: every layer's sums are checked) is run again by
+``Dense``, which names the sample; a gradient past it puts the layers'
+gradients back to 0 and raises ``Dense.backward``'s words.
 
 >>> from nn import MLP
 >>> from nn.fast import Store
@@ -61,6 +61,9 @@ class Views:
     def __init__(self, dense, store, spans):
         self.dense, self.store, self.spans = dense, store, spans  # spans: (start, neurons, k, op, arg) per layer
         self.end = spans[-1][0] + spans[-1][1] * (spans[-1][2] + 1)  # the layers fill grad[:end], one after another
+        self.hidden = sum(m for _, m, _, _, _ in spans[:-1])  # a sample's weighted sums before the last layer
+        self._sums = (0, np.empty(0), [])  # (samples, the hidden layers' sums, one (samples × neurons) view each)
+        self._room_for = np.empty(0)  # the array they are kept in, for the most samples so far
         self._bind()
 
     @classmethod
@@ -97,25 +100,41 @@ class Views:
 
     def forward(self, X):
         """The last layer's outputs for every row of X, with the store's values (``Dense.forward``)."""
-        with np.errstate(all="ignore"):  # checked, once per layer, with the sample named
+        with np.errstate(all="ignore"):  # checked, with the sample named
             return self.run(X)
 
     def run(self, X):
-        # forward's work, under the caller's np.errstate(all="ignore").
+        # forward's work, under the caller's np.errstate(all="ignore"). The hidden layers' weighted sums
+        # go into one array kept from step to step (read only until the next forward pass: no new array,
+        # no fresh pages a step), the last layer's into a new one (the outputs the caller keeps); both
+        # are checked once, at the end: a sum past float's range in any layer (which an activation may
+        # hide: ReLU makes −inf 0) sends the batch to ``Dense``, which names the sample.
         if self._arrays[0] is not self.store.data or self._arrays[1] is not self.store.grad:
             self._bind()
         H, kept = np.asarray(X, dtype=float), []
+        n, sums, into = self._sums if self._sums[0] == len(H) else self._room(len(H))
         for W, WT, b, op, arg in self.layers:
-            Z = H @ WT
+            Z = _MATMUL(H, WT, out=into[len(kept)]) if len(kept) < len(into) else H @ WT  # H @ W.T
             Z += b
-            if not finite(Z):  # every layer's: an activation may hide it (ReLU makes −inf 0)
-                self._kept = None
-                return self.dense.forward(X, self.store.data[: self.store.held])  # raises, naming the sample
             out = Z if op is None else op.vf(Z, arg)
             kept.append((H, W, Z, out))
             H = out
+        if not (finite(Z) and (not self.hidden or finite(sums))):
+            self._kept = None
+            return self.dense.forward(X, self.store.data[: self.store.held])  # raises, naming the sample
         self._kept = kept
         return H
+
+    def _room(self, n):
+        # The hidden layers' sums for n samples, in the array kept for them (made bigger when n is).
+        if len(self._room_for) < n * self.hidden:
+            self._room_for = np.empty(n * self.hidden)
+        sums, into, at = self._room_for[: n * self.hidden], [], 0
+        for _, m, _, _, _ in self.spans[:-1]:
+            into.append(sums[at : at + n * m].reshape(n, m))
+            at += n * m
+        self._sums = n, sums, into
+        return self._sums
 
     def write(self, G) -> bool:
         """``Dense.backward`` given d(loss)/d(outputs) G, into the store's ``grad``, whose gradients must all be 0.
