@@ -37,6 +37,8 @@ which is why ratios are taken within one run, cell by cell.
 
 Run:  python benchmarks/bench_scale.py [--quick] [--widths 16,64] [--ns 100,1000]
       (--quick: fewer epochs and repeats on the big cells)
+      python benchmarks/bench_scale.py --fixed-cost 9 [--widths 16]
+      (issue 21's fixed cost: fit ÷ the numpy loop at n = 100, the two taking turns in one process)
 """
 
 from __future__ import annotations
@@ -91,19 +93,19 @@ def run_gradflow(width, n, epochs):
 
     X, y = data(n)
 
-    def one(e):
+    def one(e, clocks=False):
         model = MLP(2, [width, width, 1], seed=0)
         opt = SGD(model.parameters(), lr=LR)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fit(model, X, y, loss="hinge", optimizer=opt, epochs=e, l2=ALPHA, progress=False)
-        return time.perf_counter() - t0
+        return (time.perf_counter() - t0, time.process_time() - c0) if clocks else time.perf_counter() - t0
 
     fresh = one(1)  # the process's first fit: its one-time start-up included
-    first = one(1)
-    total = one(epochs)
+    (first, cpu_first), (total, cpu_total) = one(1, True), one(epochs, True)
     steady = (total - first) / (epochs - 1) if epochs > 1 else first
     return {"per_step": total / epochs, "fresh": fresh, "first": first, "steady": steady,
-            "setup": max(first - steady, 0.0)}
+            "setup": max(first - steady, 0.0),
+            "cpu_steady": (cpu_total - cpu_first) / (epochs - 1) if epochs > 1 else cpu_first}
 
 
 def run_torch(width, n, epochs, threads):
@@ -144,7 +146,7 @@ def run_numpy(width, n, epochs, chunk=None):
     Ws = [rng.uniform(-1, 1, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
     bs = [np.zeros(b) for b in sizes[1:]]
     step = chunk or n
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(epochs):
         dWs, dbs = [None] * 3, [None] * 3
         for lo in range(0, n, step):
@@ -167,7 +169,8 @@ def run_numpy(width, n, epochs, chunk=None):
         for i in (2, 1, 0):
             Ws[i] -= LR * (dWs[i] + 2 * ALPHA * Ws[i])
             bs[i] -= LR * (dbs[i] + 2 * ALPHA * bs[i])
-    return {"per_step": (time.perf_counter() - t0) / epochs}
+    return {"per_step": (time.perf_counter() - t0) / epochs,
+            "cpu_per_step": (time.process_time() - c0) / epochs}
 
 
 def flops(width, n):
@@ -388,6 +391,34 @@ def _row_default(cell):
             f"| {_ratio(cell, 'gradflow-default', 'torch')} |")
 
 
+def fixed_cost(widths=WIDTHS, pairs=9, n=100, epochs=100, out=sys.stdout):
+    """Issue 21's fixed cost per step: fit against the hand-written numpy loop at small n, in this process.
+
+    ``run_gradflow``'s steady step and ``run_numpy``'s step (the whole batch) take turns, ``pairs``
+    times per width, after one warm-up of each; the ratio is taken pair by pair. At n = 100 a step
+    is 50–150 µs, so one busy moment would swing a fresh process's timing; turns in one warm process
+    keep the load the same for both. Wall-clock and CPU (process) time are both given: on a shared
+    machine CPU time leaves out the time the process waits for a core.
+    """
+    assert os.environ.get("OPENBLAS_NUM_THREADS") == "1", "numpy's BLAS on one thread (OPENBLAS_NUM_THREADS=1)"
+    print(f"fit ÷ numpy loop at n = {n}, {epochs} epochs, {pairs} pairs taking turns; µs per step: "
+          "median [min–max]", file=out)
+    print("\n| width | clock | gradflow fit | numpy loop | fit ÷ numpy |\n|---|---|---|---|---|", file=out, flush=True)
+    for width in widths:
+        def turn():
+            g, m = run_gradflow(width, n, epochs), run_numpy(width, n, epochs)
+            return (g["steady"], m["per_step"]), (g["cpu_steady"], m["cpu_per_step"])
+
+        turn()  # warm-up
+        got = [turn() for _ in range(pairs)]
+        for k, clock in enumerate(("wall", "CPU")):
+            f, m = [g[k][0] * 1e6 for g in got], [g[k][1] * 1e6 for g in got]
+            (fm, flo, fhi), (mm, mlo, mhi) = _spread(f), _spread(m)
+            rm, rlo, rhi = _spread([a / b for a, b in zip(f, m)])
+            print(f"| {width} | {clock} | {fm:.1f} [{flo:.1f}–{fhi:.1f}] | {mm:.1f} [{mlo:.1f}–{mhi:.1f}] "
+                  f"| {rm:.2f} [{rlo:.2f}–{rhi:.2f}] |", file=out, flush=True)
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--cell":
         _cell(sys.argv[2:])
@@ -396,5 +427,13 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--widths", default=",".join(map(str, WIDTHS)))
     parser.add_argument("--ns", default=",".join(map(str, NS)))
+    parser.add_argument("--fixed-cost", type=int, metavar="PAIRS",
+                        help="only fit ÷ the numpy loop at n = 100, PAIRS turns each in this process (issue 21)")
     args = parser.parse_args()
-    main(args.quick, [int(w) for w in args.widths.split(",")], [int(n) for n in args.ns.split(",")])
+    widths = [int(w) for w in args.widths.split(",")]
+    if args.fixed_cost:
+        if os.environ.get("OPENBLAS_NUM_THREADS") != "1":  # before numpy starts its threads: run again, pinned
+            os.execve(sys.executable, [sys.executable, *sys.argv], dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+        fixed_cost(widths, args.fixed_cost)
+    else:
+        main(args.quick, widths, [int(n) for n in args.ns.split(",")])
