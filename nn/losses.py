@@ -100,7 +100,7 @@ class Loss:
         return None
 
     def correct(self, scores: np.ndarray, y) -> int | None:
-        """How many of the labels ``predict`` gives equal their targets y (which ``check`` accepted), or None for regression.
+        """How many labels ``predict`` gives equal their targets y (as ``check`` accepts them); None for regression.
 
         >>> hinge.correct(np.array([[0.5], [-2.0], [0.0]]), np.array([1.0, 1.0, -1.0]))
         2

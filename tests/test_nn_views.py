@@ -345,7 +345,8 @@ def test_the_hinge_twin_is_its_old_formula_bit_for_bit():
     from engine.ops import OPS
 
     relu = OPS["relu"]
-    s = np.array([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -3.0, 1e-300, 1e308, -1e308, 7.25, 1 - 2**-53, np.inf, -np.inf, np.nan])
+    s = np.array([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -3.0, 1e-300, 1e308, -1e308, 7.25, 1 - 2**-53,
+                  np.inf, -np.inf, np.nan])
     S = np.concatenate([s, s])[:, None]
     T = np.repeat([1.0, -1.0], len(s))
     hinge = nn.train.get_loss("hinge")
