@@ -48,6 +48,7 @@ class LeafParts:
 
     @property
     def kind(self) -> str:
+        """'input', 'param' or 'const'; assign one to change it."""
         return self._kind
 
     @kind.setter
@@ -56,6 +57,7 @@ class LeafParts:
 
     @property
     def passes(self) -> int:
+        """The backward passes summed in ``grad`` since the leaf was made or zeroed."""
         return self._passes
 
     @passes.setter
@@ -70,6 +72,7 @@ class NodeParts:
 
     @property
     def kind(self) -> str:
+        """Always 'op' (a leaf's is 'input', 'param' or 'const')."""
         return "op"
 
     @kind.setter
@@ -78,6 +81,7 @@ class NodeParts:
 
     @property
     def passes(self) -> int:
+        """1 once a backward pass reached this node, else 0 (it shows the latest pass only)."""
         return 0 if self.grad is NOT_COMPUTED else 1
 
     @passes.setter
