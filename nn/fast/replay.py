@@ -352,7 +352,7 @@ class Replay:
         if not math.isfinite(total):
             total = _SUM(terms)  # the sum again, outside the errstate: numpy's overflow warning, as before
         if self.bulk:
-            data, grad = views.held
+            data, grad = views.flat
             grad += self._penalty(out=self._views[2], p=data)  # store.add(self.params, ...) without its lookups
         # float(aux[:, 0].mean()) as __call__ computes it: the same sum, divided by n.
         return BatchResult(float(total) / n, Z)

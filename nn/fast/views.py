@@ -89,7 +89,7 @@ class Views:
         # The views, made again if the store's arrays were replaced (a new leaf concatenated).
         data, grad = self.store.data, self.store.grad
         self._arrays = data, grad
-        self.held = data[: self.store.held], grad[: self.store.held]  # the optimizer's parameters
+        self.flat = data[: self.store.held], grad[: self.store.held]  # the optimizer's parameters, values and gradients
         self.layers, self.grads = [], []
         for start, m, k, op, arg in self.spans:
             block = data[start : start + m * (k + 1)].reshape(m, k + 1)
