@@ -6,6 +6,7 @@ an operator made through ``_node`` with its rule's row of the op table
 the graph so that each node comes after its inputs, then walk it backwards,
 sending each node's gradient to its inputs times the local derivatives.
 ``backward()`` runs that same loop, written out for speed in engine/fast.py.
+Every Value is finite unless ``Value.allow_nonfinite()`` says otherwise.
 
 >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
 >>> c = a * b + a
