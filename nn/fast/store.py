@@ -98,7 +98,8 @@ class Store:
 
     def write_back(self):
         """Values and gradients into the Values: the optimizer's as after zero_grad and one backward."""
-        write_leaves(self.values[: self.held], self.data[: self.held].tolist(), self.grad[: self.held].tolist())
+        mine = self.values if self.held == len(self.values) else self.values[: self.held]  # no copy, usually
+        write_leaves(mine, self.data[: self.held].tolist(), self.grad[: self.held].tolist())
         for v, g in zip(self.values[self.held :], self.grad[self.held :].tolist()):
             v.grad += g
         self.grad[self.held :] = 0.0  # handed over: a second write_back adds nothing twice
