@@ -5,6 +5,8 @@ bit for bit, as the gather/scatter path of ``engine.replay.Dense`` (which the te
 to the eager engine).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -246,22 +248,49 @@ def test_fit_puts_passes_back_to_zero_and_leaves_other_leaves_alone():
     assert {p.passes for p in model.parameters()} == {0}
 
 
-@pytest.mark.filterwarnings("ignore:overflow encountered in reduce:RuntimeWarning")  # numpy's, on both paths
-def test_terms_whose_sum_overflows_are_no_error_as_in_dense(monkeypatch):
-    # Each term finite (1.69e308), their sum not: the loss is inf and training goes on, on either path
-    # (the views check the terms exactly when their sum is not finite, as the exact test sorts out).
-    X, y = np.array([[1e-10], [2e-10]]), np.array([0.0, 0.0])
+class _Own(nn.Module):
+    # A module fit does not know: the replay, asked for, records it and checks it against the eager engine.
+    def __init__(self):
+        self.n = Neuron(1, activation="linear", seed=0)
 
-    def make():
-        model = Neuron(1, activation="linear", seed=0)
-        model.w[0].data, model.b.data = 1.0, 1.3e154
-        return model
+    def __call__(self, x):
+        return self.n(x)
 
-    (a, ha, used), (b, hb, _) = _two_ways(monkeypatch, make, X, y, lambda m: SGD(m.parameters(), lr=1e-160),
-                                          loss="mse", epochs=2)
-    assert used == 2 and ha.loss == [np.inf, np.inf]
-    np.testing.assert_array_equal(_bits(_state(a)[0]), _bits(_state(b)[0]))
-    _same_history(ha, hb)
+
+def _overflowing(kind):
+    # Each term finite (1.69e308 and 1.44e308: mse of outputs near 1.3e154 against 0 and 1e153), their sum not.
+    model = _Own() if kind == "own" else Neuron(1, activation="linear", seed=0)
+    n = model.n if kind == "own" else model
+    n.w[0].data, n.b.data = 1.0, 1.3e154
+    return model
+
+
+class _Stepping(SGD):
+    def step(self):  # its own step: fit keeps the Values as the parameters, and the replay skips the views
+        super().step()
+
+
+@pytest.mark.parametrize("kind, batched", [("known", False), ("known", True), ("own", True), ("no store", True)])
+def test_terms_whose_sum_overflows_raise_the_eager_engines_error_on_every_path(kind, batched):
+    # The eager Loss adds the terms up as Values, and the add past float's range raises: fit and
+    # evaluate say so on every path, in those words, with no parameter changed. The views and the
+    # gather path (an optimizer with its own step) and a recorded module, asked for, all do.
+    X, y = np.array([[1e-10], [2e-10]]), np.array([0.0, 1e153])
+    model = _overflowing(kind)
+    before = [p.data for p in model.parameters()]
+    opt = (_Stepping if kind == "no store" else SGD)(model.parameters(), lr=1e-160)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning neither
+        with pytest.raises(OverflowError, match=r"^add: add\(1\.6\d*e\+308, 1\.4\d*e\+308\) overflows a float \(gives inf\)"):
+            fit(model, X, y, loss="mse", optimizer=opt, epochs=2, progress=False, batched=batched)
+        assert [p.data for p in model.parameters()] == before and {p.grad for p in model.parameters()} == {0.0}
+        with pytest.raises(OverflowError, match=r"^add: add\(1\.6\d*e\+308, 1\.4\d*e\+308\)"):
+            nn.train.evaluate(model, "mse", X, y, batched=batched)
+    # Where the engine lets inf through on purpose, the loss is inf on every path, as eager's is.
+    with Value.allow_nonfinite(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = fit(_overflowing(kind), X, y, loss="mse", optimizer=None, epochs=2, progress=False, batched=batched)
+    assert h.loss == [np.inf, np.inf]
 
 
 def test_a_gradient_of_the_loss_past_floats_range_is_the_losss_error_on_both_paths(monkeypatch):

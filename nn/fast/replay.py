@@ -307,8 +307,9 @@ class Replay:
             return self._direct(views, X, y)
         aux, parts = self._replay(X, y, backward=True)
         self.loss.check_scores(aux[:, 1:])  # what the eager Loss checks before its graph
+        loss = _mean(aux[:, 0])  # before any gradient is added: its sum may overflow
         self.deliver(parts)
-        return BatchResult(float(aux[:, 0].mean()), aux[:, 1:].copy())
+        return BatchResult(loss, aux[:, 1:].copy())
 
     def _views_for(self, n):
         # ``Views`` when fit's store holds the known layers as nn lays them out, its gradients are all 0
@@ -350,7 +351,11 @@ class Replay:
             views.clear()
             raise
         if not math.isfinite(total):
-            total = _SUM(terms)  # the sum again, outside the errstate: numpy's overflow warning, as before
+            try:
+                _summed(total, terms)
+            except ArithmeticError:
+                views.clear()
+                raise
         if self.bulk:
             data, grad = views.flat
             grad += self._penalty(out=self._views[2], p=data)  # store.add(self.params, ...) without its lookups
@@ -365,7 +370,7 @@ class Replay:
         """
         aux, parts = self._replay(X, y, backward=True)
         self.loss.check_scores(aux[:, 1:])
-        return BatchResult(float(aux[:, 0].mean()), aux[:, 1:].copy()), parts
+        return BatchResult(_mean(aux[:, 0]), aux[:, 1:].copy()), parts
 
     def evaluate(self, X, y) -> BatchResult:
         """Forward only: the loss added up sample by sample as ``Loss`` does, and the raw outputs.
@@ -381,7 +386,7 @@ class Replay:
         self.loss.check_scores(aux[:, 1:])
         terms = aux[:, 0].tolist()
         # The eager loss sums left to right, then scales by 1/n: so does this.
-        return BatchResult(sum(terms[1:], terms[0]) * (1.0 / len(terms)), aux[:, 1:].copy())
+        return BatchResult(_summed(sum(terms[1:], terms[0]), terms) * (1.0 / len(terms)), aux[:, 1:].copy())
 
 
 class Outputs:
@@ -416,6 +421,24 @@ class Outputs:
     def __call__(self, X) -> np.ndarray:
         step = Replay.chunk  # bounded memory, as in training
         return np.concatenate([self._run(X[lo : lo + step]) for lo in range(0, len(X), step)])
+
+
+def _summed(total, terms) -> float:
+    # ``total``, the sum of a batch's loss terms, when it is finite. Past float's range it is an
+    # error in the eager engine, where the Loss adds the terms up as Values (nn.losses), each of
+    # them finite: the same sum of Values raises it here, in its words. It gives inf only where
+    # the engine lets inf through (``Value.allow_nonfinite()``), as the eager loss then does.
+    if not math.isfinite(total):
+        values = terms.tolist() if isinstance(terms, np.ndarray) else terms
+        sum(map(Value, values[1:]), Value(values[0]))
+    return total
+
+
+def _mean(terms) -> float:
+    # ``float(terms.mean())``, the loss as the replay reports it: the same sum, divided by n.
+    with np.errstate(over="ignore"):  # _summed says what overflowed
+        total = _SUM(terms)
+    return float(_summed(total, terms)) / len(terms)
 
 
 def _spread(n, samples):
