@@ -252,6 +252,14 @@ def _cell(argv):
 # --- the driver ----------------------------------------------------------------------------
 
 
+# Every engine's process gets glibc's mmap and trim thresholds raised (256 MB). With the defaults, an
+# array over 128 kB is mapped afresh on each allocation and the heap is trimmed back after it: the
+# numpy loop, which makes its 512 kB arrays anew each step, then pays about 390 page faults a step at
+# width 256 (1.8-2.0 ms a step at n = 100 against 1.07), which gradflow's views avoid by reusing
+# their buffers. The reference gets that trick too (issue 21: the same tricks for the practical limit).
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(256 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(256 * 2**20)}
+
+
 def _measure(engine, width, n, epochs):
     command = [sys.executable, str(Path(__file__).resolve()), "--cell", engine, str(width), str(n), str(epochs)]
     # numpy's BLAS on one thread, as PyTorch pinned: on a shared 2-core machine
@@ -260,6 +268,7 @@ def _measure(engine, width, n, epochs):
     if engine in ("torch", "gradflow-default"):  # each on its own default threads
         env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                                                 "MKL_NUM_THREADS")}
+    env.update(MALLOC_ENV)
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -432,8 +441,9 @@ if __name__ == "__main__":
     args = parser.parse_args()
     widths = [int(w) for w in args.widths.split(",")]
     if args.fixed_cost:
-        if os.environ.get("OPENBLAS_NUM_THREADS") != "1":  # before numpy starts its threads: run again, pinned
-            os.execve(sys.executable, [sys.executable, *sys.argv], dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+        if os.environ.get("OPENBLAS_NUM_THREADS") != "1" or any(os.environ.get(k) != v for k, v in MALLOC_ENV.items()):
+            # before numpy starts its threads and malloc reads its settings: run again, pinned, as the cells run
+            os.execve(sys.executable, [sys.executable, *sys.argv], dict(os.environ, OPENBLAS_NUM_THREADS="1", **MALLOC_ENV))
         fixed_cost(widths, args.fixed_cost)
     else:
         main(args.quick, widths, [int(n) for n in args.ns.split(",")])
