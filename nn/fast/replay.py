@@ -347,15 +347,11 @@ class Replay:
             raise views.overflow()
         try:
             self.loss.check_scores(Z)
+            if not math.isfinite(total):
+                _summed(total, terms)  # the eager Loss's error for a sum past float's range
         except Exception:
             views.clear()
             raise
-        if not math.isfinite(total):
-            try:
-                _summed(total, terms)
-            except ArithmeticError:
-                views.clear()
-                raise
         if self.bulk:
             data, grad = views.flat
             grad += self._penalty(out=self._views[2], p=data)  # store.add(self.params, ...) without its lookups
