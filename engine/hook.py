@@ -1,7 +1,7 @@
 """The replay's one way into the core: the recording running, and the reads it must see.
 
 engine/replay/record.py records one sample's graph to run it over a whole
-batch. It must see every node made (engine.value's ``_node`` asks ``recording``)
+batch. It must see every node made (engine.value's ``_node`` hands each to ``made``)
 and every read of a node's number, since Python control flow on it could go
 another way for another sample: Value's comparisons and float(), defined here,
 show it each one. Outside a recording both cost a test of an empty set or a lookup.
@@ -15,13 +15,19 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-__all__ = ["recording", "recordings", "lt", "le", "gt", "ge", "to_float"]
+__all__ = ["recording", "recordings", "made", "lt", "le", "gt", "ge", "to_float"]
 
 # The recording running in this context (thread, task), if any; `recordings`
 # holds every recording running in any thread: nearly always empty, and a test
 # of it costs a node less than a lookup of the context.
 recording: ContextVar = ContextVar("recording", default=None)
 recordings: set = set()
+
+
+def made(data, a, b):
+    """``data`` as the recording running in this context gives it back, for a node made from a (and b)."""
+    rec = recording.get()
+    return data if rec is None else rec.made(data, a, b)
 
 
 # Value's comparisons and float(), which Value takes as its own methods (as

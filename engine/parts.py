@@ -5,7 +5,8 @@ itself); the properties that read them, and check what a user assigns, are
 here, apart from the lesson. A leaf's ``kind`` is 'input', 'param' or 'const'
 (a user may change it: ``b.kind = 'const'`` freezes b); a node's is 'op'.
 ``passes`` counts the backward passes summed in a leaf's grad; a node shows
-the latest pass only, so its count is 0 or 1.
+the latest pass only, so its count is 0 or 1. A leaf's ``id`` numbers leaves
+in the order they were made (engine.replay tells a graph's own constants by it).
 
 >>> from engine import Value
 >>> w = Value(3.0, kind="param")
@@ -17,9 +18,11 @@ the latest pass only, so its count is 0 or 1.
 
 from __future__ import annotations
 
-from .args import is_int
+import itertools
 
-__all__ = ["NOT_COMPUTED", "KINDS", "leaf_kind", "LeafParts", "NodeParts"]
+from .args import is_int, type_name
+
+__all__ = ["NOT_COMPUTED", "KINDS", "leaf_kind", "leaf_label", "fill_leaf", "leaf_class", "LeafParts", "NodeParts"]
 
 # A gradient no backward pass has reached yet. It is 0.0, so a pass can add to
 # it, but an object of its own, so that a drawing can tell "not computed" from 0.
@@ -33,6 +36,37 @@ def leaf_kind(kind) -> str:
     if kind not in KINDS:
         raise ValueError(f"a leaf's kind is 'input', 'param' or 'const', got {kind!r}")
     return kind
+
+
+_ids = itertools.count()  # leaves are numbered as they are made (Leaf.id)
+
+
+def leaf_label(label) -> str:
+    """``label`` if it is a str, else a TypeError."""
+    if not isinstance(label, str):
+        raise TypeError(f"Value label must be a str, got {type_name(label)}")
+    return label
+
+
+def fill_leaf(v, data, label, kind):
+    """Fill in a new leaf ``v``: no rule, no inputs; no passes yet; the next id."""
+    v.data = data
+    v.grad = NOT_COMPUTED
+    v.label = label
+    v.rule = None
+    v._kind = kind
+    v._passes = 0
+    v.id = next(_ids)
+    return v
+
+
+def leaf_class(cls, data):
+    """``cls``, when ``Value.__new__`` may make one of it: a leaf class, or any class with no data (copy, pickle)."""
+    if issubclass(cls, LeafParts) or data is None:
+        return cls
+    if issubclass(cls, NodeParts):
+        raise TypeError("Node: operators make nodes (x * w, x.relu()); Value(2.0) makes a leaf")
+    raise TypeError(f"{cls.__name__}: to make leaves of your own, subclass engine.Leaf, not Value")
 
 
 def _passes(n, most=None) -> int:

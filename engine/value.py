@@ -9,24 +9,22 @@ sending each node's gradient to its inputs times the local derivatives.
 Every Value is finite unless ``Value.allow_nonfinite()`` says otherwise.
 
 >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
->>> c = a * b + a
->>> c.backward()
+>>> c = a * b + a; c.backward()
 >>> c.data, a.grad, b.grad
 (-4.0, -2.0, 2.0)
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Iterator, NamedTuple
 
 from . import fast, hook
-from .args import allow_nonfinite, is_int, nonfinite_ok, number, type_name
-from .hook import recording, recordings
+from .args import allow_nonfinite, is_int, nonfinite_ok, number
+from .hook import recordings
 from .messages import refuse_result, step_failed, step_overflowed
 from .ops import OPS, DomainError, choose
-from .parts import NOT_COMPUTED, LeafParts, NodeParts, leaf_kind
+from .parts import NOT_COMPUTED, LeafParts, NodeParts, fill_leaf, leaf_class, leaf_kind, leaf_label
 
 __all__ = ["Value", "Leaf", "Node", "Step", "topo", "NOT_COMPUTED", "DomainError"]
 
@@ -35,7 +33,6 @@ POW, POWV, MAX, SPLIT = OPS["pow"], OPS["powv"], OPS["max"], OPS["split"]
 EXP, LOG, SIGMOID, TANH, RELU = OPS["exp"], OPS["log"], OPS["sigmoid"], OPS["tanh"], OPS["relu"]
 LEAKY_RELU, ELU, SOFTPLUS = OPS["leaky_relu"], OPS["elu"], OPS["softplus"]
 
-_ids = itertools.count()  # leaves are numbered as they are made (Leaf.id)
 _new = object.__new__
 _isfinite = math.isfinite
 
@@ -44,10 +41,8 @@ def _node(data, rule, a, b=None, arg=None):
     """The one place a computed node is made: ``data`` is what ``rule`` gives for a (and b)."""
     if data - data:  # nan for inf and nan, 0.0 for every finite float: cheaper than a call
         refuse_result(data, rule, a, b, arg)
-    if recordings:  # the replay is recording somewhere (engine/hook.py)
-        rec = recording.get()
-        if rec is not None:
-            data = rec.made(data, a, b)
+    if recordings:  # the replay is recording somewhere: it sees every node made (engine/hook.py)
+        data = hook.made(data, a, b)
     v = _new(Node)  # not Node(...): there is nothing left to check
     v.data = data
     v.grad = NOT_COMPUTED
@@ -59,25 +54,11 @@ def _node(data, rule, a, b=None, arg=None):
     return v
 
 
-def _leaf(v, data, label, kind):
-    """Fill in a new leaf ``v``: no rule, no inputs; no passes yet; the next id."""
-    v.data = data
-    v.grad = NOT_COMPUTED
-    v.label = label
-    v.rule = None
-    v._kind = kind
-    v._passes = 0
-    v.id = next(_ids)
-    return v
-
-
 def _lift(x, what):
-    """A number as a constant leaf (a Value stays as it is)."""
-    if isinstance(x, Value):
-        return x
+    """A number (never a Value) as a constant leaf: the 2 of ``x * 2``."""
     if x.__class__ is not float or not _isfinite(x):  # a finite float needs no checking
         x = number(x, f"{what} with a Value")
-    return _leaf(_new(Leaf), x, "", "const")
+    return fill_leaf(_new(Leaf), x, "", "const")
 
 
 def topo(*roots) -> list:
@@ -108,9 +89,8 @@ def topo(*roots) -> list:
 class Step(NamedTuple):
     """One node of the backward pass, as a student would write it down.
 
-    ``grad`` is the total gradient arriving at ``node``; ``local[i]`` is
-    d node / d input_i; ``contrib[i] = grad * local[i]`` is what flows along
-    edge i and is added to ``node.inputs[i].grad``.
+    ``grad`` is all that arrived at ``node``; ``local[i]`` is d node / d input i; ``contrib[i]
+    = grad * local[i]`` flows along edge i and is added to ``node.inputs[i].grad``.
     """
 
     node: "Value"
@@ -120,42 +100,21 @@ class Step(NamedTuple):
 
 
 class Value:
-    """A scalar in a computation graph, with its gradient.
+    """A scalar in a computation graph, with its gradient: ``Value(3.0)`` makes a ``Leaf``;
+    an operator or function on Values makes a ``Node`` (its ``rule``, inputs and ``arg``)."""
 
-    ``Value(3.0)`` makes a ``Leaf``; an operator or function on Values makes
-    a ``Node``, which keeps the op table's ``rule`` that made it, its inputs,
-    and the op's constant ``arg`` (an exponent, an alpha), if any.
-
-    >>> x = Value(3.0, "x")
-    >>> y = (x ** 2).log()
-    >>> y.backward()
-    >>> round(y.data, 4), round(x.grad, 4), y.rule.formula
-    (2.1972, 0.6667, ('1/x',))
-    """
-
-    # Each kind declares all seven of its slots, data, grad and label first:
-    # slots here too would cost every node a second level in the garbage
-    # collector's walk and in its deallocation.
-    __slots__ = ()
+    __slots__ = ()  # Leaf and Node declare all theirs: slots here too would cost every node a GC level
 
     def __new__(cls, data=None, label="", *, kind="input"):
-        # Value(...) makes a leaf; operators make nodes with _node; copy and pickle
-        # call cls.__new__(cls) with no data, then fill in the slots.
-        if cls is not Value and not issubclass(cls, Leaf) and data is not None:
-            if issubclass(cls, Node):
-                raise TypeError("Node: operators make nodes (x * w, x.relu()); Value(2.0) makes a leaf")
-            raise TypeError(f"{cls.__name__}: to make leaves of your own, subclass engine.Leaf, not Value")
-        return _new(Leaf if cls is Value else cls)
+        # Value(2.0) makes a Leaf; copy and pickle call cls.__new__(cls) with no data, then fill in the slots.
+        return _new(Leaf if cls is Value else leaf_class(cls, data))
 
     def __init__(self, data, label="", *, kind="input"):
-        if not isinstance(label, str):
-            raise TypeError(f"Value label must be a str, got {type_name(label)}")
-        _leaf(self, number(data, "Value"), label, leaf_kind(kind))
+        fill_leaf(self, number(data, "Value"), leaf_label(label), leaf_kind(kind))
 
     allow_nonfinite = staticmethod(allow_nonfinite)  # `with Value.allow_nonfinite():` lets inf and nan in
 
     # --- what the node is ---------------------------------------------------------
-
     @property
     def op(self) -> str:
         """The op's name from the table, or "" for a leaf."""
@@ -165,9 +124,7 @@ class Value:
         """d self / d input for each input, by the op table's rule: what backward multiplies by.
 
         ``conventions`` picks a rule where lectures differ (``engine.ops.CONVENTIONS``):
-
-        >>> x = Value(0.0)
-        >>> x.relu().local(), x.relu().local({"relu_at_0": 1})
+        >>> x = Value(0.0); x.relu().local(), x.relu().local({"relu_at_0": 1})
         ((0.0,), (1.0,))
         """
         return () if self.rule is None else _local(self, choose(conventions))
@@ -183,38 +140,33 @@ class Value:
     __hash__ = object.__hash__
 
     # --- operators: each computes its data and makes the node with _node -----------
-
     def __add__(self, other):
         other = other if isinstance(other, Value) else _lift(other, "+")
         return _node(self.data + other.data, ADD, self, other)
 
-    def __radd__(self, other):
-        other = _lift(other, "+")
-        return _node(other.data + self.data, ADD, other, self)
+    def __radd__(self, other):  # 2 + x: 2 becomes a constant leaf, the first input, as written
+        return _lift(other, "+") + self
 
     def __sub__(self, other):
         other = other if isinstance(other, Value) else _lift(other, "-")
         return _node(self.data - other.data, SUB, self, other)
 
-    def __rsub__(self, other):
-        other = _lift(other, "-")
-        return _node(other.data - self.data, SUB, other, self)
+    def __rsub__(self, other):  # 2 - x: 2 becomes a constant leaf, the first input, as written
+        return _lift(other, "-") - self
 
     def __mul__(self, other):
         other = other if isinstance(other, Value) else _lift(other, "*")
         return _node(self.data * other.data, MUL, self, other)
 
-    def __rmul__(self, other):
-        other = _lift(other, "*")
-        return _node(other.data * self.data, MUL, other, self)
+    def __rmul__(self, other):  # 2 * x: 2 becomes a constant leaf, the first input, as written
+        return _lift(other, "*") * self
 
     def __truediv__(self, other):
         other = other if isinstance(other, Value) else _lift(other, "/")
         return _node(DIV.f(self.data, other.data, None), DIV, self, other)  # the row names a division by 0
 
     def __rtruediv__(self, other):
-        other = _lift(other, "/")
-        return _node(DIV.f(other.data, self.data, None), DIV, other, self)
+        return _lift(other, "/") / self
 
     def __neg__(self):
         return _node(-self.data, NEG, self)
@@ -237,7 +189,6 @@ class Value:
         return _lift(base, "** (the base)") ** self
 
     # --- functions: each applies its row's forward rule f --------------------------
-
     def exp(self):
         """e^x. ``Value(0.0).exp().data`` is 1.0."""
         return _node(EXP.f(self.data, None), EXP, self)
@@ -255,13 +206,7 @@ class Value:
         return _node(TANH.f(self.data, None), TANH, self)
 
     def relu(self):
-        """max(x, 0); its derivative at 0 is taken as 0 (``local`` can take 1).
-
-        >>> x = Value(0.0)
-        >>> x.relu().backward()
-        >>> x.grad
-        0.0
-        """
+        """max(x, 0); its derivative at 0 is taken as 0 (``local`` shows how to take 1)."""
         x = self.data  # the row's f written out: every hidden unit has one (tests/test_ops.py holds them equal)
         return _node(x if x > 0.0 else 0.0, RELU, self)
 
@@ -282,9 +227,7 @@ class Value:
     def max(self, other):
         """The larger of two; a tie sends half the gradient to each.
 
-        >>> a, b = Value(2.0), Value(2.0)
-        >>> a.max(b).backward()
-        >>> a.grad, b.grad
+        >>> a, b = Value(2.0), Value(2.0); a.max(b).backward(); a.grad, b.grad
         (0.5, 0.5)
         """
         other = other if isinstance(other, Value) else _lift(other, "max")
@@ -293,10 +236,7 @@ class Value:
     def split(self, n=2):
         """n branches carrying this value; their gradients add up here.
 
-        >>> x = Value(3.0)
-        >>> p, q = x.split()
-        >>> (p * 2 + q * 5).backward()
-        >>> x.grad
+        >>> x = Value(3.0); p, q = x.split(); (p * 2 + q * 5).backward(); x.grad
         7.0
         """
         if not is_int(n) or n < 1:
@@ -304,21 +244,18 @@ class Value:
         return tuple(_node(self.data, SPLIT, self, None, i) for i in range(n))
 
     # --- the backward pass ---------------------------------------------------------
-
     def topo(self) -> list:
         """Every node this one depends on, inputs before the nodes that use them."""
         return topo(self)
 
     def steps(self, grad=1.0, conventions=None) -> Iterator[Step]:
-        """Run the backward pass one node at a time, yielding a Step for each.
+        """Run the backward pass one node at a time, yielding each Step once it is applied.
 
-        Each step has already been applied when it is yielded, so after the
-        last one every gradient equals what ``backward()`` gives. A step that
-        would fail puts back every gradient the pass changed, then raises an
-        error naming its node. ``conventions``: as for ``local``.
+        A step that would fail (a rule's domain, an overflow) puts back every
+        gradient the pass changed, then raises an error naming its node.
+        ``conventions``: as for ``local``.
 
-        >>> x = Value(2.0, "x")
-        >>> y = (x * 3).relu()
+        >>> x = Value(2.0, "x"); y = (x * 3).relu()
         >>> [(s.node.op, s.grad, s.local, s.contrib) for s in y.steps()]
         [('relu', 1.0, (1.0,), (1.0,)), ('mul', 1.0, (3.0, 2.0), (3.0, 2.0))]
         """
@@ -337,29 +274,23 @@ class Value:
             try:
                 local = _local(v, chosen)
             except (ArithmeticError, ValueError) as e:
-                _put_back(saved)
-                raise step_failed(v, e) from e
+                raise _undo(saved, step_failed(v, e)) from e
             g = v.grad
             contrib = tuple(g * d for d in local)
             for i, (x, c) in enumerate(zip(v.inputs, contrib)):
                 x.grad += c
                 if check and not _isfinite(x.grad) and x.kind != "const":  # a constant's grad nobody reads
-                    total = x.grad
-                    _put_back(saved)
-                    raise step_overflowed(v, i, local, g, total)
+                    raise _undo(saved, step_overflowed(v, i, local, g, x.grad))
             yield Step(v, g, local, contrib)
 
     def backward(self, grad=1.0, conventions=None):
-        """Fill in d self / d v for every node v of the graph, or change nothing.
+        """Fill in d self / d v for every node v of the graph, or change nothing: ``steps()`` run to the end.
 
-        The same sequence as ``steps()``, run by engine/fast.py. Leaf gradients
-        accumulate across calls (call ``zero_grad()`` between training
-        steps); computed nodes show the latest pass. When a rule fails or a
-        gradient overflows, every gradient is put back as it was and the
-        error names the node. ``conventions``: as for ``local``.
+        engine/fast.py runs the same sequence, written out for speed. Leaf
+        gradients add up across calls (``zero_grad()`` between training
+        steps); computed nodes show the latest pass.
 
-        >>> w = Value(3.0, "w")
-        >>> y = w * w
+        >>> w = Value(3.0, "w"); y = w * w
         >>> y.backward(); w.grad
         6.0
         >>> y.backward(); w.grad
@@ -377,8 +308,7 @@ class Value:
             saved = [(v, v.grad, v.passes) for v in topo(self)]
             for _ in self.steps(seed):
                 pass
-            _put_back(saved)  # steps() got through where the fast pass did not: keep neither
-            raise failed
+            raise _undo(saved, failed)  # steps() got through where the fast pass did not: keep neither
 
     def zero_grad(self):
         """Every leaf of this graph back to grad 0.0 and 0 passes; computed nodes to not computed."""
@@ -398,20 +328,17 @@ def _local(v, chosen):
     return v.rule.d(*xs, v.data, v.arg)
 
 
-def _put_back(saved):
+def _undo(saved, error):
+    # Every gradient and pass count back as it was before the pass; then the error to raise.
     for v, g, n in saved:
         if v.rule is None:
             v.passes = n
         v.grad = g
+    return error
 
 
 class Leaf(Value, LeafParts):
-    """A Value no op made: an input, a parameter or a constant.
-
-    ``kind`` says which; ``passes`` counts the backward passes summed in its
-    ``grad``; ``id`` numbers leaves in the order they were made
-    (engine.replay tells a graph's own constants by it). See engine/parts.py.
-    """
+    """A Value no op made: its ``kind`` is 'input', 'param' or 'const' (engine/parts.py has the rest)."""
 
     # rule is None, yet in a slot: every backward pass reads it, and a slot is read faster than a class attribute.
     __slots__ = ("data", "grad", "label", "rule", "_kind", "_passes", "id")
@@ -420,17 +347,9 @@ class Leaf(Value, LeafParts):
 
 
 class Node(Value, NodeParts):
-    """A Value an op made: the op table's ``rule``, its inputs and the op's ``arg``.
+    """A Value an op made: the op table's ``rule``, its ``inputs`` and the op's ``arg``."""
 
-    Its inputs sit in two slots, ``_a`` and ``_b`` (None for one input), not
-    in a tuple: one object fewer a node.
-
-    >>> x = Value(2.0)
-    >>> y = x ** 3
-    >>> y.rule.name, y.inputs == (x,), y.arg, y.kind
-    ('pow', True, 3.0, 'op')
-    """
-
+    # The inputs sit in two slots (_b is None for one input), not in a tuple: one object fewer a node.
     __slots__ = ("data", "grad", "label", "rule", "arg", "_a", "_b")
 
     @property
