@@ -27,7 +27,6 @@ from typing import Callable
 import numpy as np
 
 from engine.args import is_int, is_real, type_name
-from engine import Value
 from engine.replay import ReplayError
 
 from .data import checked_batches, checked_split, check_dataset

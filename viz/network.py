@@ -177,8 +177,8 @@ def draw_network(
         root = fn([outs], [target])
         grads = _backward(root, params)
     elif edges == "grad" or nodes == "delta":
-        raise ValueError(f"draw_network: edges='grad' and nodes='delta' need a target to take the loss's gradient "
-                         f"(pass target=..., and loss=... if not mse)")
+        raise ValueError("draw_network: edges='grad' and nodes='delta' need a target to take the loss's gradient "
+                         "(pass target=..., and loss=... if not mse)")
     edges = edges or ("grad" if grads is not None else "weight")
     return _Net(layers, xs, root, grads, edges, nodes, numbers, title, legend, digits, loss if root is not None else None, target).build(fit)
 

@@ -376,7 +376,6 @@ class Program:
             for g in gs:
                 if g.mm is not None:
                     dW = work.mm_grads[g.mm][0] if work.mm_grads[g.mm] is not None else np.zeros(1)
-                    blocks = [(e, g.ins[0]) for e in g.edges] + [(None, None)]
                     if not np.isfinite(dW).all():
                         return OverflowError("backward: the weight gradient of a layer (G @ Xᵀ, summed over the "
                                              "samples) is past the range of a float; no gradient was changed")

@@ -36,7 +36,6 @@ from engine.replay import Dense
 
 from ..losses import Loss, own_vterm
 from ..module import Module
-from .store import Store
 from .views import Views, finite
 
 _SUM = np.add.reduce

@@ -9,9 +9,7 @@ where it is written; no file that exists is written over.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import re
 import shutil
