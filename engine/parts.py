@@ -1,8 +1,8 @@
 """What a Leaf and a Node answer besides data and grad: their kind and their passes.
 
 engine/value.py declares each class's slots (slots must sit in the class
-itself); the properties that read them, and check what a user assigns, are
-here, apart from the lesson. A leaf's ``kind`` is 'input', 'param' or 'const'
+itself); how a new leaf's slots are filled in, the properties that read
+them and the checks of what a user assigns are here, apart from the lesson. A leaf's ``kind`` is 'input', 'param' or 'const'
 (a user may change it: ``b.kind = 'const'`` freezes b); a node's is 'op'.
 ``passes`` counts the backward passes summed in a leaf's grad; a node shows
 the latest pass only, so its count is 0 or 1. A leaf's ``id`` numbers leaves
